@@ -1,0 +1,39 @@
+/**
+ * Queue names, job payloads and default job options, declared once for producers (servers) and
+ * consumers (workers). A worker's handler table is a `Record<JobName, Handler>`, so a job declared
+ * here without a handler is a compile error.
+ */
+export const QUEUES = {
+  analysis: 'analysis',
+  chat: 'chat',
+  export: 'export',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export interface JobPayloads {
+  'analysis.section': {
+    reviewId: string;
+    sectionId: string;
+    thinking: boolean;
+    requestedBy: { id: string; name: string };
+  };
+  'chat.reply': { reviewId: string; questionId: string; replyId: string; sectionId?: string };
+  'export.package': { reviewId: string; requestedBy: { id: string; name: string } };
+}
+
+export type JobName = keyof JobPayloads;
+
+export const JOB_QUEUE: Record<JobName, QueueName> = {
+  'analysis.section': QUEUES.analysis,
+  'chat.reply': QUEUES.chat,
+  'export.package': QUEUES.export,
+};
+
+/** Defaults for every job: a few retries with backoff, bounded history in Redis. */
+export const DEFAULT_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 24 * 3600, count: 5000 },
+} as const;

@@ -1,0 +1,173 @@
+/**
+ * The one protocol module every side imports: Socket.IO event maps with typed acks, the review
+ * event log's event types, and the shapes of CONTRACT section 5.
+ */
+import type { ErrorBody } from './errors.ts';
+import type {
+  AddFeedbackPayload,
+  AnalysisCancelPayload,
+  AnalysisStartPayload,
+  ChatCancelPayload,
+  ChatMessage,
+  ChatSendPayload,
+  DecidePayload,
+  DeleteFeedbackPayload,
+  EditFeedbackPayload,
+  FeedbackItem,
+  JoinPayload,
+  PresencePayload,
+  Role,
+  SectionStatus,
+  Usage,
+  User,
+} from './schemas.ts';
+
+export interface SectionRef {
+  id: string;
+  title: string;
+  level: number;
+  index: number;
+}
+
+export interface Section extends SectionRef {
+  html: string;
+  text: string;
+}
+
+export interface SectionState extends SectionRef {
+  html: string;
+  text: string;
+  status: SectionStatus;
+  model?: string;
+  error?: ErrorBody;
+  usage?: Usage;
+}
+
+export interface ReviewSummary {
+  id: string;
+  title: string;
+  createdAt: string;
+  owner: User;
+  role: Role;
+  sections: SectionRef[];
+}
+
+export interface Member {
+  user: User;
+  role: Role;
+  online: boolean;
+}
+
+export interface ReviewStats {
+  total: number;
+  byType: Record<string, number>;
+  byRisk: Record<string, number>;
+  byStatus: Record<string, number>;
+  bySource: Record<string, number>;
+  bySection: Record<string, number>;
+  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+}
+
+export interface ReviewSnapshot extends Omit<ReviewSummary, 'sections'> {
+  seq: number;
+  sections: SectionState[];
+  feedback: FeedbackItem[];
+  chat: ChatMessage[];
+  members: Member[];
+  stats: ReviewStats;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The review event log
+
+export interface ReviewEventData {
+  'section.status': {
+    sectionId: string;
+    status: SectionStatus;
+    model?: string;
+    error?: ErrorBody;
+    usage?: Usage;
+  };
+  'feedback.added': { item: FeedbackItem };
+  'feedback.updated': { item: FeedbackItem };
+  'feedback.deleted': { item: FeedbackItem };
+  'chat.message': { message: ChatMessage };
+  'chat.delta': { messageId: string; index: number; text: string };
+  'chat.done': { messageId: string; text: string; model: string; usage: Usage; citations?: string[] };
+  'chat.failed': { messageId: string; error: ErrorBody };
+  'analysis.delta': { sectionId: string; index: number; text: string };
+  'member.joined': { user: User; role: Role };
+  'export.ready': { jobId: string; location: string; files: string[] };
+}
+
+export type ReviewEventType = keyof ReviewEventData;
+
+/** One entry of a review's log, as every client receives it. */
+export type ReviewEvent<T extends ReviewEventType = ReviewEventType> = {
+  [K in T]: { reviewId: string; seq: number; type: K; at: string; actor: User; data: ReviewEventData[K] };
+}[T];
+
+/** An event before the log has given it its `seq`. */
+export type NewReviewEvent<T extends ReviewEventType = ReviewEventType> = {
+  [K in T]: Omit<ReviewEvent<K>, 'seq'>;
+}[T];
+
+// ---------------------------------------------------------------------------------------------
+// Socket.IO
+
+export type AckOk<T> = { ok: true } & T;
+export type AckError = { ok: false; error: ErrorBody; item?: FeedbackItem };
+export type Ack<T = Record<string, never>> = (response: AckOk<T> | AckError) => void;
+
+export type JoinResult =
+  | { snapshot: ReviewSnapshot }
+  | { events: ReviewEvent[] }
+  | { reset: true; snapshot: ReviewSnapshot };
+
+export interface ClientToServerEvents {
+  'review:join': (payload: JoinPayload, ack: Ack<JoinResult>) => void;
+  'review:leave': (payload: { reviewId: string }, ack: Ack) => void;
+  'analysis:start': (
+    payload: AnalysisStartPayload,
+    ack: Ack<{ jobs: { sectionId: string; jobId: string }[] }>,
+  ) => void;
+  'analysis:cancel': (payload: AnalysisCancelPayload, ack: Ack) => void;
+  'feedback:decide': (payload: DecidePayload, ack: Ack<{ item: FeedbackItem }>) => void;
+  'feedback:add': (payload: AddFeedbackPayload, ack: Ack<{ item: FeedbackItem }>) => void;
+  'feedback:edit': (payload: EditFeedbackPayload, ack: Ack<{ item: FeedbackItem }>) => void;
+  'feedback:delete': (payload: DeleteFeedbackPayload, ack: Ack) => void;
+  'chat:send': (payload: ChatSendPayload, ack: Ack<{ messageId: string; replyId: string }>) => void;
+  'chat:cancel': (payload: ChatCancelPayload, ack: Ack) => void;
+  'presence:update': (payload: PresencePayload, ack: Ack) => void;
+}
+
+export type ClientEventName = keyof ClientToServerEvents;
+export const CLIENT_EVENTS = [
+  'review:join',
+  'review:leave',
+  'analysis:start',
+  'analysis:cancel',
+  'feedback:decide',
+  'feedback:add',
+  'feedback:edit',
+  'feedback:delete',
+  'chat:send',
+  'chat:cancel',
+  'presence:update',
+] as const satisfies readonly ClientEventName[];
+
+export interface PresenceMember {
+  user: User;
+  role: Role;
+  sectionId: string | null;
+  typing: boolean;
+  online: boolean;
+}
+
+export interface ServerToClientEvents {
+  'review:event': (event: ReviewEvent) => void;
+  presence: (payload: { reviewId: string; members: PresenceMember[] }) => void;
+}
+
+/** Room of a review's sockets on each server. */
+export const reviewRoom = (reviewId: string): string => `review:${reviewId}`;

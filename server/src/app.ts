@@ -1,0 +1,167 @@
+/**
+ * Builds a server from injected clients: Express for HTTP, Socket.IO on the same port bound to the
+ * other servers by the Redis adapter, and the relay that feeds rooms from the review event logs.
+ * `main.ts` only reads config, connects and listens; tests call `createApp` directly.
+ */
+import { existsSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
+import { join, resolve } from 'node:path';
+import { PrismError } from '@prism/core';
+import { EventLog, type ObjectStore, ReviewStore } from '@prism/store';
+import { createAdapter } from '@socket.io/redis-adapter';
+import express from 'express';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Server } from 'socket.io';
+import type { ServerConfig } from './config.ts';
+import { ReviewService } from './domain/review-service.ts';
+import { sessionFromCookie, TokenSigner } from './domain/tokens.ts';
+import { requireUser, sameOriginWrites } from './http/auth.ts';
+import { errorHandler, sendError } from './http/errors.ts';
+import { reviewRoutes } from './http/reviews.ts';
+import { sessionRoutes } from './http/session.ts';
+import type { Metrics } from './infra/metrics.ts';
+import { createRateLimits } from './infra/rate-limit.ts';
+import { registerHandlers } from './realtime/handlers.ts';
+import { Presence } from './realtime/presence.ts';
+import { Relay } from './realtime/relay.ts';
+import type { PrismServer } from './realtime/types.ts';
+
+export interface AppDeps {
+  config: ServerConfig;
+  logger: Logger;
+  metrics: Metrics;
+  objects: ObjectStore;
+  /** Connections by role; the app never creates its own. */
+  redis: { commands: Redis; subscriber: Redis; adapterPub: Redis; adapterSub: Redis };
+  version: string;
+}
+
+export interface App {
+  http: HttpServer;
+  io: PrismServer;
+  service: ReviewService;
+  /** Stops accepting, disconnects sockets with jitter so they reconnect elsewhere, then closes. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+export function createApp(deps: AppDeps): App {
+  const { config, logger, metrics, objects, redis } = deps;
+  let draining = false;
+
+  const log = new EventLog(redis.commands, {
+    prefix: config.redis.prefix,
+    onAppend: (event) => metrics.appended.inc({ type: event.type }),
+  });
+  const store = new ReviewStore(redis.commands, log);
+  const service = new ReviewService(store);
+  const signer = new TokenSigner(config.sessionSecrets);
+  const limits = createRateLimits(redis.commands, config.redis.prefix);
+
+  const app = express();
+  app.disable('x-powered-by');
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
+  const http = createServer(app);
+
+  const io: PrismServer = new Server(http, {
+    transports: ['websocket'],
+    maxHttpBufferSize: 1e6,
+    serveClient: false,
+    pingInterval: 20_000,
+    pingTimeout: 20_000,
+    adapter: createAdapter(redis.adapterPub, redis.adapterSub, { key: `${config.redis.prefix}socket.io` }),
+    // Browsers always send Origin on a websocket handshake; scripts (k6, tests) may not.
+    allowRequest: (req, callback) => {
+      const origin = req.headers.origin;
+      callback(null, !origin || origin === config.publicOrigin);
+    },
+  });
+  const relay = new Relay(io, redis.subscriber, log, metrics, logger);
+  const presence = new Presence(io, store, logger);
+
+  io.use((socket, next) => {
+    const token =
+      (socket.handshake.auth as { token?: unknown } | undefined)?.token ??
+      sessionFromCookie(socket.handshake.headers.cookie);
+    const user = signer.verifySession(token);
+    if (!user) return next(new Error('unauthorized'));
+    socket.data.user = user;
+    socket.data.presence = {};
+    next();
+  });
+  io.on('connection', (socket) => {
+    metrics.sockets.inc();
+    socket.on('disconnect', () => metrics.sockets.dec());
+    registerHandlers(socket, { service, relay, presence, limits, metrics, logger });
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', instance: config.instance, version: deps.version });
+  });
+  app.get('/ready', async (_req, res) => {
+    const checks = { redis: 'ok', storage: 'ok' };
+    await redis.commands.ping().catch(() => {
+      checks.redis = 'failing';
+    });
+    await objects.check().catch(() => {
+      checks.storage = 'failing';
+    });
+    const ok = !draining && checks.redis === 'ok' && checks.storage === 'ok';
+    res.status(ok ? 200 : 503).json({ status: draining ? 'draining' : ok ? 'ok' : 'failing', checks });
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: '1mb' }));
+  api.use(sameOriginWrites(config.publicOrigin));
+  api.use(sessionRoutes(signer));
+  api.use(requireUser(signer));
+  api.use(
+    reviewRoutes({
+      service,
+      objects,
+      signer,
+      limits,
+      presence,
+      publicUrl: config.publicUrl,
+      maxUploadBytes: config.maxUploadBytes,
+    }),
+  );
+  api.use((_req, res) => sendError(res, new PrismError('not_found', 'There is no such API route.')));
+  app.use('/api', api);
+
+  const webDir = resolve(config.webDir ?? new URL('../../web/build', import.meta.url).pathname);
+  if (existsSync(join(webDir, 'index.html'))) {
+    app.use(express.static(webDir, { index: false, maxAge: '1h' }));
+    // The web app routes in the browser: every other page is its index.html.
+    app.get(/^(?!\/(api|socket\.io)\/).*/, (_req, res) => res.sendFile(join(webDir, 'index.html')));
+  } else {
+    app.get('/', (_req, res) => {
+      res.type('text/plain').send('Prism is running, but the web app is not built: run `npm run build`.');
+    });
+  }
+  app.use(errorHandler(logger));
+
+  async function drain(timeoutMs: number): Promise<void> {
+    draining = true;
+    http.close();
+    const sockets = [...io.sockets.sockets.values()];
+    // Spread disconnects so the fleet is not hit by every client reconnecting at once.
+    const window = Math.min(timeoutMs / 2, 5000);
+    await Promise.all(
+      sockets.map(
+        (socket) =>
+          new Promise<void>((done) => {
+            setTimeout(() => {
+              socket.disconnect(true);
+              done();
+            }, Math.random() * window);
+          }),
+      ),
+    );
+    presence.close();
+    await new Promise<void>((done) => io.close(() => done()));
+    http.closeAllConnections();
+  }
+
+  return { http, io, service, drain };
+}

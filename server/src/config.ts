@@ -1,0 +1,101 @@
+/**
+ * Server configuration: parsed once from the environment with zod (CONTRACT section 2). Nothing
+ * else in the server reads `process.env`. Invalid configuration stops the process at start with
+ * one line per problem.
+ */
+import { hostname } from 'node:os';
+import { ConfigError, configProblems, optional, port, sharedEnv } from '@prism/core';
+import { z } from 'zod';
+
+export { ConfigError };
+
+const DEV_SECRET = 'prism-development-secret-do-not-use-in-production';
+
+const Env = z.object({
+  ...sharedEnv,
+  /** HTTP and Socket.IO port. Default 3000. */
+  PORT: optional(port).default(3000),
+  /** Origin used in invite links and the websocket Origin check. Default http://localhost:$PORT. */
+  PUBLIC_URL: optional(z.url({ protocol: /^https?$/ })),
+  /** Trust X-Forwarded-* from the load balancer ("true", a hop count, or an address list). */
+  TRUST_PROXY: optional(z.string()),
+  /** Comma-separated HMAC secrets: the first signs, all verify. Required in production. */
+  SESSION_SECRET: optional(z.string()),
+  /** Upload limit in MB. Default 20. */
+  MAX_UPLOAD_MB: optional(z.coerce.number().positive().max(1024)).default(20),
+  /** Prometheus /metrics port, kept off the public port. Default 9464. */
+  METRICS_PORT: optional(port).default(9464),
+  /** The built web app to serve. Default: web/build beside the server package. */
+  WEB_DIR: optional(z.string()),
+});
+
+export interface ServerConfig {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  publicUrl: string;
+  publicOrigin: string;
+  trustProxy: boolean | number | string | undefined;
+  redis: { url: string; password?: string | undefined; prefix: string };
+  sessionSecrets: string[];
+  usingDevSecret: boolean;
+  storageUrl: string;
+  s3EndpointUrl?: string | undefined;
+  awsRegion: string;
+  maxUploadBytes: number;
+  reviewTokenBudget: number;
+  metricsPort: number;
+  drainTimeoutMs: number;
+  logLevel: string;
+  instance: string;
+  webDir?: string | undefined;
+}
+
+function parseTrustProxy(value: string | undefined): ServerConfig['trustProxy'] {
+  if (value === undefined) return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const parsed = Env.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(configProblems(parsed.error));
+  }
+  const env = parsed.data;
+  const mode = env.NODE_ENV ?? 'development';
+  const secrets = (env.SESSION_SECRET ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const problems: string[] = [];
+  if (secrets.length === 0 && mode === 'production') {
+    problems.push('SESSION_SECRET: required when NODE_ENV=production');
+  }
+  if (secrets.some((s) => s.length < 16))
+    problems.push('SESSION_SECRET: every secret needs at least 16 characters');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  return {
+    env: mode,
+    port: env.PORT,
+    publicUrl,
+    publicOrigin: new URL(publicUrl).origin,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    redis: { url: env.REDIS_URL, password: env.REDIS_PASSWORD, prefix: env.REDIS_KEY_PREFIX },
+    sessionSecrets: secrets.length > 0 ? secrets : [DEV_SECRET],
+    usingDevSecret: secrets.length === 0,
+    storageUrl: env.STORAGE_URL,
+    s3EndpointUrl: env.S3_ENDPOINT_URL,
+    awsRegion: env.AWS_REGION,
+    maxUploadBytes: Math.round(env.MAX_UPLOAD_MB * 1024 * 1024),
+    reviewTokenBudget: env.REVIEW_TOKEN_BUDGET,
+    metricsPort: env.METRICS_PORT,
+    drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
+    logLevel: env.LOG_LEVEL,
+    instance: env.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
+    webDir: env.WEB_DIR,
+  };
+}

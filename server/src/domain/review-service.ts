@@ -1,0 +1,165 @@
+/**
+ * The review service: turns people's commands into events on the review's log. Every change is
+ * a compare-and-set: read the item, apply the domain rule from core, append with a guard that the
+ * item is still exactly what was read. A lost race re-reads and re-decides, so two reviewers on
+ * two instances can never both win. No socket or HTTP concept appears here.
+ */
+import {
+  type Action,
+  type AddFeedbackPayload,
+  assertCan,
+  assertCurrentVersion,
+  assertMayModify,
+  type Change,
+  type DecidePayload,
+  type DeleteFeedbackPayload,
+  decide,
+  type EditFeedbackPayload,
+  edit,
+  type FeedbackItem,
+  newUserItem,
+  PrismError,
+  type Role,
+  type User,
+} from '@prism/core';
+import type { EventLog, MemberRecord, ReviewMeta, ReviewStore } from '@prism/store';
+import { newId } from './ids.ts';
+
+const MAX_RACES = 20;
+
+const collapse = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
+export class ReviewService {
+  readonly store: ReviewStore;
+  private readonly log: EventLog;
+  private readonly now: () => string;
+
+  constructor(store: ReviewStore, now: () => string = () => new Date().toISOString()) {
+    this.store = store;
+    this.log = store.log;
+    this.now = now;
+  }
+
+  /** The caller's membership, after checking the review exists and the role allows `action`. */
+  async authorize(
+    reviewId: string,
+    user: User,
+    action: Action,
+  ): Promise<MemberRecord & { meta: ReviewMeta }> {
+    const [meta, member] = await Promise.all([
+      this.store.meta(reviewId),
+      this.store.member(reviewId, user.id),
+    ]);
+    if (!meta) throw new PrismError('not_found', 'There is no review with this id.');
+    assertCan(member?.role, action);
+    return { ...member!, meta };
+  }
+
+  /**
+   * Runs `change` against the current item until the append's guard holds. `change` throws
+   * (conflict, forbidden) or returns what to write; `noop` writes nothing.
+   */
+  private async mutate(
+    reviewId: string,
+    feedbackId: string,
+    actor: User,
+    change: (item: FeedbackItem) => Change | { kind: 'delete'; item: FeedbackItem },
+  ): Promise<FeedbackItem> {
+    for (let attempt = 0; attempt < MAX_RACES; attempt += 1) {
+      const current = await this.store.item(reviewId, feedbackId);
+      if (!current) throw new PrismError('not_found', 'This feedback item no longer exists.');
+      const result = change(current.item);
+      if (result.kind === 'noop') return result.item;
+      const guard = { kind: 'hget', key: 'feedback', field: feedbackId, expected: current.raw } as const;
+      const appended =
+        result.kind === 'delete'
+          ? await this.log.append(
+              { reviewId, type: 'feedback.deleted', at: this.now(), actor, data: { item: current.item } },
+              { guards: [guard], writes: [{ op: 'hdel', key: 'feedback', field: feedbackId }] },
+            )
+          : await this.log.append(
+              { reviewId, type: 'feedback.updated', at: this.now(), actor, data: { item: result.item } },
+              {
+                guards: [guard],
+                writes: [
+                  { op: 'hset', key: 'feedback', field: feedbackId, value: JSON.stringify(result.item) },
+                ],
+              },
+            );
+      if (appended.ok) return result.item;
+    }
+    throw new PrismError('conflict', 'This item is changing too fast; try again.');
+  }
+
+  async decide(user: User, payload: DecidePayload): Promise<FeedbackItem> {
+    await this.authorize(payload.reviewId, user, 'feedback:decide');
+    return this.mutate(payload.reviewId, payload.feedbackId, user, (item) =>
+      decide(item, payload, user, this.now()),
+    );
+  }
+
+  async addFeedback(user: User, payload: AddFeedbackPayload): Promise<FeedbackItem> {
+    const { meta } = await this.authorize(payload.reviewId, user, 'feedback:write');
+    if (!meta.sections.some((section) => section.id === payload.sectionId)) {
+      throw new PrismError('not_found', 'This review has no such section.');
+    }
+    if (payload.linkedTo && !(await this.store.item(payload.reviewId, payload.linkedTo))) {
+      throw new PrismError(
+        'not_found',
+        'The finding this feedback is attached to does not exist in this review.',
+      );
+    }
+    if (payload.quote) await this.assertQuote(payload.reviewId, payload.sectionId, payload.quote);
+    const item = newUserItem(payload, user, newId('f'), this.now());
+    const appended = await this.log.append(
+      { reviewId: payload.reviewId, type: 'feedback.added', at: item.createdAt, actor: user, data: { item } },
+      {
+        guards: [{ kind: 'hget', key: 'feedback', field: item.id, expected: '' }],
+        writes: [{ op: 'hset', key: 'feedback', field: item.id, value: JSON.stringify(item) }],
+      },
+    );
+    if (!appended.ok) throw new PrismError('conflict', 'Could not add the feedback; try again.');
+    return item;
+  }
+
+  async editFeedback(user: User, payload: EditFeedbackPayload): Promise<FeedbackItem> {
+    const { role } = await this.authorize(payload.reviewId, user, 'feedback:write');
+    const existing = await this.store.item(payload.reviewId, payload.feedbackId);
+    if (existing && payload.quote) {
+      await this.assertQuote(payload.reviewId, existing.item.sectionId, payload.quote);
+    }
+    return this.mutate(payload.reviewId, payload.feedbackId, user, (item) => {
+      assertMayModify(item, user, role);
+      return edit(item, payload);
+    });
+  }
+
+  async deleteFeedback(user: User, payload: DeleteFeedbackPayload): Promise<void> {
+    const { role } = await this.authorize(payload.reviewId, user, 'feedback:write');
+    await this.mutate(payload.reviewId, payload.feedbackId, user, (item) => {
+      assertMayModify(item, user, role);
+      assertCurrentVersion(item, payload.version);
+      return { kind: 'delete', item };
+    });
+  }
+
+  /** A quote must be verbatim text of its section (whitespace collapsed), so the export can anchor it. */
+  private async assertQuote(reviewId: string, sectionId: string, quote: string): Promise<void> {
+    const sections = await this.store.sections(reviewId);
+    const section = sections.find((s) => s.id === sectionId);
+    const needle = collapse(quote);
+    if (!section || !needle || !section.text.split('\n').some((line) => collapse(line).includes(needle))) {
+      throw new PrismError(
+        'invalid',
+        'The quote must be text from one paragraph or table cell of its section.',
+      );
+    }
+  }
+
+  /** Accepting an invite keeps the higher of the member's current and invited roles. */
+  async join(reviewId: string, user: User, role: Role): Promise<Role> {
+    if (!(await this.store.meta(reviewId)))
+      throw new PrismError('not_found', 'This review no longer exists.');
+    return this.store.addMember(reviewId, user, role);
+  }
+}

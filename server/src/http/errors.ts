@@ -1,0 +1,31 @@
+import { HTTP_STATUS, isPrismError, PrismError } from '@prism/core';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+
+/** Wraps an async route so a thrown error reaches the error handler. */
+export const route =
+  (handler: (req: Request, res: Response) => Promise<void>): RequestHandler =>
+  (req, res, next: NextFunction) => {
+    handler(req, res).catch(next);
+  };
+
+export function sendError(res: Response, error: PrismError): void {
+  res.status(HTTP_STATUS[error.code]).json({ error: error.toBody(), ...error.extra });
+}
+
+/** Every error leaves as `{"error":{"code","message"}}`; unexpected ones are logged once. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    if (res.headersSent) return;
+    if (isPrismError(error)) return sendError(res, error);
+    const status = (error as { status?: number; type?: string }).status;
+    if ((error as { type?: string }).type === 'entity.too.large') {
+      return sendError(res, new PrismError('too_large', 'The request body is too large.'));
+    }
+    if (status && status >= 400 && status < 500) {
+      return sendError(res, new PrismError('invalid', 'The request body is not valid JSON.'));
+    }
+    logger.error({ err: error, path: req.path }, 'request failed');
+    sendError(res, new PrismError('internal', 'Something went wrong on the server; try again.'));
+  };
+}

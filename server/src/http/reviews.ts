@@ -1,0 +1,155 @@
+/** Reviews over HTTP: upload, list, read, invites, exports. Thin: the work is in core and the service. */
+import {
+  AcceptInviteBody,
+  extractSections,
+  InviteBody,
+  inspectDocx,
+  PrismError,
+  shortTitle,
+} from '@prism/core';
+import { type ObjectStore, type ReviewMeta, summary } from '@prism/store';
+import { Router } from 'express';
+import mammoth from 'mammoth';
+import { newId } from '../domain/ids.ts';
+import type { ReviewService } from '../domain/review-service.ts';
+import type { TokenSigner } from '../domain/tokens.ts';
+import type { RateLimits } from '../infra/rate-limit.ts';
+import type { Presence } from '../realtime/presence.ts';
+import { requireJson, userOf } from './auth.ts';
+import { route } from './errors.ts';
+import { readUpload } from './upload.ts';
+
+export interface ReviewRoutesDeps {
+  service: ReviewService;
+  objects: ObjectStore;
+  signer: TokenSigner;
+  limits: RateLimits;
+  presence: Presence;
+  publicUrl: string;
+  maxUploadBytes: number;
+}
+
+const MAX_GUIDELINES_CHARS = 50_000;
+
+const titleFrom = (given: string | undefined, heading: string | undefined, filename: string): string =>
+  shortTitle(given?.trim() || heading || filename.replace(/\.docx$/i, '') || 'Untitled document');
+
+export function reviewRoutes(deps: ReviewRoutesDeps): Router {
+  const { service, objects, signer, limits, presence } = deps;
+  const router = Router();
+
+  router.post(
+    '/reviews',
+    route(async (req, res) => {
+      const user = userOf(req);
+      if (!(await limits.upload(user.id))) {
+        req.resume();
+        throw new PrismError('rate_limited', 'Too many uploads in the last minute; wait a moment.');
+      }
+      const upload = await readUpload(req, deps.maxUploadBytes);
+      const file = upload.files.file;
+      if (!file)
+        throw new PrismError('invalid', 'Choose a Word document (.docx) to upload in the "file" field.');
+      inspectDocx(file.data, 'The document');
+      const extracted = await extractSections(file.data);
+
+      const id = newId('r');
+      let guidelines: ReviewMeta['guidelines'];
+      const guidelinesFile = upload.files.guidelines;
+      if (guidelinesFile && guidelinesFile.data.length > 0) {
+        inspectDocx(guidelinesFile.data, 'The guidelines');
+        const text = await mammoth
+          .extractRawText({ buffer: guidelinesFile.data })
+          .then((r) => r.value.trim())
+          .catch(() => {
+            throw new PrismError('corrupt_document', 'The guidelines are damaged and cannot be read.');
+          });
+        if (!text) throw new PrismError('empty_document', 'The guidelines have no text.');
+        guidelines = {
+          key: `reviews/${id}/guidelines.docx`,
+          name: guidelinesFile.name,
+          bytes: guidelinesFile.data.length,
+          text: text.slice(0, MAX_GUIDELINES_CHARS),
+        };
+      }
+
+      // Everything is checked: only now is anything stored.
+      const original = { key: `reviews/${id}/original.docx`, name: file.name, bytes: file.data.length };
+      await objects.put(original.key, file.data);
+      if (guidelines && guidelinesFile) await objects.put(guidelines.key, guidelinesFile.data);
+      const meta: ReviewMeta = {
+        id,
+        title: titleFrom(upload.fields.title, extracted.heading, file.name),
+        createdAt: new Date().toISOString(),
+        owner: user,
+        sections: extracted.sections.map(({ id, title, level, index }) => ({ id, title, level, index })),
+        original,
+        ...(guidelines ? { guidelines } : {}),
+      };
+      await service.store.create(meta, extracted.sections);
+      res.status(201).json({ review: summary(meta, 'owner') });
+    }),
+  );
+
+  router.get(
+    '/reviews',
+    route(async (req, res) => {
+      res.json({ reviews: await service.store.summaries(userOf(req).id) });
+    }),
+  );
+
+  router.get(
+    '/reviews/:id',
+    route(async (req, res) => {
+      const reviewId = String(req.params.id);
+      const { role } = await service.authorize(reviewId, userOf(req), 'review:read');
+      res.json(await service.store.snapshot(reviewId, role, await presence.online(reviewId)));
+    }),
+  );
+
+  router.post(
+    '/reviews/:id/invites',
+    route(async (req, res) => {
+      requireJson(req);
+      const user = userOf(req);
+      const reviewId = String(req.params.id);
+      await service.authorize(reviewId, user, 'invite:create');
+      const body = InviteBody.safeParse(req.body);
+      if (!body.success) throw new PrismError('invalid', 'role must be "reviewer" or "viewer".');
+      const token = signer.invite(reviewId, body.data.role, user);
+      res.json({ token, url: `${deps.publicUrl}/invite?token=${encodeURIComponent(token)}` });
+    }),
+  );
+
+  router.post(
+    '/invites/accept',
+    route(async (req, res) => {
+      requireJson(req);
+      const body = AcceptInviteBody.safeParse(req.body);
+      if (!body.success) throw new PrismError('invalid', 'Send the invite token as {"token": "..."}.');
+      const invite = signer.verifyInvite(body.data.token);
+      if (!invite)
+        throw new PrismError('forbidden', 'This invite link is not valid or has expired; ask for a new one.');
+      const role = await service.join(invite.reviewId, userOf(req), invite.role);
+      res.json({ reviewId: invite.reviewId, role });
+    }),
+  );
+
+  router.get(
+    '/reviews/:id/export',
+    route(async (req) => {
+      await service.authorize(String(req.params.id), userOf(req), 'review:read');
+      throw new PrismError('unavailable', 'Exports are not available on this Prism yet.');
+    }),
+  );
+
+  router.post(
+    '/reviews/:id/export',
+    route(async (req) => {
+      await service.authorize(String(req.params.id), userOf(req), 'export:package');
+      throw new PrismError('unavailable', 'Review packages are not available on this Prism yet.');
+    }),
+  );
+
+  return router;
+}

@@ -1,0 +1,96 @@
+/**
+ * Reads a multipart upload into memory with hard limits. A file over the limit is read to the end
+ * and discarded (up to twice the limit) so the client can read the 413 instead of a reset.
+ */
+import { PrismError } from '@prism/core';
+import busboy from 'busboy';
+import type { Request } from 'express';
+
+export interface UploadedFile {
+  name: string;
+  data: Buffer;
+}
+
+export interface Upload {
+  files: Record<string, UploadedFile>;
+  fields: Record<string, string>;
+}
+
+const FILE_FIELDS = new Set(['file', 'guidelines']);
+
+export function readUpload(req: Request, maxBytes: number): Promise<Upload> {
+  return new Promise((resolve, reject) => {
+    if (!req.is('multipart/form-data')) {
+      reject(new PrismError('invalid', 'Upload the document as multipart/form-data with a "file" field.'));
+      return;
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const tooLarge = (): PrismError =>
+      new PrismError(
+        'too_large',
+        `The file is larger than the ${Math.round(maxBytes / 1024 / 1024)} MB limit.`,
+      );
+    if (declared > maxBytes * 2 + 64 * 1024) {
+      req.resume();
+      reject(tooLarge());
+      return;
+    }
+
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: req.headers,
+        limits: { fileSize: maxBytes, files: 2, fields: 10, fieldSize: 64 * 1024, parts: 12 },
+      });
+    } catch {
+      reject(new PrismError('invalid', 'The upload is not valid multipart/form-data.'));
+      return;
+    }
+
+    const files: Record<string, UploadedFile> = {};
+    const fields: Record<string, string> = {};
+    let overLimit = false;
+    let received = 0;
+    let settled = false;
+    const settle = (error?: PrismError): void => {
+      if (settled) return;
+      settled = true;
+      if (error) reject(error);
+      else resolve({ files, fields });
+    };
+
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > maxBytes * 2 + 64 * 1024) {
+        // Reading further would let anyone stream forever; stop and answer now.
+        req.unpipe(parser);
+        req.resume();
+        settle(tooLarge());
+      }
+    });
+
+    parser.on('file', (field, stream, info) => {
+      if (!FILE_FIELDS.has(field) || files[field]) {
+        stream.resume();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('limit', () => {
+        overLimit = true;
+      });
+      stream.on('end', () => {
+        if (!overLimit) files[field] = { name: info.filename ?? field, data: Buffer.concat(chunks) };
+      });
+    });
+    parser.on('field', (name, value) => {
+      fields[name] = value;
+    });
+    parser.on('error', () =>
+      settle(new PrismError('invalid', 'The upload is not valid multipart/form-data.')),
+    );
+    parser.on('close', () => settle(overLimit ? tooLarge() : undefined));
+    req.on('aborted', () => settle(new PrismError('invalid', 'The upload was interrupted.')));
+    req.pipe(parser);
+  });
+}

@@ -1,0 +1,194 @@
+/**
+ * Socket event handlers: thin. Each parses its payload with the schema from core, checks access
+ * through the review service, and answers its ack exactly once, whatever happens. An invalid
+ * payload, a missing ack or a thrown error never disconnects the socket or crashes the server.
+ */
+import {
+  type AckError,
+  AddFeedbackPayload,
+  AnalysisCancelPayload,
+  AnalysisStartPayload,
+  ChatCancelPayload,
+  ChatSendPayload,
+  type ClientEventName,
+  DecidePayload,
+  DeleteFeedbackPayload,
+  describeIssues,
+  EditFeedbackPayload,
+  isPrismError,
+  JoinPayload,
+  LeavePayload,
+  PresencePayload,
+  PrismError,
+} from '@prism/core';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { ReviewService } from '../domain/review-service.ts';
+import type { Metrics } from '../infra/metrics.ts';
+import type { RateLimits } from '../infra/rate-limit.ts';
+import type { Presence } from './presence.ts';
+import type { Relay } from './relay.ts';
+import type { PrismSocket } from './types.ts';
+
+export interface HandlerDeps {
+  service: ReviewService;
+  relay: Relay;
+  presence: Presence;
+  limits: RateLimits;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** What a handler answers; `after` runs right after the ack is sent (join uses it). */
+interface Handled {
+  result: Record<string, unknown>;
+  after?: () => void;
+}
+
+type Ack = (response: Record<string, unknown>) => void;
+
+const NOT_YET = {
+  analysis:
+    'AI analysis is not enabled on this Prism yet: no AI provider is wired to the workers. Your findings and decisions still work.',
+  chat: 'The assistant is not enabled on this Prism yet: no AI provider is wired to the workers.',
+};
+
+export function registerHandlers(socket: PrismSocket, deps: HandlerDeps): void {
+  const { service, relay, presence, limits, metrics, logger } = deps;
+  const user = socket.data.user;
+
+  function on<S extends z.ZodType>(
+    event: ClientEventName,
+    schema: S,
+    handler: (payload: z.infer<S>) => Promise<Handled>,
+  ): void {
+    // Registered untyped on purpose: clients may send anything, in any number of arguments.
+    (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(
+      event,
+      (...args: unknown[]) => {
+        const started = performance.now();
+        const ack = typeof args.at(-1) === 'function' ? (args.pop() as Ack) : undefined;
+        const answer = (response: Record<string, unknown>, ok: boolean): void => {
+          metrics.ackLatency.observe({ event, ok: String(ok) }, (performance.now() - started) / 1000);
+          ack?.(response);
+        };
+        run(schema, handler, args[0])
+          .then(({ result, after }) => {
+            answer({ ok: true, ...result }, true);
+            after?.();
+          })
+          .catch((error: unknown) => answer(toAckError(error, event), false));
+      },
+    );
+  }
+
+  async function run<S extends z.ZodType>(
+    schema: S,
+    handler: (payload: z.infer<S>) => Promise<Handled>,
+    raw: unknown,
+  ): Promise<Handled> {
+    if (!(await limits.socketEvent(socket.id, user.id))) {
+      throw new PrismError('rate_limited', 'Too many actions at once; slow down for a moment.');
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const { code, message } = describeIssues(parsed.error);
+      throw new PrismError(code, message);
+    }
+    return handler(parsed.data);
+  }
+
+  function toAckError(error: unknown, event: string): AckError & Record<string, unknown> {
+    if (isPrismError(error)) return { ok: false, error: error.toBody(), ...error.extra };
+    logger.error({ err: error, event, user: user.id }, 'socket handler failed');
+    return {
+      ok: false,
+      error: { code: 'internal', message: 'Something went wrong on the server; try again.' },
+    };
+  }
+
+  on('review:join', JoinPayload, async ({ reviewId, since }) => {
+    const { role } = await service.authorize(reviewId, user, 'review:read');
+    const joining = await relay.beginJoin(socket, reviewId);
+    try {
+      socket.data.presence[reviewId] ??= { sectionId: null, typing: false };
+      if (since !== undefined) {
+        const events = await service.store.log.since(reviewId, since);
+        if (events) {
+          const last = events.at(-1)?.seq ?? since;
+          return { result: { events }, after: () => joined(reviewId, joining, last) };
+        }
+      }
+      const online = await presence.online(reviewId);
+      online.add(user.id);
+      const snapshot = await service.store.snapshot(reviewId, role, online);
+      const result = since === undefined ? { snapshot } : { reset: true, snapshot };
+      return { result, after: () => joined(reviewId, joining, snapshot.seq) };
+    } catch (error) {
+      relay.abortJoin(joining, reviewId);
+      throw error;
+    }
+  });
+
+  function joined(reviewId: string, joining: Awaited<ReturnType<Relay['beginJoin']>>, seq: number): void {
+    relay.completeJoin(joining, reviewId, seq);
+    presence.changed(reviewId);
+  }
+
+  on('review:leave', LeavePayload, async ({ reviewId }) => {
+    relay.leave(socket, reviewId);
+    delete socket.data.presence[reviewId];
+    presence.changed(reviewId);
+    return { result: {} };
+  });
+
+  on('presence:update', PresencePayload, async ({ reviewId, sectionId, typing }) => {
+    await service.authorize(reviewId, user, 'review:read');
+    const current = socket.data.presence[reviewId] ?? { sectionId: null, typing: false };
+    socket.data.presence[reviewId] = {
+      sectionId: sectionId === undefined ? current.sectionId : sectionId,
+      typing: typing ?? current.typing,
+    };
+    presence.changed(reviewId);
+    return { result: {} };
+  });
+
+  on('feedback:decide', DecidePayload, async (payload) => ({
+    result: { item: await service.decide(user, payload) },
+  }));
+  on('feedback:add', AddFeedbackPayload, async (payload) => ({
+    result: { item: await service.addFeedback(user, payload) },
+  }));
+  on('feedback:edit', EditFeedbackPayload, async (payload) => ({
+    result: { item: await service.editFeedback(user, payload) },
+  }));
+  on('feedback:delete', DeleteFeedbackPayload, async (payload) => {
+    await service.deleteFeedback(user, payload);
+    return { result: {} };
+  });
+
+  on('analysis:start', AnalysisStartPayload, async ({ reviewId }) => {
+    await service.authorize(reviewId, user, 'analysis:run');
+    throw new PrismError('unavailable', NOT_YET.analysis);
+  });
+  on('analysis:cancel', AnalysisCancelPayload, async ({ reviewId }) => {
+    await service.authorize(reviewId, user, 'analysis:run');
+    throw new PrismError('unavailable', NOT_YET.analysis);
+  });
+  on('chat:send', ChatSendPayload, async ({ reviewId }) => {
+    await service.authorize(reviewId, user, 'chat:send');
+    throw new PrismError('unavailable', NOT_YET.chat);
+  });
+  on('chat:cancel', ChatCancelPayload, async ({ reviewId }) => {
+    await service.authorize(reviewId, user, 'chat:send');
+    throw new PrismError('unavailable', NOT_YET.chat);
+  });
+
+  socket.on('disconnecting', () => {
+    const reviews = [...socket.rooms]
+      .filter((room) => room.startsWith('review:'))
+      .map((room) => room.slice(7));
+    relay.disconnected(reviews);
+    for (const reviewId of reviews) presence.changed(reviewId);
+  });
+}

@@ -1,0 +1,179 @@
+/**
+ * The broadcaster: the only place that emits review events to sockets. This server subscribes to
+ * the channel of every review its sockets have joined (and unsubscribes when the last one leaves),
+ * and emits each event to its local room in `seq` order. A joining socket is held out of the room
+ * while its snapshot (or replay) is read; events arriving meanwhile are buffered and flushed after
+ * its ack, so the first live event after a snapshot is always `snapshot.seq + 1`.
+ */
+import { type ReviewEvent, reviewRoom } from '@prism/core';
+import type { EventLog } from '@prism/store';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Metrics } from '../infra/metrics.ts';
+import type { PrismServer, PrismSocket } from './types.ts';
+
+interface Joining {
+  socket: PrismSocket;
+  buffer: ReviewEvent[];
+}
+
+interface Subscription {
+  reviewId: string;
+  /** Local sockets in (or joining) the room. */
+  refs: number;
+  ready: Promise<unknown>;
+  lastSeq: number;
+  /** Set while a gap is being read from the log; live events queue behind it. */
+  healing?: ReviewEvent[];
+  joining: Set<Joining>;
+}
+
+export class Relay {
+  private readonly byChannel = new Map<string, Subscription>();
+  private readonly io: PrismServer;
+  private readonly subscriber: Redis;
+  private readonly log: EventLog;
+  private readonly metrics: Metrics;
+  private readonly logger: Logger;
+
+  constructor(io: PrismServer, subscriber: Redis, log: EventLog, metrics: Metrics, logger: Logger) {
+    this.io = io;
+    this.subscriber = subscriber;
+    this.log = log;
+    this.metrics = metrics;
+    this.logger = logger;
+    subscriber.on('message', (channel: string, raw: string) => this.onMessage(channel, raw));
+  }
+
+  /** Starts holding `socket` out of the room; resolves once this server hears the review's channel. */
+  async beginJoin(socket: PrismSocket, reviewId: string): Promise<Joining> {
+    const channel = this.log.keys(reviewId).channel;
+    let sub = this.byChannel.get(channel);
+    const room = reviewRoom(reviewId);
+    const already = socket.rooms.has(room) || (socket.data.joining ?? []).includes(reviewId);
+    if (!sub) {
+      sub = { reviewId, refs: 0, lastSeq: 0, joining: new Set(), ready: this.subscriber.subscribe(channel) };
+      this.byChannel.set(channel, sub);
+    }
+    if (!already) sub.refs += 1;
+    // A re-join (after a gap) leaves the room so the replay and live events cannot interleave.
+    socket.leave(room);
+    const joining: Joining = { socket, buffer: [] };
+    sub.joining.add(joining);
+    socket.data.joining = [...(socket.data.joining ?? []), reviewId];
+    try {
+      await sub.ready;
+    } catch (error) {
+      this.abortJoin(joining, reviewId);
+      throw error;
+    }
+    return joining;
+  }
+
+  /** Puts the socket in the room and sends what arrived after `afterSeq` while it was held out. */
+  completeJoin(joining: Joining, reviewId: string, afterSeq: number): void {
+    const sub = this.byChannel.get(this.log.keys(reviewId).channel);
+    if (!sub) return;
+    sub.joining.delete(joining);
+    joining.socket.data.joining = (joining.socket.data.joining ?? []).filter((id) => id !== reviewId);
+    if (joining.socket.disconnected) {
+      this.release(reviewId);
+      return;
+    }
+    joining.socket.join(reviewRoom(reviewId));
+    for (const event of joining.buffer) {
+      if (event.seq > afterSeq) joining.socket.emit('review:event', event);
+    }
+  }
+
+  /** Gives up a join that failed before its ack (the socket stays out of the room). */
+  abortJoin(joining: Joining, reviewId: string): void {
+    const sub = this.byChannel.get(this.log.keys(reviewId).channel);
+    sub?.joining.delete(joining);
+    joining.socket.data.joining = (joining.socket.data.joining ?? []).filter((id) => id !== reviewId);
+    this.release(reviewId);
+  }
+
+  /** The socket left the review (or disconnected); unsubscribe when it was the last one here. */
+  leave(socket: PrismSocket, reviewId: string): void {
+    const room = reviewRoom(reviewId);
+    if (!socket.rooms.has(room)) return;
+    socket.leave(room);
+    this.release(reviewId);
+  }
+
+  /** Called on disconnect, when Socket.IO has already emptied `socket.rooms`. */
+  disconnected(reviewIds: Iterable<string>): void {
+    for (const reviewId of reviewIds) this.release(reviewId);
+  }
+
+  private release(reviewId: string): void {
+    const channel = this.log.keys(reviewId).channel;
+    const sub = this.byChannel.get(channel);
+    if (!sub) return;
+    sub.refs -= 1;
+    if (sub.refs > 0) return;
+    this.byChannel.delete(channel);
+    this.subscriber.unsubscribe(channel).catch((error: unknown) => {
+      this.logger.warn({ err: error, reviewId }, 'unsubscribe failed');
+    });
+  }
+
+  get subscriptions(): number {
+    return this.byChannel.size;
+  }
+
+  private onMessage(channel: string, raw: string): void {
+    const sub = this.byChannel.get(channel);
+    if (!sub) return;
+    let event: ReviewEvent;
+    try {
+      event = JSON.parse(raw) as ReviewEvent;
+    } catch {
+      this.logger.error({ channel }, 'unparseable event on review channel');
+      return;
+    }
+    if (sub.healing) {
+      sub.healing.push(event);
+      return;
+    }
+    if (sub.lastSeq > 0 && event.seq > sub.lastSeq + 1) {
+      // The subscriber missed messages (e.g. while Redis reconnected): read them from the log.
+      this.heal(sub, event);
+      return;
+    }
+    this.emit(sub, event);
+  }
+
+  private emit(sub: Subscription, event: ReviewEvent): void {
+    if (event.seq <= sub.lastSeq) return;
+    sub.lastSeq = event.seq;
+    const room = reviewRoom(sub.reviewId);
+    this.io.local.to(room).emit('review:event', event);
+    for (const joining of sub.joining) joining.buffer.push(event);
+    this.metrics.relayed.inc();
+    this.metrics.deliveries.inc(this.io.sockets.adapter.rooms.get(room)?.size ?? 0);
+    const lag = (Date.now() - Date.parse(event.at)) / 1000;
+    if (lag >= 0) this.metrics.eventLag.observe(lag);
+  }
+
+  private heal(sub: Subscription, trigger: ReviewEvent): void {
+    sub.healing = [trigger];
+    const from = sub.lastSeq;
+    this.metrics.healed.inc();
+    this.log
+      .since(sub.reviewId, from)
+      .then((missed) => {
+        for (const event of missed ?? []) this.emit(sub, event);
+      })
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, reviewId: sub.reviewId }, 'relay gap not healed'),
+      )
+      .finally(() => {
+        const queued = sub.healing ?? [];
+        delete sub.healing;
+        // Whatever is still missing (log trimmed or unreadable) clients close with `since`.
+        for (const event of queued.sort((a, b) => a.seq - b.seq)) this.emit(sub, event);
+      });
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The review event log (ARCHITECTURE principle 2). One Lua script, atomically: checks the guards
+ * the caller's decision was based on, applies the state writes, assigns the next `seq` (exactly +1
+ * per review), appends the event to the review's stream under the id `<seq>-0`, and PUBLISHes it
+ * on the review's channel. Because the PUBLISH happens inside the script, every subscriber sees a
+ * review's events in `seq` order, whichever server or worker appended them.
+ */
+import type { NewReviewEvent, ReviewEvent } from '@prism/core';
+import type { Redis } from 'ioredis';
+import { type ReviewKeys, reviewKeys } from './keys.ts';
+
+const APPEND_SCRIPT = `
+local nguards = tonumber(ARGV[4])
+local i = 5
+for g = 1, nguards do
+  local kind, key, field, expected = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
+  i = i + 4
+  local current
+  if kind == 'hget' then current = redis.call('HGET', key, field) else current = redis.call('GET', key) end
+  if current == false then current = '' end
+  if current ~= expected then return {0, g, current} end
+end
+local nwrites = tonumber(ARGV[i])
+i = i + 1
+for w = 1, nwrites do
+  local op, key, a, b = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
+  i = i + 4
+  if op == 'hset' then redis.call('HSET', key, a, b)
+  elseif op == 'hdel' then redis.call('HDEL', key, a)
+  elseif op == 'set' then redis.call('SET', key, a)
+  elseif op == 'del' then redis.call('DEL', key)
+  elseif op == 'happend' then
+    local cur = redis.call('HGET', key, a)
+    if cur == false then cur = '' end
+    redis.call('HSET', key, a, cur .. b)
+  elseif op == 'hincrby' then redis.call('HINCRBY', key, a, tonumber(b))
+  else return redis.error_reply('unknown op ' .. op) end
+end
+local seq = redis.call('INCR', KEYS[1])
+local event = '{"seq":' .. seq .. ',' .. string.sub(ARGV[3], 2)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', event)
+redis.call('PUBLISH', ARGV[1], event)
+return {1, seq}
+`;
+
+type KeyName = keyof Omit<ReviewKeys, 'channel'>;
+
+/** A precondition: the hash field / string key must hold exactly `expected` ('' = absent). */
+export type Guard =
+  | { kind: 'hget'; key: KeyName; field: string; expected: string }
+  | { kind: 'get'; key: KeyName; expected: string };
+
+/** A state change applied in the same atomic step as the append. */
+export type Write =
+  | { op: 'hset'; key: KeyName; field: string; value: string }
+  | { op: 'hdel'; key: KeyName; field: string }
+  | { op: 'set'; key: KeyName; value: string }
+  | { op: 'del'; key: KeyName }
+  | { op: 'happend'; key: KeyName; field: string; value: string }
+  | { op: 'hincrby'; key: KeyName; field: string; by: number };
+
+export type AppendResult = { ok: true; seq: number } | { ok: false; guard: number; current: string };
+
+export interface EventLogOptions {
+  prefix: string;
+  /** Approximate number of events a review's stream keeps; older ones force a `reset` on rejoin. */
+  maxLen?: number;
+  /** Called after each successful append (metrics). */
+  onAppend?: (event: NewReviewEvent) => void;
+}
+
+export interface AppendOptions {
+  guards?: Guard[];
+  writes?: Write[];
+}
+
+const KEY_ORDER: KeyName[] = [
+  'seq',
+  'log',
+  'meta',
+  'sections',
+  'status',
+  'members',
+  'feedback',
+  'chat',
+  'partials',
+  'usage',
+];
+const KEY_INDEX = new Map(KEY_ORDER.map((name, i) => [name, i + 1]));
+
+type Scripted = Redis & {
+  prismAppend(numKeys: number, ...args: (string | number)[]): Promise<[number, number, string?]>;
+};
+
+export class EventLog {
+  readonly prefix: string;
+  readonly maxLen: number;
+  private readonly redis: Scripted;
+  private readonly onAppend: ((event: NewReviewEvent) => void) | undefined;
+
+  constructor(redis: Redis, options: EventLogOptions) {
+    this.prefix = options.prefix;
+    this.onAppend = options.onAppend;
+    this.maxLen = options.maxLen ?? 10_000;
+    if (!('prismAppend' in redis)) {
+      redis.defineCommand('prismAppend', { lua: APPEND_SCRIPT });
+    }
+    this.redis = redis as Scripted;
+  }
+
+  keys(reviewId: string): ReviewKeys {
+    return reviewKeys(this.prefix, reviewId);
+  }
+
+  /** Appends one event; with guards, only if they all hold (else nothing is written). */
+  async append(event: NewReviewEvent, options: AppendOptions = {}): Promise<AppendResult> {
+    const keys = this.keys(event.reviewId);
+    const body = JSON.stringify(event);
+    const args: (string | number)[] = [keys.channel, this.maxLen, body];
+    const guards = options.guards ?? [];
+    args.push(guards.length);
+    for (const guard of guards) {
+      args.push(
+        guard.kind,
+        KEY_INDEX.get(guard.key)!,
+        guard.kind === 'hget' ? guard.field : '',
+        guard.expected,
+      );
+    }
+    const writes = options.writes ?? [];
+    args.push(writes.length);
+    for (const write of writes) {
+      const index = KEY_INDEX.get(write.key)!;
+      switch (write.op) {
+        case 'hset':
+        case 'happend':
+          args.push(write.op, index, write.field, write.value);
+          break;
+        case 'hdel':
+          args.push(write.op, index, write.field, '');
+          break;
+        case 'set':
+          args.push(write.op, index, write.value, '');
+          break;
+        case 'del':
+          args.push(write.op, index, '', '');
+          break;
+        case 'hincrby':
+          args.push(write.op, index, write.field, write.by);
+          break;
+      }
+    }
+    const keyList = KEY_ORDER.map((name) => keys[name]);
+    const [ok, value, current] = await this.redis.prismAppend(keyList.length, ...keyList, ...args);
+    if (ok !== 1) return { ok: false, guard: value, current: current ?? '' };
+    this.onAppend?.(event);
+    return { ok: true, seq: value };
+  }
+
+  /** The review's current `seq` (0 before its first event). */
+  async seq(reviewId: string): Promise<number> {
+    return Number((await this.redis.get(this.keys(reviewId).seq)) ?? 0);
+  }
+
+  /**
+   * Events after `since`, or `undefined` when the stream no longer reaches back that far (the
+   * caller then sends a snapshot with `reset`).
+   */
+  async since(reviewId: string, since: number): Promise<ReviewEvent[] | undefined> {
+    const keys = this.keys(reviewId);
+    const [[, seqRaw], [, entries]] = (await this.redis
+      .multi()
+      .get(keys.seq)
+      .xrange(keys.log, `${since + 1}-0`, '+')
+      .exec()) as [[null, string | null], [null, [string, string[]][]]];
+    const seq = Number(seqRaw ?? 0);
+    if (since >= seq) return [];
+    const events = entries.map(([, fields]) => JSON.parse(fields[1]!) as ReviewEvent);
+    if (events.length === 0 || events[0]!.seq !== since + 1) return undefined;
+    return events;
+  }
+}
+
+/** Reads the `seq` of a serialized event without parsing the rest (events start with it). */
+export function seqOf(raw: string): number {
+  const end = raw.indexOf(',');
+  return Number(raw.slice(7, end));
+}

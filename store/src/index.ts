@@ -1,0 +1,5 @@
+export * from './event-log.ts';
+export * from './keys.ts';
+export * from './objects.ts';
+export * from './redis.ts';
+export * from './reviews.ts';

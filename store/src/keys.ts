@@ -1,0 +1,37 @@
+/**
+ * Redis key names. Every key of a review carries the hash tag `{reviewId}`, so the append script
+ * (which touches several of them) runs unchanged on a Redis cluster.
+ */
+export interface ReviewKeys {
+  seq: string;
+  log: string;
+  channel: string;
+  meta: string;
+  sections: string;
+  status: string;
+  members: string;
+  feedback: string;
+  chat: string;
+  partials: string;
+  usage: string;
+}
+
+export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
+  const base = `${prefix}review:{${reviewId}}`;
+  return {
+    seq: `${base}:seq`,
+    log: `${base}:log`,
+    channel: `${base}:events`,
+    meta: `${base}:meta`,
+    sections: `${base}:sections`,
+    status: `${base}:status`,
+    members: `${base}:members`,
+    feedback: `${base}:feedback`,
+    chat: `${base}:chat`,
+    partials: `${base}:partials`,
+    usage: `${base}:usage`,
+  };
+}
+
+/** The reviews a user belongs to (outside the review's hash slot; written after the member). */
+export const userReviewsKey = (prefix: string, userId: string): string => `${prefix}user:{${userId}}:reviews`;

@@ -1,0 +1,68 @@
+/**
+ * The object store behind uploads, guidelines and exports. `file:<dir>` keeps objects as files
+ * (key = relative path under dir); other backends (S3) implement the same interface.
+ */
+import { createReadStream } from 'node:fs';
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+
+export interface ObjectStore {
+  /** Human-readable location of a key, e.g. an absolute path or s3://bucket/key. */
+  locate(key: string): string;
+  put(key: string, body: Uint8Array | string, contentType?: string): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  stream(key: string): Promise<Readable>;
+  /** Cheap readiness check used by /ready. */
+  check(): Promise<void>;
+}
+
+export class FileObjectStore implements ObjectStore {
+  readonly root: string;
+
+  constructor(dir: string) {
+    this.root = resolve(dir);
+  }
+
+  private path(key: string): string {
+    const clean = normalize(key);
+    if (isAbsolute(clean) || clean.startsWith('..') || clean.split(sep).includes('..')) {
+      throw new Error(`object key escapes the store: ${key}`);
+    }
+    return join(this.root, clean);
+  }
+
+  locate(key: string): string {
+    return this.path(key);
+  }
+
+  async put(key: string, body: Uint8Array | string): Promise<void> {
+    const path = this.path(key);
+    await mkdir(dirname(path), { recursive: true });
+    // Write then rename, so a reader never sees half an object.
+    const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(temp, body);
+    await rename(temp, path);
+  }
+
+  async get(key: string): Promise<Buffer> {
+    return readFile(this.path(key));
+  }
+
+  async stream(key: string): Promise<Readable> {
+    const path = this.path(key);
+    await access(path);
+    return createReadStream(path);
+  }
+
+  async check(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await access(this.root);
+  }
+}
+
+/** Builds the store named by `STORAGE_URL`. */
+export function createObjectStore(url: string): ObjectStore {
+  if (url.startsWith('file:')) return new FileObjectStore(url.slice('file:'.length) || '.data/objects');
+  throw new Error(`unsupported STORAGE_URL ${url}: use file:<dir> (s3:// arrives with the S3 backend)`);
+}

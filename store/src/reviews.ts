@@ -1,0 +1,255 @@
+/**
+ * Reading and creating reviews in Redis. Every durable change after creation goes through the
+ * event log's append; this module only reads state and writes what no client can see yet.
+ */
+import {
+  byCreation,
+  type ChatMessage,
+  computeStats,
+  type FeedbackItem,
+  higherRole,
+  type Member,
+  type ReviewSnapshot,
+  type ReviewSummary,
+  type Role,
+  type Section,
+  type SectionRef,
+  type SectionState,
+  type User,
+} from '@prism/core';
+import type { Redis } from 'ioredis';
+import type { EventLog } from './event-log.ts';
+import { userReviewsKey } from './keys.ts';
+
+/** What never changes after upload: kept apart so servers can cache it. */
+export interface ReviewMeta {
+  id: string;
+  title: string;
+  createdAt: string;
+  owner: User;
+  sections: SectionRef[];
+  original: { key: string; name: string; bytes: number };
+  guidelines?: { key: string; name: string; bytes: number; text: string };
+}
+
+export interface MemberRecord {
+  user: User;
+  role: Role;
+  joinedAt: string;
+}
+
+interface SectionStatusRecord {
+  status: SectionState['status'];
+  model?: string;
+  error?: SectionState['error'];
+  usage?: SectionState['usage'];
+}
+
+/** A small LRU: meta and sections of a review never change, and section HTML can be large. */
+class Lru<V> {
+  private readonly map = new Map<string, V>();
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  get(key: string): V | undefined {
+    const value = this.map.get(key);
+    if (value !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, value);
+    }
+    return value;
+  }
+  set(key: string, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
+const parseAll = <T>(hash: Record<string, string>): T[] =>
+  Object.values(hash).map((raw) => JSON.parse(raw) as T);
+
+export class ReviewStore {
+  private readonly metaCache = new Lru<ReviewMeta>(500);
+  private readonly sectionCache = new Lru<Section[]>(50);
+
+  private readonly redis: Redis;
+  readonly log: EventLog;
+
+  constructor(redis: Redis, log: EventLog) {
+    this.redis = redis;
+    this.log = log;
+  }
+
+  get prefix(): string {
+    return this.log.prefix;
+  }
+
+  /** Stores a new review and makes its owner the first member (event seq 1). */
+  async create(meta: ReviewMeta, sections: Section[]): Promise<void> {
+    const keys = this.log.keys(meta.id);
+    const sectionFields: string[] = [];
+    const statusFields: string[] = [];
+    for (const section of sections) {
+      sectionFields.push(section.id, JSON.stringify(section));
+      statusFields.push(section.id, JSON.stringify({ status: 'idle' } satisfies SectionStatusRecord));
+    }
+    await this.redis
+      .multi()
+      .set(keys.meta, JSON.stringify(meta))
+      .hset(keys.sections, ...sectionFields)
+      .hset(keys.status, ...statusFields)
+      .exec();
+    await this.addMember(meta.id, meta.owner, 'owner');
+  }
+
+  /** Adds a member (or raises their role) with a `member.joined` event. Returns the role they hold. */
+  async addMember(reviewId: string, user: User, role: Role): Promise<Role> {
+    const record: MemberRecord = { user, role, joinedAt: new Date().toISOString() };
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const current = await this.redis.hget(this.log.keys(reviewId).members, user.id);
+      if (current) {
+        const existing = JSON.parse(current) as MemberRecord;
+        if (higherRole(existing.role, role) === existing.role) return existing.role;
+        record.joinedAt = existing.joinedAt;
+      }
+      const result = await this.log.append(
+        { reviewId, type: 'member.joined', at: record.joinedAt, actor: user, data: { user, role } },
+        {
+          guards: [{ kind: 'hget', key: 'members', field: user.id, expected: current ?? '' }],
+          writes: [{ op: 'hset', key: 'members', field: user.id, value: JSON.stringify(record) }],
+        },
+      );
+      if (result.ok) {
+        await this.redis.sadd(userReviewsKey(this.prefix, user.id), reviewId);
+        return role;
+      }
+    }
+    throw new Error('membership kept changing; try again');
+  }
+
+  async meta(reviewId: string): Promise<ReviewMeta | undefined> {
+    const cached = this.metaCache.get(reviewId);
+    if (cached) return cached;
+    const raw = await this.redis.get(this.log.keys(reviewId).meta);
+    if (!raw) return undefined;
+    const meta = JSON.parse(raw) as ReviewMeta;
+    this.metaCache.set(reviewId, meta);
+    return meta;
+  }
+
+  async sections(reviewId: string): Promise<Section[]> {
+    const cached = this.sectionCache.get(reviewId);
+    if (cached) return cached;
+    const sections = parseAll<Section>(await this.redis.hgetall(this.log.keys(reviewId).sections)).sort(
+      (a, b) => a.index - b.index,
+    );
+    if (sections.length > 0) this.sectionCache.set(reviewId, sections);
+    return sections;
+  }
+
+  async snapshotMembers(reviewId: string): Promise<MemberRecord[]> {
+    return parseAll<MemberRecord>(await this.redis.hgetall(this.log.keys(reviewId).members));
+  }
+
+  async member(reviewId: string, userId: string): Promise<MemberRecord | undefined> {
+    const raw = await this.redis.hget(this.log.keys(reviewId).members, userId);
+    return raw ? (JSON.parse(raw) as MemberRecord) : undefined;
+  }
+
+  /** The stored item and its exact serialization (the guard of a compare-and-set append). */
+  async item(reviewId: string, feedbackId: string): Promise<{ item: FeedbackItem; raw: string } | undefined> {
+    const raw = await this.redis.hget(this.log.keys(reviewId).feedback, feedbackId);
+    return raw ? { item: JSON.parse(raw) as FeedbackItem, raw } : undefined;
+  }
+
+  async summaries(userId: string): Promise<ReviewSummary[]> {
+    const ids = await this.redis.smembers(userReviewsKey(this.prefix, userId));
+    const summaries: ReviewSummary[] = [];
+    for (const id of ids) {
+      const [meta, member] = await Promise.all([this.meta(id), this.member(id, userId)]);
+      if (meta && member) summaries.push(summary(meta, member.role));
+    }
+    return summaries.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  }
+
+  /**
+   * Everything a client needs to render the review, with the `seq` of the last event it includes;
+   * the mutable parts are read in one MULTI so they agree with that `seq`.
+   */
+  async snapshot(
+    reviewId: string,
+    role: Role,
+    online: ReadonlySet<string> = new Set(),
+  ): Promise<ReviewSnapshot> {
+    const meta = await this.meta(reviewId);
+    if (!meta) throw new Error(`review ${reviewId} has no meta`);
+    const sections = await this.sections(reviewId);
+    const keys = this.log.keys(reviewId);
+    const replies = (await this.redis
+      .multi()
+      .get(keys.seq)
+      .hgetall(keys.status)
+      .hgetall(keys.members)
+      .hgetall(keys.feedback)
+      .hgetall(keys.chat)
+      .hgetall(keys.partials)
+      .exec()) as [null, unknown][];
+    const [seqRaw, status, members, feedback, chat, partials] = replies.map(([, value]) => value) as [
+      string | null,
+      Record<string, string>,
+      Record<string, string>,
+      Record<string, string>,
+      Record<string, string>,
+      Record<string, string>,
+    ];
+
+    const states: SectionState[] = sections.map((section) => {
+      const record: SectionStatusRecord = status[section.id]
+        ? JSON.parse(status[section.id]!)
+        : { status: 'idle' };
+      return { ...section, ...record };
+    });
+    const items = parseAll<FeedbackItem>(feedback).sort(byCreation);
+    const messages = parseAll<ChatMessage>(chat)
+      .map((message) => withPartial(message, partials))
+      .sort(byCreation);
+    const memberList: Member[] = parseAll<MemberRecord>(members).map((m) => ({
+      user: m.user,
+      role: m.role,
+      online: online.has(m.user.id),
+    }));
+    return {
+      ...summary(meta, role),
+      seq: Number(seqRaw ?? 0),
+      sections: states,
+      feedback: items,
+      chat: messages,
+      members: memberList,
+      stats: computeStats(items, states),
+    };
+  }
+}
+
+/** A reply still streaming is stored as its message plus text appended delta by delta. */
+function withPartial(message: ChatMessage, partials: Record<string, string>): ChatMessage {
+  if (message.status !== 'streaming') return message;
+  // Each `chat.delta` append also appends its text to `partials[id]` and sets `partials[id#i]`.
+  const text = partials[message.id];
+  const lastIndex = partials[partialIndexField(message.id)];
+  if (text === undefined || lastIndex === undefined) return message;
+  return { ...message, text, lastIndex: Number(lastIndex) };
+}
+
+/** The `partials` field holding the index of the last delta of a streaming reply. */
+export const partialIndexField = (messageId: string): string => `${messageId}#i`;
+
+export const summary = (meta: ReviewMeta, role: Role): ReviewSummary => ({
+  id: meta.id,
+  title: meta.title,
+  createdAt: meta.createdAt,
+  owner: meta.owner,
+  role,
+  sections: meta.sections,
+});

@@ -1,0 +1,115 @@
+import { api, errorMessage, isApiError, onUnauthorized } from './api.ts';
+import type { ReviewSummary, User } from './types.ts';
+
+const STORAGE_KEY = 'prism.user';
+
+/**
+ * - `checking`: a name is stored and GET /api/reviews is confirming the cookie still works
+ * - `signed-in`: the server knows us
+ * - `signed-out`: ask for a name (first visit, or the cookie expired: 401)
+ * - `offline`: the check failed for another reason (server unreachable); `error` says why, `verify()` retries
+ */
+export type SessionStatus = 'checking' | 'signed-in' | 'signed-out' | 'offline';
+
+function readStored(): User | null {
+  if (typeof localStorage === 'undefined') return null;
+  try {
+    const value = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null') as Partial<User> | null;
+    if (value && typeof value.id === 'string' && typeof value.name === 'string') {
+      return { id: value.id, name: value.name };
+    }
+  } catch {
+    // Unreadable: treat as absent.
+  }
+  return null;
+}
+
+function writeStored(user: User | null): void {
+  if (typeof localStorage === 'undefined') return;
+  try {
+    if (user) localStorage.setItem(STORAGE_KEY, JSON.stringify({ id: user.id, name: user.name }));
+    else localStorage.removeItem(STORAGE_KEY);
+  } catch {
+    // Storage full or disabled: the cookie still carries the session for this visit.
+  }
+}
+
+/**
+ * The current person. The server holds the session in an HttpOnly cookie; localStorage keeps only
+ * `{id, name}` so we know whether to ask for a name before the first request.
+ */
+export class Session {
+  user = $state<User | null>(null);
+  status = $state<SessionStatus>('checking');
+  error = $state<string | null>(null);
+
+  #check: Promise<void> | null = null;
+  #reviews: ReviewSummary[] | null = null;
+
+  constructor() {
+    this.user = readStored();
+    this.status = this.user ? 'checking' : 'signed-out';
+  }
+
+  /** Confirms a stored name against the server, once per page load (again after an `offline` result). */
+  verify(): Promise<void> {
+    this.#check ??= this.#verify();
+    return this.#check;
+  }
+
+  async #verify(): Promise<void> {
+    const stored = readStored();
+    if (!stored) {
+      this.forget();
+      return;
+    }
+    this.user = stored;
+    this.status = 'checking';
+    this.error = null;
+    try {
+      this.#reviews = await api.listReviews();
+      this.status = 'signed-in';
+    } catch (error) {
+      if (isApiError(error, 401)) {
+        this.forget();
+      } else {
+        this.status = 'offline';
+        this.error = errorMessage(error);
+        this.#check = null;
+      }
+    }
+  }
+
+  /** POST /api/session: the server sets the cookie; we remember who we are. */
+  async signIn(name: string): Promise<User> {
+    const { user } = await api.createSession(name);
+    writeStored(user);
+    this.user = user;
+    this.error = null;
+    this.#reviews = null;
+    this.#check = Promise.resolve();
+    this.status = 'signed-in';
+    return user;
+  }
+
+  /** Drop the stored name (after a 401): the next screen asks for a name again. */
+  forget(): void {
+    writeStored(null);
+    this.user = null;
+    this.error = null;
+    this.#reviews = null;
+    this.#check = Promise.resolve();
+    this.status = 'signed-out';
+  }
+
+  /** The review list fetched while verifying, handed out once so the start page need not fetch it again. */
+  takeReviews(): ReviewSummary[] | null {
+    const reviews = this.#reviews;
+    this.#reviews = null;
+    return reviews;
+  }
+}
+
+export const session = new Session();
+
+onUnauthorized(() => session.forget());
