@@ -357,3 +357,37 @@ export async function makeDocx(
   }
   return Packer.toBuffer(new Document({ sections: [{ children }] }));
 }
+
+/** A TCP port free right now on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A server process on free ports; resolves once it is ready. */
+export async function spawnServer(prefix: string, instance: string, env: Record<string, string> = {}) {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const child = spawnProcess('server', {
+    PORT: String(port),
+    METRICS_PORT: String(metricsPort),
+    REDIS_KEY_PREFIX: prefix,
+    INSTANCE_ID: instance,
+    STORAGE_URL: `file:.data/test-objects/${prefix.replaceAll(':', '_')}`,
+    ...env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitHealthy(url);
+  } catch (error) {
+    throw new Error(`${instance} did not start: ${child.output()}`, { cause: error });
+  }
+  return { ...child, url, metricsUrl: `http://127.0.0.1:${metricsPort}` };
+}

@@ -131,9 +131,23 @@ export function createApp(deps: AppDeps): App {
 
   const webDir = resolve(config.webDir ?? new URL('../../web/build', import.meta.url).pathname);
   if (existsSync(join(webDir, 'index.html'))) {
-    app.use(express.static(webDir, { index: false, maxAge: '1h' }));
+    // Built assets are content-hashed: cache them for good; index.html must always be fresh.
+    app.use(
+      express.static(webDir, {
+        index: false,
+        setHeaders: (res, path) => {
+          res.setHeader(
+            'cache-control',
+            path.includes('/_app/immutable/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+          );
+        },
+      }),
+    );
     // The web app routes in the browser: every other page is its index.html.
-    app.get(/^(?!\/(api|socket\.io)\/).*/, (_req, res) => res.sendFile(join(webDir, 'index.html')));
+    app.get(/^(?!\/(api|socket\.io)\/).*/, (_req, res) => {
+      res.setHeader('cache-control', 'no-cache');
+      res.sendFile(join(webDir, 'index.html'));
+    });
   } else {
     app.get('/', (_req, res) => {
       res.type('text/plain').send('Prism is running, but the web app is not built: run `npm run build`.');

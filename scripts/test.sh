@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# npm test: every check, in order, stopping at the first failure:
+# types, lint, build, vitest (unit + integration against a real Redis), browser end to end
+# (when web/e2e exists), infra tests (when infra has a "test" script).
+# A private Redis is started when none answers at REDIS_URL, and stopped at exit.
+# With CI=true each step's elapsed seconds are printed.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+prism_root
+
+ensure_deps
+trap stop_private_redis EXIT
+ensure_redis
+export REDIS_URL
+
+steps_run=0
+step() {
+  local name=$1 start=$SECONDS rc=0
+  shift
+  steps_run=$((steps_run + 1))
+  printf '\nprism: ===== %s: %s =====\n' "$name" "$*" >&2
+  "$@" || rc=$?
+  if [[ ${CI:-} == true ]]; then
+    prism_log "$name took $((SECONDS - start)) s"
+  fi
+  if ((rc != 0)); then
+    prism_log "FAILED: $name (exit code $rc)"
+    exit "$rc"
+  fi
+}
+
+has_script() { # has_script DIR NAME: DIR/package.json has scripts.NAME
+  [[ -f $1/package.json ]] &&
+    node -e 'process.exit(require(process.argv[1]).scripts?.[process.argv[2]] ? 0 : 1)' \
+      "$PRISM_ROOT/$1/package.json" "$2"
+}
+
+step typecheck npm run typecheck
+step lint npm run lint
+# Built before the tests: some start real server processes and the cluster from dist/.
+step build npm run build
+step "unit + integration" npx --no-install vitest run
+if [[ -d web/e2e ]]; then
+  ensure_chromium
+  step "browser end to end" npm run test:e2e -w web
+fi
+if has_script infra test; then
+  step infra npm test -w infra
+fi
+prism_log "all $steps_run steps passed"

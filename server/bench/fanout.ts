@@ -1,0 +1,202 @@
+/**
+ * Fan-out benchmark: 2 server processes on one Redis, 200 clients in rooms of 10 split across
+ * them, and a producer appending to the review logs the way workers do. Prints events/s appended
+ * and delivered and append-to-receive latency (event `at` to client receipt).
+ *
+ *   npm run bench -w server            (BENCH_RATE=2500 BENCH_SECONDS=10 BENCH_CLIENTS=200 to change)
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { ReviewEvent } from '@prism/core';
+import { createRedis, EventLog, waitReady } from '@prism/store';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { io } from 'socket.io-client';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const RATE = Number(process.env.BENCH_RATE ?? 2500);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200);
+const ROOM_SIZE = 10;
+const PREFIX = `bench:${randomBytes(3).toString('hex')}:`;
+const silent = pino({ level: 'silent' });
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+async function startServer(name: string): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      METRICS_PORT: String(await freePort()),
+      REDIS_URL,
+      REDIS_KEY_PREFIX: PREFIX,
+      INSTANCE_ID: name,
+      LOG_LEVEL: 'warn',
+      STORAGE_URL: `file:.data/bench-objects`,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i += 1) {
+    if (
+      await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, proc };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not start`);
+}
+
+const percentile = (sorted: number[], p: number): number =>
+  sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function main(): Promise<void> {
+  const servers = await Promise.all([startServer('bench-A'), startServer('bench-B')]);
+  try {
+    const rooms = Math.ceil(CLIENTS / ROOM_SIZE);
+    const owner = (await (
+      await fetch(`${servers[0]!.url}/api/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Bench' }),
+      })
+    ).json()) as { token: string };
+    const { makeDoc } = await import('./doc.ts');
+    const doc = await makeDoc();
+    const reviewIds: string[] = [];
+    for (let r = 0; r < rooms; r += 1) {
+      const form = new FormData();
+      form.set('file', new Blob([doc]), 'bench.docx');
+      const res = await fetch(`${servers[r % 2]!.url}/api/reviews`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${owner.token}` },
+        body: form,
+      });
+      reviewIds.push(((await res.json()) as { review: { id: string } }).review.id);
+    }
+
+    const latencies: number[] = [];
+    let delivered = 0;
+    let outOfOrder = 0;
+    const sockets = await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, i) => {
+        const reviewId = reviewIds[i % rooms]!;
+        const socket = io(servers[i % 2]!.url, {
+          auth: { token: owner.token },
+          transports: ['websocket'],
+          forceNew: true,
+        });
+        let last = 0;
+        socket.on('review:event', (event: ReviewEvent) => {
+          const now = Date.now();
+          if (last && event.seq !== last + 1) outOfOrder += 1;
+          last = event.seq;
+          delivered += 1;
+          if (event.type === 'chat.delta') latencies.push(now - Date.parse(event.at));
+        });
+        await new Promise<void>((resolve, reject) => {
+          socket.once('connect', resolve);
+          socket.once('connect_error', reject);
+        });
+        const ack = await socket.timeout(10_000).emitWithAck('review:join', { reviewId });
+        last = ack.snapshot.seq;
+        return socket;
+      }),
+    );
+
+    const redis = createRedis({ url: REDIS_URL, instance: 'bench-producer' }, 'commands', silent);
+    await waitReady(redis);
+    const log = new EventLog(redis, { prefix: PREFIX });
+    const text = 'the model writes a few tokens at a time ';
+    let appended = 0;
+    const tickMs = 5;
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const elapsed = (performance.now() - started) / 1000;
+        if (elapsed >= SECONDS) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+        // Paced by elapsed time, not by ticks, so timer drift does not lower the rate.
+        const due = Math.floor(RATE * elapsed);
+        while (appended < due) {
+          const reviewId = reviewIds[appended % rooms]!;
+          const index = appended;
+          appended += 1;
+          void log.append({
+            reviewId,
+            type: 'chat.delta',
+            at: new Date().toISOString(),
+            actor: { id: 'prism', name: 'Prism' },
+            data: { messageId: 'm_bench', index, text },
+          });
+        }
+      }, tickMs);
+    });
+    const appendSeconds = (performance.now() - started) / 1000;
+    const expected = appended * ROOM_SIZE;
+    const waitStart = Date.now();
+    while (delivered < expected && Date.now() - waitStart < 10_000)
+      await new Promise((r) => setTimeout(r, 50));
+    const totalSeconds = (performance.now() - started) / 1000;
+
+    latencies.sort((a, b) => a - b);
+    const figures = {
+      servers: 2,
+      clients: CLIENTS,
+      rooms,
+      targetRate: RATE,
+      appendedPerSecond: Math.round(appended / appendSeconds),
+      deliveredPerSecond: Math.round(delivered / totalSeconds),
+      delivered: `${delivered}/${expected}`,
+      outOfOrder,
+      latencyMs: {
+        p50: percentile(latencies, 50),
+        p95: percentile(latencies, 95),
+        p99: percentile(latencies, 99),
+        max: latencies.at(-1),
+      },
+    };
+    console.log(JSON.stringify(figures, null, 2));
+    for (const socket of sockets) socket.disconnect();
+    redis.disconnect();
+  } finally {
+    for (const server of servers) server.proc.kill('SIGKILL');
+    const redis = new Redis(REDIS_URL);
+    redis.on('error', () => {});
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
