@@ -37,7 +37,12 @@ const conflictOf = (fn: () => unknown): PrismError => {
 
 describe('decisions', () => {
   it('accepts with the current version, records who and when, and bumps the version', () => {
-    const result = decide(aiItem(), { reviewId: 'r', feedbackId: 'f_1', status: 'accepted', version: 1 }, olga, NOW);
+    const result = decide(
+      aiItem(),
+      { reviewId: 'r', feedbackId: 'f_1', status: 'accepted', version: 1 },
+      olga,
+      NOW,
+    );
     expect(result).toEqual({
       kind: 'changed',
       item: expect.objectContaining({ status: 'accepted', decidedBy: olga, decidedAt: NOW, version: 2 }),
@@ -46,7 +51,9 @@ describe('decisions', () => {
 
   it('treats the same status as a no-op whatever version is named', () => {
     const item = aiItem({ status: 'accepted', version: 4, decidedBy: ravi });
-    expect(decide(item, { reviewId: 'r', feedbackId: 'f_1', status: 'accepted', version: 1 }, olga, NOW)).toEqual({
+    expect(
+      decide(item, { reviewId: 'r', feedbackId: 'f_1', status: 'accepted', version: 1 }, olga, NOW),
+    ).toEqual({
       kind: 'noop',
       item,
     });
@@ -64,7 +71,12 @@ describe('decisions', () => {
 
   it('reverting to pending clears who decided', () => {
     const accepted = aiItem({ status: 'accepted', version: 2, decidedBy: ravi, decidedAt: NOW });
-    const result = decide(accepted, { reviewId: 'r', feedbackId: 'f_1', status: 'pending', version: 2 }, olga, NOW);
+    const result = decide(
+      accepted,
+      { reviewId: 'r', feedbackId: 'f_1', status: 'pending', version: 2 },
+      olga,
+      NOW,
+    );
     expect(result.item.decidedBy).toBeUndefined();
     expect(result.item.decidedAt).toBeUndefined();
     expect(result.item).toMatchObject({ status: 'pending', version: 3 });
@@ -74,7 +86,13 @@ describe('decisions', () => {
 describe('people’s items', () => {
   it('start accepted with the contract defaults', () => {
     const critical = newUserItem(
-      { reviewId: 'r', sectionId: 's1', type: 'critical', category: 'Risk', description: 'No rollback plan.' },
+      {
+        reviewId: 'r',
+        sectionId: 's1',
+        type: 'critical',
+        category: 'Risk',
+        description: 'No rollback plan.',
+      },
       olga,
       'f_2',
       NOW,
@@ -90,7 +108,13 @@ describe('people’s items', () => {
       version: 1,
     });
     const suggestion = newUserItem(
-      { reviewId: 'r', sectionId: 's1', type: 'suggestion', category: 'Style', description: 'Shorter title.' },
+      {
+        reviewId: 'r',
+        sectionId: 's1',
+        type: 'suggestion',
+        category: 'Style',
+        description: 'Shorter title.',
+      },
       olga,
       'f_3',
       NOW,
@@ -100,12 +124,20 @@ describe('people’s items', () => {
 
   it('edits bump the version only when something changed, and need the current version', () => {
     const item = aiItem({ source: 'user', createdBy: olga, status: 'accepted' });
-    expect(edit(item, { reviewId: 'r', feedbackId: 'f_1', version: 1, category: 'Evidence' }).kind).toBe('noop');
-    const changed = edit(item, { reviewId: 'r', feedbackId: 'f_1', version: 1, description: 'Show the root cause.' });
-    expect(changed.item).toMatchObject({ description: 'Show the root cause.', version: 2 });
-    expect(conflictOf(() => edit(changed.item, { reviewId: 'r', feedbackId: 'f_1', version: 1, risk: 'high' })).code).toBe(
-      'conflict',
+    expect(edit(item, { reviewId: 'r', feedbackId: 'f_1', version: 1, category: 'Evidence' }).kind).toBe(
+      'noop',
     );
+    const changed = edit(item, {
+      reviewId: 'r',
+      feedbackId: 'f_1',
+      version: 1,
+      description: 'Show the root cause.',
+    });
+    expect(changed.item).toMatchObject({ description: 'Show the root cause.', version: 2 });
+    expect(
+      conflictOf(() => edit(changed.item, { reviewId: 'r', feedbackId: 'f_1', version: 1, risk: 'high' }))
+        .code,
+    ).toBe('conflict');
   });
 });
 

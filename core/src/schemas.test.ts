@@ -7,7 +7,10 @@ describe('payload validation', () => {
   it('reports fields over their caps as too_long, naming the field', () => {
     const result = AddFeedbackPayload.safeParse({ ...base, description: 'a'.repeat(4001) });
     expect(result.success).toBe(false);
-    expect(describeIssues(result.error!)).toEqual({ code: 'too_long', message: expect.stringContaining('description') });
+    expect(describeIssues(result.error!)).toEqual({
+      code: 'too_long',
+      message: expect.stringContaining('description'),
+    });
     const quote = AddFeedbackPayload.safeParse({ ...base, quote: 'q'.repeat(1001) });
     expect(describeIssues(quote.error!).code).toBe('too_long');
   });
@@ -21,8 +24,9 @@ describe('payload validation', () => {
   });
 
   it('accepts the caps exactly', () => {
-    expect(AddFeedbackPayload.safeParse({ ...base, description: 'a'.repeat(4000), category: 'c'.repeat(80) }).success).toBe(
-      true,
-    );
+    expect(
+      AddFeedbackPayload.safeParse({ ...base, description: 'a'.repeat(4000), category: 'c'.repeat(80) })
+        .success,
+    ).toBe(true);
   });
 });

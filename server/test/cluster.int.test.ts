@@ -107,7 +107,9 @@ describe('npm run cluster', () => {
     for (let n = 0; n < 10; n += 1) expect((await add(n)).ok).toBe(true);
 
     const disconnected: number[] = [];
-    clients.forEach((client, i) => client.socket.on('disconnect', () => disconnected.push(i)));
+    clients.forEach((client, i) => {
+      client.socket.on('disconnect', () => disconnected.push(i));
+    });
     process.kill(cluster.pid('server-2'), 'SIGKILL');
     await waitFor(() => disconnected.length >= 1, 10_000, 'sockets of server-2 to drop');
     await waitFor(() => clients.every((c) => c.socket.connected), 20_000, 'reconnects through the balancer');
