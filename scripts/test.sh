@@ -40,7 +40,11 @@ step typecheck npm run typecheck
 step lint npm run lint
 # Built before the tests: some start real server processes and the cluster from dist/.
 step build npm run build
-step "unit + integration" npx --no-install vitest run
+mkdir -p .data
+step "unit + integration" npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=.data/vitest-report.json
+# One plain closing line for whoever reads the log: N passed, N failed.
+node -e 'const r = require(process.argv[1]); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' \
+  "$PRISM_ROOT/.data/vitest-report.json"
 if [[ -d web/e2e ]]; then
   ensure_chromium
   step "browser end to end" npm run test:e2e -w web

@@ -2,8 +2,8 @@
  * Checks an upload by its bytes before any parser sees it: what it really is (not what its name
  * says), whether it is encrypted or macro-enabled, and whether its zip would explode in memory.
  */
-import { unzipSync } from 'fflate';
 import { PrismError } from '../errors.ts';
+import { readZip, ZipError } from './zip.ts';
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 const CFB_MAGIC = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
@@ -11,9 +11,9 @@ const CFB_MAGIC = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
 /** Zip-bomb limits; a real report is far below each. */
 export const ZIP_LIMITS = {
   maxEntries: 5000,
-  maxEntryBytes: 200 * 1024 * 1024,
-  maxTotalBytes: 500 * 1024 * 1024,
-  maxRatio: 200,
+  maxEntryBytes: 100 * 1024 * 1024,
+  maxTotalBytes: 300 * 1024 * 1024,
+  maxRatio: 100,
 } as const;
 
 const WORD_MAIN = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml';
@@ -56,33 +56,15 @@ export function inspectDocx(buf: Uint8Array, label = 'The document'): DocxInfo {
     throw new PrismError('unsupported_type', `${label} is not a Word document (.docx).`);
   }
 
-  let entries = 0;
-  let total = 0;
-  let contentTypes: Uint8Array | undefined;
+  let files: Map<string, Buffer>;
   try {
-    const files = unzipSync(buf, {
-      filter(file) {
-        entries += 1;
-        total += file.originalSize;
-        if (entries > ZIP_LIMITS.maxEntries) throw new PrismError('corrupt_document', tooBig(label));
-        if (file.originalSize > ZIP_LIMITS.maxEntryBytes || total > ZIP_LIMITS.maxTotalBytes) {
-          throw new PrismError('corrupt_document', tooBig(label));
-        }
-        if (
-          file.size > 0 &&
-          file.originalSize / file.size > ZIP_LIMITS.maxRatio &&
-          file.originalSize > 1_000_000
-        ) {
-          throw new PrismError('corrupt_document', tooBig(label));
-        }
-        return file.name === '[Content_Types].xml';
-      },
-    });
-    contentTypes = files['[Content_Types].xml'];
+    files = readZip(buf, ZIP_LIMITS);
   } catch (error) {
-    if (error instanceof PrismError) throw error;
+    if (error instanceof ZipError && error.kind === 'bomb')
+      throw new PrismError('corrupt_document', tooBig(label));
     throw new PrismError('corrupt_document', `${label} is damaged (its zip structure cannot be read).`);
   }
+  const contentTypes = files.get('[Content_Types].xml');
   if (!contentTypes) {
     throw new PrismError('unsupported_type', `${label} is a zip file but not a Word document (.docx).`);
   }
@@ -96,7 +78,9 @@ export function inspectDocx(buf: Uint8Array, label = 'The document'): DocxInfo {
   if (!types.includes(WORD_MAIN) && !types.includes(WORD_TEMPLATE_MAIN)) {
     throw new PrismError('unsupported_type', `${label} is an Office file but not a Word document (.docx).`);
   }
-  return { entries, uncompressedBytes: total };
+  let total = 0;
+  for (const data of files.values()) total += data.length;
+  return { entries: files.size, uncompressedBytes: total };
 }
 
 const tooBig = (label: string): string =>

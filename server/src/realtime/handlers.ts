@@ -136,6 +136,7 @@ export function registerHandlers(socket: PrismSocket, deps: HandlerDeps): void {
   }
 
   on('review:leave', LeavePayload, async ({ reviewId }) => {
+    await service.authorize(reviewId, user, 'review:read');
     relay.leave(socket, reviewId);
     delete socket.data.presence[reviewId];
     presence.changed(reviewId);
