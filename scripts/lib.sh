@@ -99,7 +99,13 @@ ensure_deps() {
       # than it means someone changed the dependencies (pull, branch switch) since the install.
       if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
         prism_log "installing npm dependencies (npm ci)"
-        npm ci --no-audit --no-fund >&2 || prism_die "npm ci failed (see above)"
+        # npm configured with omit-lockfile-registry-resolved (as on this project's machines) writes
+        # lockfiles without other platforms' optional packages, which `npm ci` then refuses as out of
+        # sync; `npm install` installs the same locked versions and fills the gaps.
+        if ! npm ci --no-audit --no-fund >&2; then
+          prism_log "npm ci refused the lockfile; installing with npm install instead"
+          npm install --no-audit --no-fund >&2 || prism_die "npm install failed (see above)"
+        fi
       fi
     elif [[ ! -d node_modules ]]; then
       prism_log "no package-lock.json; installing npm dependencies (npm install)"
