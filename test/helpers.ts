@@ -66,6 +66,7 @@ export async function startServer(
     subscriber: createRedis(settings, 'subscriber', silent),
     adapterPub: createRedis(settings, 'adapter-pub', silent),
     adapterSub: createRedis(settings, 'adapter-sub', silent),
+    queue: createRedis(settings, 'queue', silent),
   };
   await Promise.all(Object.values(redis).map((client) => waitReady(client)));
   const objects = new FileObjectStore(
@@ -390,4 +391,54 @@ export async function spawnServer(prefix: string, instance: string, env: Record<
     throw new Error(`${instance} did not start: ${child.output()}`, { cause: error });
   }
   return { ...child, url, metricsUrl: `http://127.0.0.1:${metricsPort}` };
+}
+
+/** A real worker (BullMQ on the shared Redis) in this process, with the given provider. */
+export async function startWorker(
+  prefix: string,
+  provider: import('../worker/src/ai/provider.ts').AiProvider,
+  env: Record<string, string> = {},
+) {
+  const { createWorker } = await import('../worker/src/app.ts');
+  const { loadConfig: loadWorkerConfig } = await import('../worker/src/config.ts');
+  const instance = `test-worker-${randomBytes(3).toString('hex')}`;
+  const config = loadWorkerConfig({
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    INSTANCE_ID: instance,
+    AI_PROVIDER: provider.name,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const settings = { url: REDIS_URL, instance };
+  const redis = {
+    commands: createRedis(settings, 'commands', silent),
+    blocking: createRedis(settings, 'worker', silent),
+    control: createRedis(settings, 'subscriber', silent),
+  };
+  await Promise.all(Object.values(redis).map((client) => waitReady(client)));
+  const app = await createWorker({
+    config,
+    logger: silent,
+    provider,
+    objects: new FileObjectStore(`${ROOT}.data/test-objects/${prefix.replaceAll(':', '_')}`),
+    redis,
+    version: 'test',
+  });
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await app.close();
+    await Promise.all(Object.values(redis).map((client) => closeRedis(client)));
+  };
+  cleanups.push(close);
+  return { app, close };
+}
+
+/** Every event a socket receives for any review, with the time it arrived. */
+export function recordEvents(socket: ClientSocket): { event: ReviewEvent; at: number }[] {
+  const seen: { event: ReviewEvent; at: number }[] = [];
+  socket.on('review:event', (event) => seen.push({ event, at: Date.now() }));
+  return seen;
 }

@@ -37,3 +37,6 @@ export const DEFAULT_JOB_OPTIONS = {
   removeOnComplete: { age: 3600, count: 1000 },
   removeOnFail: { age: 24 * 3600, count: 5000 },
 } as const;
+
+/** Published on the control channel; every worker acts on the jobs it runs. */
+export type ControlMessage = { kind: 'cancel'; jobIds: string[]; reason: string };

@@ -22,6 +22,12 @@ import type {
   User,
 } from './schemas.ts';
 
+/** Why an analysis or a reply failed: a stable code (model_throttled, truncated, ...) and a message for people. */
+export interface Failure {
+  code: string;
+  message: string;
+}
+
 export interface SectionRef {
   id: string;
   title: string;
@@ -39,7 +45,7 @@ export interface SectionState extends SectionRef {
   text: string;
   status: SectionStatus;
   model?: string;
-  error?: ErrorBody;
+  error?: Failure;
   usage?: Usage;
 }
 
@@ -65,7 +71,14 @@ export interface ReviewStats {
   byStatus: Record<string, number>;
   bySource: Record<string, number>;
   bySection: Record<string, number>;
-  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+  /** Tokens spent by the review's model calls, and calls per model id. */
+  usage: {
+    inputTokens: number;
+    outputTokens: number;
+    cacheReadTokens: number;
+    cacheWriteTokens: number;
+    models: Record<string, number>;
+  };
 }
 
 export interface ReviewSnapshot extends Omit<ReviewSummary, 'sections'> {
@@ -85,7 +98,7 @@ export interface ReviewEventData {
     sectionId: string;
     status: SectionStatus;
     model?: string;
-    error?: ErrorBody;
+    error?: Failure;
     usage?: Usage;
   };
   'feedback.added': { item: FeedbackItem };
@@ -94,7 +107,7 @@ export interface ReviewEventData {
   'chat.message': { message: ChatMessage };
   'chat.delta': { messageId: string; index: number; text: string };
   'chat.done': { messageId: string; text: string; model: string; usage: Usage; citations?: string[] };
-  'chat.failed': { messageId: string; error: ErrorBody };
+  'chat.failed': { messageId: string; error: Failure };
   'analysis.delta': { sectionId: string; index: number; text: string };
   'member.joined': { user: User; role: Role };
   'export.ready': { jobId: string; location: string; files: string[] };

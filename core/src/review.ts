@@ -3,7 +3,7 @@
  * Pure functions; the server's review service turns their results into log appends.
  */
 import { PrismError } from './errors.ts';
-import type { ReviewStats, SectionState } from './protocol.ts';
+import type { ReviewStats } from './protocol.ts';
 import type {
   AddFeedbackPayload,
   ChatMessage,
@@ -136,7 +136,7 @@ const bump = (counts: Record<string, number>, key: string): void => {
   counts[key] = (counts[key] ?? 0) + 1;
 };
 
-export function computeStats(feedback: FeedbackItem[], sections: SectionState[]): ReviewStats {
+export function computeStats(feedback: FeedbackItem[], usage: ReviewStats['usage']): ReviewStats {
   const stats: ReviewStats = {
     total: feedback.length,
     byType: {},
@@ -144,7 +144,7 @@ export function computeStats(feedback: FeedbackItem[], sections: SectionState[])
     byStatus: {},
     bySource: {},
     bySection: {},
-    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    usage,
   };
   for (const item of feedback) {
     bump(stats.byType, item.type);
@@ -152,13 +152,6 @@ export function computeStats(feedback: FeedbackItem[], sections: SectionState[])
     bump(stats.byStatus, item.status);
     bump(stats.bySource, item.source);
     bump(stats.bySection, item.sectionId);
-  }
-  for (const section of sections) {
-    if (!section.usage) continue;
-    stats.usage.inputTokens += section.usage.inputTokens;
-    stats.usage.outputTokens += section.usage.outputTokens;
-    stats.usage.cacheReadTokens += section.usage.cacheReadTokens ?? 0;
-    stats.usage.cacheWriteTokens += section.usage.cacheWriteTokens ?? 0;
   }
   return stats;
 }

@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import type { ServerConfig } from './config.ts';
+import { AiService } from './domain/ai-service.ts';
 import { ReviewService } from './domain/review-service.ts';
 import { sessionFromCookie, TokenSigner } from './domain/tokens.ts';
 import { requireUser, sameOriginWrites } from './http/auth.ts';
@@ -21,6 +22,7 @@ import { errorHandler, sendError } from './http/errors.ts';
 import { reviewRoutes } from './http/reviews.ts';
 import { sessionRoutes } from './http/session.ts';
 import type { Metrics } from './infra/metrics.ts';
+import { Queues } from './infra/queues.ts';
 import { createRateLimits } from './infra/rate-limit.ts';
 import { registerHandlers } from './realtime/handlers.ts';
 import { Presence } from './realtime/presence.ts';
@@ -33,7 +35,7 @@ export interface AppDeps {
   metrics: Metrics;
   objects: ObjectStore;
   /** Connections by role; the app never creates its own. */
-  redis: { commands: Redis; subscriber: Redis; adapterPub: Redis; adapterSub: Redis };
+  redis: { commands: Redis; subscriber: Redis; adapterPub: Redis; adapterSub: Redis; queue: Redis };
   version: string;
 }
 
@@ -57,6 +59,14 @@ export function createApp(deps: AppDeps): App {
   const service = new ReviewService(store);
   const signer = new TokenSigner(config.sessionSecrets);
   const limits = createRateLimits(redis.commands, config.redis.prefix);
+  const queues = new Queues(redis.queue, config.redis.prefix);
+  const ai = new AiService({
+    reviews: service,
+    queues,
+    publisher: redis.commands,
+    prefix: config.redis.prefix,
+    budget: config.reviewTokenBudget,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -92,7 +102,7 @@ export function createApp(deps: AppDeps): App {
   io.on('connection', (socket) => {
     metrics.sockets.inc();
     socket.on('disconnect', () => metrics.sockets.dec());
-    registerHandlers(socket, { service, relay, presence, limits, metrics, logger });
+    registerHandlers(socket, { service, ai, relay, presence, limits, metrics, logger });
   });
 
   app.get('/health', (_req, res) => {
@@ -118,6 +128,7 @@ export function createApp(deps: AppDeps): App {
   api.use(
     reviewRoutes({
       service,
+      ai,
       objects,
       signer,
       limits,
@@ -175,6 +186,7 @@ export function createApp(deps: AppDeps): App {
     presence.close();
     await new Promise<void>((done) => io.close(() => done()));
     http.closeAllConnections();
+    await queues.close();
   }
 
   return { http, io, service, drain };

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     subscriber: createRedis(settings, 'subscriber', logger),
     adapterPub: createRedis(settings, 'adapter-pub', logger),
     adapterSub: createRedis(settings, 'adapter-sub', logger),
+    queue: createRedis(settings, 'queue', logger),
   };
   await Promise.all(Object.values(redis).map((client) => waitReady(client)));
 

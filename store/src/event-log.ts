@@ -85,6 +85,7 @@ const KEY_ORDER: KeyName[] = [
   'chat',
   'partials',
   'usage',
+  'jobs',
 ];
 const KEY_INDEX = new Map(KEY_ORDER.map((name, i) => [name, i + 1]));
 

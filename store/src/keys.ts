@@ -14,6 +14,8 @@ export interface ReviewKeys {
   chat: string;
   partials: string;
   usage: string;
+  /** Attempt fences and job ids: `analysis:<sectionId>`, `chat:<messageId>`. */
+  jobs: string;
 }
 
 export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
@@ -30,8 +32,12 @@ export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
     chat: `${base}:chat`,
     partials: `${base}:partials`,
     usage: `${base}:usage`,
+    jobs: `${base}:jobs`,
   };
 }
+
+/** Cross-instance control messages (cancel a job wherever it runs). */
+export const controlChannel = (prefix: string): string => `${prefix}control`;
 
 /** The reviews a user belongs to (outside the review's hash slot; written after the member). */
 export const userReviewsKey = (prefix: string, userId: string): string => `${prefix}user:{${userId}}:reviews`;

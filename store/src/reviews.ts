@@ -10,15 +10,17 @@ import {
   higherRole,
   type Member,
   type ReviewSnapshot,
+  type ReviewStats,
   type ReviewSummary,
   type Role,
   type Section,
   type SectionRef,
   type SectionState,
+  type Usage,
   type User,
 } from '@prism/core';
 import type { Redis } from 'ioredis';
-import type { EventLog } from './event-log.ts';
+import type { EventLog, Write } from './event-log.ts';
 import { userReviewsKey } from './keys.ts';
 
 /** What never changes after upload: kept apart so servers can cache it. */
@@ -38,7 +40,7 @@ export interface MemberRecord {
   joinedAt: string;
 }
 
-interface SectionStatusRecord {
+export interface SectionStatusRecord {
   status: SectionState['status'];
   model?: string;
   error?: SectionState['error'];
@@ -195,9 +197,11 @@ export class ReviewStore {
       .hgetall(keys.feedback)
       .hgetall(keys.chat)
       .hgetall(keys.partials)
+      .hgetall(keys.usage)
       .exec()) as [null, unknown][];
-    const [seqRaw, status, members, feedback, chat, partials] = replies.map(([, value]) => value) as [
+    const [seqRaw, status, members, feedback, chat, partials, usage] = replies.map(([, value]) => value) as [
       string | null,
+      Record<string, string>,
       Record<string, string>,
       Record<string, string>,
       Record<string, string>,
@@ -227,10 +231,70 @@ export class ReviewStore {
       feedback: items,
       chat: messages,
       members: memberList,
-      stats: computeStats(items, states),
+      stats: computeStats(items, usageFrom(usage)),
     };
   }
+
+  /** Tokens the review has spent so far, and on which models. */
+  async usage(reviewId: string): Promise<ReviewUsage> {
+    return usageFrom(await this.redis.hgetall(this.log.keys(reviewId).usage));
+  }
+
+  /** Chat messages in order (the history a reply is written from). */
+  async chat(reviewId: string): Promise<ChatMessage[]> {
+    return parseAll<ChatMessage>(await this.redis.hgetall(this.log.keys(reviewId).chat)).sort(byCreation);
+  }
+
+  async sectionStatus(reviewId: string, sectionId: string): Promise<SectionStatusRecord> {
+    const raw = await this.redis.hget(this.log.keys(reviewId).status, sectionId);
+    return raw ? (JSON.parse(raw) as SectionStatusRecord) : { status: 'idle' };
+  }
+
+  async jobField(reviewId: string, field: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.log.keys(reviewId).jobs, field)) ?? undefined;
+  }
+
+  async setJobField(reviewId: string, field: string, value: string): Promise<void> {
+    await this.redis.hset(this.log.keys(reviewId).jobs, field, value);
+  }
+
+  /** A new run number for a section's analysis (job ids must differ across runs). */
+  async nextRun(reviewId: string, sectionId: string): Promise<number> {
+    return this.redis.hincrby(this.log.keys(reviewId).jobs, `runs:${sectionId}`, 1);
+  }
 }
+
+export type ReviewUsage = ReviewStats['usage'];
+
+/** The `usage` hash: token totals plus `model:<id>` call counts, all written by log appends. */
+export function usageFrom(hash: Record<string, string>): ReviewUsage {
+  const models: Record<string, number> = {};
+  for (const [field, value] of Object.entries(hash)) {
+    if (field.startsWith('model:')) models[field.slice(6)] = Number(value);
+  }
+  return {
+    inputTokens: Number(hash.inputTokens ?? 0),
+    outputTokens: Number(hash.outputTokens ?? 0),
+    cacheReadTokens: Number(hash.cacheReadTokens ?? 0),
+    cacheWriteTokens: Number(hash.cacheWriteTokens ?? 0),
+    models,
+  };
+}
+
+/** The writes that add one model call's usage to the review's totals (applied with its event). */
+export function usageWrites(model: string, usage: Usage): Write[] {
+  return [
+    { op: 'hincrby', key: 'usage', field: 'inputTokens', by: usage.inputTokens },
+    { op: 'hincrby', key: 'usage', field: 'outputTokens', by: usage.outputTokens },
+    { op: 'hincrby', key: 'usage', field: 'cacheReadTokens', by: usage.cacheReadTokens ?? 0 },
+    { op: 'hincrby', key: 'usage', field: 'cacheWriteTokens', by: usage.cacheWriteTokens ?? 0 },
+    { op: 'hincrby', key: 'usage', field: `model:${model}`, by: 1 },
+  ];
+}
+
+/** Tokens that count against REVIEW_TOKEN_BUDGET (cache reads are cheap but still tokens). */
+export const spentTokens = (usage: ReviewUsage): number =>
+  usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens;
 
 /** A reply still streaming is stored as its message plus text appended delta by delta. */
 function withPartial(message: ChatMessage, partials: Record<string, string>): ChatMessage {

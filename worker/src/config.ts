@@ -2,9 +2,12 @@
  * Worker configuration: parsed once from the environment (CONTRACT section 2). AI settings are
  * read here and nowhere else: servers never talk to a model.
  */
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, configProblems, optional, port, sharedEnv } from '@prism/core';
 import { z } from 'zod';
+import { defaultModels } from './ai/models.ts';
 
 const Env = z.object({
   ...sharedEnv,
@@ -14,6 +17,17 @@ const Env = z.object({
   BEDROCK_MODELS: optional(z.string()),
   /** Another Bedrock runtime endpoint (VPC endpoint, or a local stand-in in tests). */
   BEDROCK_ENDPOINT_URL: optional(z.url()),
+  /** Findings below this confidence are not shown. Default 0.8. */
+  MIN_CONFIDENCE: optional(z.coerce.number().min(0).max(1)).default(0.8),
+  /** A Bedrock stream silent this long fails. Default 60000. */
+  BEDROCK_INACTIVITY_TIMEOUT_MS: optional(z.coerce.number().int().min(100)).default(60_000),
+  // Where the AWS SDK would find credentials; only looked at to choose the default provider.
+  AWS_ACCESS_KEY_ID: optional(z.string()),
+  AWS_PROFILE: optional(z.string()),
+  AWS_WEB_IDENTITY_TOKEN_FILE: optional(z.string()),
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: optional(z.string()),
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: optional(z.string()),
+  HOME: optional(z.string()),
   /** Jobs at once per worker process. Default 8. */
   WORKER_CONCURRENCY: optional(z.coerce.number().int().min(1).max(256)).default(8),
   /** The worker's /health, /ready and /metrics. Default 3001. */
@@ -25,7 +39,11 @@ export interface WorkerConfig {
   redis: { url: string; password?: string | undefined; prefix: string };
   storageUrl: string;
   awsRegion: string;
-  aiProvider?: 'bedrock' | 'rules' | undefined;
+  aiProvider: 'bedrock' | 'rules';
+  /** Why that provider: set explicitly, or chosen by whether AWS credentials are configured. */
+  aiProviderReason: string;
+  minConfidence: number;
+  bedrockInactivityTimeoutMs: number;
   bedrockModels: string[];
   bedrockEndpointUrl?: string | undefined;
   reviewTokenBudget: number;
@@ -45,11 +63,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WorkerConfi
     redis: { url: env.REDIS_URL, password: env.REDIS_PASSWORD, prefix: env.REDIS_KEY_PREFIX },
     storageUrl: env.STORAGE_URL,
     awsRegion: env.AWS_REGION,
-    aiProvider: env.AI_PROVIDER,
-    bedrockModels: (env.BEDROCK_MODELS ?? '')
-      .split(',')
-      .map((id) => id.trim())
-      .filter(Boolean),
+    ...chooseProvider(env),
+    minConfidence: env.MIN_CONFIDENCE,
+    bedrockInactivityTimeoutMs: env.BEDROCK_INACTIVITY_TIMEOUT_MS,
+    bedrockModels: env.BEDROCK_MODELS
+      ? env.BEDROCK_MODELS.split(',')
+          .map((id) => id.trim())
+          .filter(Boolean)
+      : defaultModels(env.AWS_REGION),
     bedrockEndpointUrl: env.BEDROCK_ENDPOINT_URL,
     reviewTokenBudget: env.REVIEW_TOKEN_BUDGET,
     concurrency: env.WORKER_CONCURRENCY,
@@ -58,4 +79,26 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WorkerConfi
     logLevel: env.LOG_LEVEL,
     instance: env.INSTANCE_ID ?? `${hostname()}-worker-${process.pid}`,
   };
+}
+
+/**
+ * `bedrock` when AWS credentials are configured, else `rules`. Decided from where the SDK would
+ * look (environment, profile files, the container credentials endpoint) without calling anything:
+ * probing the instance metadata service from a laptop would hang or reach the network.
+ */
+function chooseProvider(env: z.infer<typeof Env>): {
+  aiProvider: 'bedrock' | 'rules';
+  aiProviderReason: string;
+} {
+  if (env.AI_PROVIDER) return { aiProvider: env.AI_PROVIDER, aiProviderReason: 'AI_PROVIDER' };
+  const configured =
+    env.AWS_ACCESS_KEY_ID ||
+    env.AWS_PROFILE ||
+    env.AWS_WEB_IDENTITY_TOKEN_FILE ||
+    env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
+    env.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
+    (env.HOME && existsSync(join(env.HOME, '.aws', 'credentials')));
+  return configured
+    ? { aiProvider: 'bedrock', aiProviderReason: 'AWS credentials are configured' }
+    : { aiProvider: 'rules', aiProviderReason: 'no AWS credentials are configured' };
 }

@@ -13,7 +13,7 @@ export const ZIP_LIMITS = {
   maxEntries: 5000,
   maxEntryBytes: 100 * 1024 * 1024,
   maxTotalBytes: 300 * 1024 * 1024,
-  maxRatio: 100,
+  maxRatio: 60,
 } as const;
 
 const WORD_MAIN = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml';

@@ -9,7 +9,7 @@ export interface ZipLimits {
   maxEntries: number;
   maxEntryBytes: number;
   maxTotalBytes: number;
-  /** Inflated/compressed ratio above which an entry over 2 MB is refused (real documents: under 35). */
+  /** Inflated/compressed ratio above which an entry over 4 MB is refused (real documents: under 35). */
   maxRatio: number;
 }
 
@@ -68,7 +68,7 @@ export function readZip(input: Uint8Array, limits: ZipLimits): Map<string, Buffe
     const data = buf.subarray(dataStart, dataEnd);
 
     // Stop inflating as soon as an entry passes what its compressed size makes plausible.
-    const plausible = Math.max(2_000_000, compressedSize * limits.maxRatio);
+    const plausible = Math.max(4_000_000, compressedSize * limits.maxRatio);
     const room = Math.min(limits.maxEntryBytes, limits.maxTotalBytes - total, plausible);
     let inflated: Buffer;
     if (method === 0) {

@@ -10,6 +10,7 @@ import {
 import { type ObjectStore, type ReviewMeta, summary } from '@prism/store';
 import { Router } from 'express';
 import mammoth from 'mammoth';
+import type { AiService } from '../domain/ai-service.ts';
 import { newId } from '../domain/ids.ts';
 import type { ReviewService } from '../domain/review-service.ts';
 import type { TokenSigner } from '../domain/tokens.ts';
@@ -21,6 +22,7 @@ import { readUpload } from './upload.ts';
 
 export interface ReviewRoutesDeps {
   service: ReviewService;
+  ai: AiService;
   objects: ObjectStore;
   signer: TokenSigner;
   limits: RateLimits;
@@ -87,6 +89,8 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
         ...(guidelines ? { guidelines } : {}),
       };
       await service.store.create(meta, extracted.sections);
+      // Upload never starts analysis unless asked to.
+      if (upload.fields.analyze === 'true') await deps.ai.startAnalysis(user, { reviewId: id });
       res.status(201).json({ review: summary(meta, 'owner') });
     }),
   );

@@ -23,6 +23,7 @@ import {
 } from '@prism/core';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { AiService } from '../domain/ai-service.ts';
 import type { ReviewService } from '../domain/review-service.ts';
 import type { Metrics } from '../infra/metrics.ts';
 import type { RateLimits } from '../infra/rate-limit.ts';
@@ -32,6 +33,7 @@ import type { PrismSocket } from './types.ts';
 
 export interface HandlerDeps {
   service: ReviewService;
+  ai: AiService;
   relay: Relay;
   presence: Presence;
   limits: RateLimits;
@@ -47,14 +49,8 @@ interface Handled {
 
 type Ack = (response: Record<string, unknown>) => void;
 
-const NOT_YET = {
-  analysis:
-    'AI analysis is not enabled on this Prism yet: no AI provider is wired to the workers. Your findings and decisions still work.',
-  chat: 'The assistant is not enabled on this Prism yet: no AI provider is wired to the workers.',
-};
-
 export function registerHandlers(socket: PrismSocket, deps: HandlerDeps): void {
-  const { service, relay, presence, limits, metrics, logger } = deps;
+  const { service, ai, relay, presence, limits, metrics, logger } = deps;
   const user = socket.data.user;
 
   function on<S extends z.ZodType>(
@@ -168,21 +164,17 @@ export function registerHandlers(socket: PrismSocket, deps: HandlerDeps): void {
     return { result: {} };
   });
 
-  on('analysis:start', AnalysisStartPayload, async ({ reviewId }) => {
-    await service.authorize(reviewId, user, 'analysis:run');
-    throw new PrismError('unavailable', NOT_YET.analysis);
+  on('analysis:start', AnalysisStartPayload, async (payload) => ({
+    result: { jobs: await ai.startAnalysis(user, payload) },
+  }));
+  on('analysis:cancel', AnalysisCancelPayload, async (payload) => {
+    await ai.cancelAnalysis(user, payload);
+    return { result: {} };
   });
-  on('analysis:cancel', AnalysisCancelPayload, async ({ reviewId }) => {
-    await service.authorize(reviewId, user, 'analysis:run');
-    throw new PrismError('unavailable', NOT_YET.analysis);
-  });
-  on('chat:send', ChatSendPayload, async ({ reviewId }) => {
-    await service.authorize(reviewId, user, 'chat:send');
-    throw new PrismError('unavailable', NOT_YET.chat);
-  });
-  on('chat:cancel', ChatCancelPayload, async ({ reviewId }) => {
-    await service.authorize(reviewId, user, 'chat:send');
-    throw new PrismError('unavailable', NOT_YET.chat);
+  on('chat:send', ChatSendPayload, async (payload) => ({ result: await ai.sendChat(user, payload) }));
+  on('chat:cancel', ChatCancelPayload, async (payload) => {
+    await ai.cancelChat(user, payload);
+    return { result: {} };
   });
 
   socket.on('disconnecting', () => {

@@ -2,12 +2,20 @@ import type { JobName, JobPayloads } from '@prism/core';
 import type { EventLog, ObjectStore, ReviewStore } from '@prism/store';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
+import type { AiProvider } from '../ai/provider.ts';
 
 export interface JobContext {
   log: EventLog;
   store: ReviewStore;
   objects: ObjectStore;
   logger: Logger;
+  provider: AiProvider;
+  /** Model tokens one review may spend (REVIEW_TOKEN_BUDGET). */
+  tokenBudget: number;
+  /** Findings below this confidence are not shown. */
+  minConfidence: number;
+  /** Makes this worker wait before taking more jobs (every model throttles). */
+  rateLimit(ms: number): Promise<void>;
 }
 
 export type Handler<N extends JobName> = (

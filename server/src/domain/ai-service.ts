@@ -1,0 +1,230 @@
+/**
+ * Analysis and chat commands. The server records what people asked (a section queued, a
+ * question and the reply's placeholder) and enqueues the work; workers write the answers.
+ * Cancelling removes work that has not started, or asks every worker to abort it where it runs.
+ */
+import {
+  type AnalysisCancelPayload,
+  type AnalysisStartPayload,
+  type ChatCancelPayload,
+  type ChatMessage,
+  type ChatSendPayload,
+  type ControlMessage,
+  PRISM_ACTOR,
+  PrismError,
+  type User,
+} from '@prism/core';
+import { controlChannel, spentTokens } from '@prism/store';
+import type { Redis } from 'ioredis';
+import type { Queues } from '../infra/queues.ts';
+import { newId } from './ids.ts';
+import type { ReviewService } from './review-service.ts';
+
+const BUSY = new Set(['queued', 'analyzing']);
+
+export class AiService {
+  private readonly reviews: ReviewService;
+  private readonly queues: Queues;
+  private readonly publisher: Redis;
+  private readonly prefix: string;
+  private readonly budget: number;
+
+  constructor(options: {
+    reviews: ReviewService;
+    queues: Queues;
+    publisher: Redis;
+    prefix: string;
+    budget: number;
+  }) {
+    this.reviews = options.reviews;
+    this.queues = options.queues;
+    this.publisher = options.publisher;
+    this.prefix = options.prefix;
+    this.budget = options.budget;
+  }
+
+  private get store() {
+    return this.reviews.store;
+  }
+
+  private async assertBudget(reviewId: string): Promise<void> {
+    const spent = spentTokens(await this.store.usage(reviewId));
+    if (spent >= this.budget) {
+      throw new PrismError(
+        'budget_exhausted',
+        `This review has used its model budget (${spent.toLocaleString('en')} of ${this.budget.toLocaleString('en')} tokens); analysis and questions are closed.`,
+      );
+    }
+  }
+
+  private async cancelRunning(jobIds: string[], reason: string): Promise<void> {
+    if (jobIds.length === 0) return;
+    const message: ControlMessage = { kind: 'cancel', jobIds, reason };
+    await this.publisher.publish(controlChannel(this.prefix), JSON.stringify(message));
+  }
+
+  async startAnalysis(
+    user: User,
+    payload: AnalysisStartPayload,
+  ): Promise<{ sectionId: string; jobId: string }[]> {
+    const { meta } = await this.reviews.authorize(payload.reviewId, user, 'analysis:run');
+    const known = new Set(meta.sections.map((s) => s.id));
+    const sectionIds = payload.sectionIds ?? meta.sections.map((s) => s.id);
+    const unknown = sectionIds.find((id) => !known.has(id));
+    if (unknown) throw new PrismError('not_found', `This review has no section ${unknown}.`);
+    await this.assertBudget(payload.reviewId);
+
+    const jobs: { sectionId: string; jobId: string }[] = [];
+    for (const sectionId of new Set(sectionIds)) {
+      const current = await this.store.sectionStatus(payload.reviewId, sectionId);
+      const running = await this.store.jobField(payload.reviewId, `job:analysis:${sectionId}`);
+      if (BUSY.has(current.status) && running) {
+        // Already queued or running: one analysis per section at a time.
+        jobs.push({ sectionId, jobId: running });
+        continue;
+      }
+      const run = await this.store.nextRun(payload.reviewId, sectionId);
+      const jobId = `a.${payload.reviewId}.${sectionId}.${run}`;
+      await this.store.log.append(
+        {
+          reviewId: payload.reviewId,
+          type: 'section.status',
+          at: new Date().toISOString(),
+          actor: user,
+          data: { sectionId, status: 'queued' },
+        },
+        {
+          writes: [
+            { op: 'hset', key: 'status', field: sectionId, value: JSON.stringify({ status: 'queued' }) },
+            { op: 'hset', key: 'jobs', field: `job:analysis:${sectionId}`, value: jobId },
+          ],
+        },
+      );
+      await this.queues.add(
+        'analysis.section',
+        { reviewId: payload.reviewId, sectionId, thinking: payload.thinking ?? false, requestedBy: user },
+        jobId,
+      );
+      jobs.push({ sectionId, jobId });
+    }
+    return jobs;
+  }
+
+  async cancelAnalysis(user: User, payload: AnalysisCancelPayload): Promise<void> {
+    const { meta } = await this.reviews.authorize(payload.reviewId, user, 'analysis:run');
+    const sectionIds = payload.sectionIds ?? meta.sections.map((s) => s.id);
+    const running: string[] = [];
+    for (const sectionId of sectionIds) {
+      const current = await this.store.sectionStatus(payload.reviewId, sectionId);
+      const jobId = await this.store.jobField(payload.reviewId, `job:analysis:${sectionId}`);
+      if (!BUSY.has(current.status) || !jobId) continue;
+      if (await this.queues.removeIfWaiting('analysis.section', jobId)) {
+        await this.store.log.append(
+          {
+            reviewId: payload.reviewId,
+            type: 'section.status',
+            at: new Date().toISOString(),
+            actor: user,
+            data: { sectionId, status: 'cancelled' },
+          },
+          {
+            writes: [
+              { op: 'hset', key: 'status', field: sectionId, value: JSON.stringify({ status: 'cancelled' }) },
+            ],
+          },
+        );
+      } else {
+        running.push(jobId);
+      }
+    }
+    await this.cancelRunning(running, `cancelled by ${user.name}`);
+  }
+
+  async sendChat(user: User, payload: ChatSendPayload): Promise<{ messageId: string; replyId: string }> {
+    const { meta } = await this.reviews.authorize(payload.reviewId, user, 'chat:send');
+    if (payload.sectionId && !meta.sections.some((s) => s.id === payload.sectionId)) {
+      throw new PrismError('not_found', 'This review has no such section.');
+    }
+    await this.assertBudget(payload.reviewId);
+    const now = Date.now();
+    const question: ChatMessage = {
+      id: newId('m'),
+      role: 'user',
+      author: user,
+      text: payload.text,
+      createdAt: new Date(now).toISOString(),
+      status: 'done',
+      ...(payload.sectionId ? { sectionId: payload.sectionId } : {}),
+    };
+    const reply: ChatMessage = {
+      id: newId('m'),
+      role: 'assistant',
+      author: PRISM_ACTOR,
+      text: '',
+      // A millisecond later, so the reply sorts after its question in every snapshot.
+      createdAt: new Date(now + 1).toISOString(),
+      status: 'streaming',
+      replyTo: question.id,
+    };
+    for (const message of [question, reply]) {
+      await this.store.log.append(
+        {
+          reviewId: payload.reviewId,
+          type: 'chat.message',
+          at: message.createdAt,
+          actor: message.author,
+          data: { message },
+        },
+        { writes: [{ op: 'hset', key: 'chat', field: message.id, value: JSON.stringify(message) }] },
+      );
+    }
+    const jobId = `c.${payload.reviewId}.${reply.id}`;
+    await this.queues.add(
+      'chat.reply',
+      {
+        reviewId: payload.reviewId,
+        questionId: question.id,
+        replyId: reply.id,
+        ...(payload.sectionId ? { sectionId: payload.sectionId } : {}),
+      },
+      jobId,
+    );
+    return { messageId: question.id, replyId: reply.id };
+  }
+
+  async cancelChat(user: User, payload: ChatCancelPayload): Promise<void> {
+    await this.reviews.authorize(payload.reviewId, user, 'chat:send');
+    const messages = await this.store.chat(payload.reviewId);
+    const reply = messages.find(
+      (m) => m.role === 'assistant' && (m.id === payload.messageId || m.replyTo === payload.messageId),
+    );
+    if (!reply) throw new PrismError('not_found', 'There is no such answer in this review.');
+    if (reply.status !== 'streaming') return;
+    const jobId = `c.${payload.reviewId}.${reply.id}`;
+    if (await this.queues.removeIfWaiting('chat.reply', jobId)) {
+      const error = { code: 'cancelled', message: `Stopped by ${user.name}.` };
+      await this.store.log.append(
+        {
+          reviewId: payload.reviewId,
+          type: 'chat.failed',
+          at: new Date().toISOString(),
+          actor: user,
+          data: { messageId: reply.id, error },
+        },
+        {
+          guards: [{ kind: 'hget', key: 'chat', field: reply.id, expected: JSON.stringify(reply) }],
+          writes: [
+            {
+              op: 'hset',
+              key: 'chat',
+              field: reply.id,
+              value: JSON.stringify({ ...reply, status: 'failed', error }),
+            },
+          ],
+        },
+      );
+      return;
+    }
+    await this.cancelRunning([jobId], `stopped by ${user.name}`);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Builds a worker from injected clients: one BullMQ worker per queue dispatching to the handler
+ * table, a control subscriber that cancels jobs wherever they run, and the health server
+ * (/health, /ready, /metrics). `main.ts` only reads config, connects and listens.
+ */
+import { createServer, type Server } from 'node:http';
+import { type ControlMessage, JOB_QUEUE, type JobName, QUEUES } from '@prism/core';
+import { controlChannel, EventLog, type ObjectStore, ReviewStore } from '@prism/store';
+import { type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { AiProvider } from './ai/provider.ts';
+import type { WorkerConfig } from './config.ts';
+import { handlers } from './jobs/index.ts';
+import type { JobContext } from './jobs/types.ts';
+
+export interface WorkerDeps {
+  config: WorkerConfig;
+  logger: Logger;
+  provider: AiProvider;
+  objects: ObjectStore;
+  redis: { commands: Redis; blocking: Redis; control: Redis };
+  version: string;
+}
+
+export interface WorkerApp {
+  health: Server;
+  workers: Worker[];
+  /** Stops taking jobs, lets running ones finish (or hands them back), closes the health server. */
+  close(): Promise<void>;
+}
+
+export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
+  const { config, logger, provider, objects, redis } = deps;
+
+  const registry = new Registry();
+  registry.setDefaultLabels({ instance: config.instance });
+  collectDefaultMetrics({ register: registry });
+  const jobsDone = new Counter({
+    name: 'prism_jobs_total',
+    help: 'Jobs finished by this worker',
+    labelNames: ['name', 'outcome'],
+    registers: [registry],
+  });
+  const jobSeconds = new Histogram({
+    name: 'prism_job_duration_seconds',
+    help: 'Job run time',
+    labelNames: ['name'],
+    registers: [registry],
+  });
+  const appended = new Counter({
+    name: 'prism_events_appended_total',
+    help: 'Events this worker appended to review logs',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+
+  const log = new EventLog(redis.commands, {
+    prefix: config.redis.prefix,
+    onAppend: (event) => appended.inc({ type: event.type }),
+  });
+  const shared = {
+    log,
+    store: new ReviewStore(redis.commands, log),
+    objects,
+    logger,
+    provider,
+    tokenBudget: config.reviewTokenBudget,
+    minConfidence: config.minConfidence,
+  };
+
+  const workers = Object.values(QUEUES).map((queue) => {
+    let worker: Worker | undefined;
+    const context: JobContext = { ...shared, rateLimit: (ms) => worker?.rateLimit(ms) ?? Promise.resolve() };
+    const dispatch = async (job: Job, _token?: string, signal?: AbortSignal): Promise<unknown> => {
+      const name = job.name as JobName;
+      const handler = handlers[name] as (
+        job: Job,
+        context: JobContext,
+        signal?: AbortSignal,
+      ) => Promise<unknown>;
+      if (!handler || JOB_QUEUE[name] !== job.queueName) throw new Error(`no handler for job ${job.name}`);
+      const stop = jobSeconds.startTimer({ name });
+      try {
+        return await handler(job, context, signal);
+      } finally {
+        stop();
+      }
+    };
+    worker = new Worker(queue, dispatch, {
+      connection: redis.blocking,
+      prefix: `${config.redis.prefix}bull`,
+      concurrency: config.concurrency,
+      // A worker killed mid-job loses its lock within 10 s; another takes the job within 15 s.
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
+    });
+    worker.on('error', (error) => logger.warn({ err: error, queue }, 'worker error'));
+    worker.on('completed', (job) => jobsDone.inc({ name: job.name, outcome: 'completed' }));
+    worker.on('failed', (job, error) => {
+      if (!job) return;
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
+      jobsDone.inc({ name: job.name, outcome: final ? 'failed' : 'retrying' });
+      // Log once, on the final failure.
+      if (final) logger.warn({ err: error, job: job.id, name: job.name }, 'job failed');
+    });
+    return worker;
+  });
+
+  // Cancelling reaches whichever worker runs the job: every worker hears the control channel.
+  redis.control.on('message', (_channel: string, raw: string) => {
+    try {
+      const message = JSON.parse(raw) as ControlMessage;
+      if (message.kind !== 'cancel') return;
+      for (const jobId of message.jobIds) {
+        for (const worker of workers) worker.cancelJob(jobId, message.reason);
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'bad control message');
+    }
+  });
+  await redis.control.subscribe(controlChannel(config.redis.prefix));
+
+  let closing = false;
+  const health = createServer((req, res) => {
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    if (req.url === '/health') {
+      send(200, { status: 'ok', instance: config.instance, version: deps.version });
+      return;
+    }
+    if (req.url === '/ready') {
+      const ai = { ...provider.describe(), why: config.aiProviderReason };
+      const check = (probe: Promise<unknown>) =>
+        probe.then(
+          () => 'ok',
+          () => 'failing',
+        );
+      void Promise.all([check(redis.commands.ping()), check(objects.check())]).then(
+        ([redisCheck, storage]) => {
+          const ok = !closing && redisCheck === 'ok' && storage === 'ok';
+          send(ok ? 200 : 503, {
+            status: closing ? 'draining' : ok ? 'ok' : 'failing',
+            checks: { redis: redisCheck, storage, ai },
+          });
+        },
+      );
+      return;
+    }
+    if (req.url === '/metrics') {
+      void registry.metrics().then((body) => {
+        res.writeHead(200, { 'content-type': registry.contentType }).end(body);
+      });
+      return;
+    }
+    send(404, { error: { code: 'not_found', message: 'Unknown path' } });
+  });
+
+  return {
+    health,
+    workers,
+    async close() {
+      closing = true;
+      await Promise.all(workers.map((worker) => worker.close()));
+      health.close();
+    },
+  };
+}

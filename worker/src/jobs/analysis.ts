@@ -1,0 +1,188 @@
+/**
+ * Analyses one section: marks it analyzing (replacing its pending AI items), streams findings
+ * into the log as the provider completes them, and ends with `done` (and its usage) or `failed`
+ * with the reason. Every append is fenced by this attempt's id, so a retried or duplicated job
+ * can never interleave with an older attempt or record a finding twice.
+ */
+import { createHash } from 'node:crypto';
+import { type FeedbackItem, FeedbackItem as FeedbackItemSchema, PRISM_ACTOR, PrismError } from '@prism/core';
+import { type Guard, usageWrites, type Write } from '@prism/store';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { Coalescer } from '../ai/coalescer.ts';
+import { FindingFilter } from '../ai/findings.ts';
+import { ProviderError } from '../ai/provider.ts';
+import { assertBudget, documentContext, newAttempt, Superseded } from './shared.ts';
+import type { Handler } from './types.ts';
+
+const THROTTLE_WAIT_MS = 15_000;
+
+export const analyzeSection: Handler<'analysis.section'> = async (job, context, signal) => {
+  const { log, store, provider, logger } = context;
+  const { reviewId, sectionId, thinking } = job.data;
+  const fence = `analysis:${sectionId}`;
+  const attempt = newAttempt(job.id, job.attemptsMade);
+  const guard: Guard = { kind: 'hget', key: 'jobs', field: fence, expected: attempt };
+  const now = (): string => new Date().toISOString();
+
+  const status = async (
+    data: Omit<Extract<Parameters<typeof log.append>[0], { type: 'section.status' }>['data'], 'sectionId'>,
+    extraWrites: Write[] = [],
+  ): Promise<void> => {
+    const record = JSON.stringify({ ...data });
+    const result = await log.append(
+      { reviewId, type: 'section.status', at: now(), actor: PRISM_ACTOR, data: { sectionId, ...data } },
+      {
+        guards: [guard],
+        writes: [{ op: 'hset', key: 'status', field: sectionId, value: record }, ...extraWrites],
+      },
+    );
+    if (!result.ok) throw new Superseded();
+  };
+
+  try {
+    await assertBudget(store, reviewId, context.tokenBudget);
+    const document = await documentContext(store, reviewId);
+    const section = document.sections.find((s) => s.id === sectionId);
+    if (!section) throw new PrismError('not_found', 'The section no longer exists.');
+
+    // Take the fence, then replace the section's pending AI items (decided ones stay).
+    await store.setJobField(reviewId, fence, attempt);
+    await status({ status: 'analyzing' });
+    const snapshotItems = (await store.snapshot(reviewId, 'owner')).feedback.filter(
+      (item) => item.sectionId === sectionId && item.source !== 'user' && item.status === 'pending',
+    );
+    for (const item of snapshotItems) {
+      const current = await store.item(reviewId, item.id);
+      if (!current || current.item.status !== 'pending') continue;
+      await log.append(
+        { reviewId, type: 'feedback.deleted', at: now(), actor: PRISM_ACTOR, data: { item: current.item } },
+        {
+          guards: [guard, { kind: 'hget', key: 'feedback', field: item.id, expected: current.raw }],
+          writes: [{ op: 'hdel', key: 'feedback', field: item.id }],
+        },
+      );
+    }
+
+    const filter = new FindingFilter(section.text, { minConfidence: context.minConfidence });
+    let model = '';
+    let reasoningIndex = 0;
+    let found = 0;
+    const reasoning = new Coalescer(async (text) => {
+      const result = await log.append(
+        {
+          reviewId,
+          type: 'analysis.delta',
+          at: now(),
+          actor: PRISM_ACTOR,
+          data: { sectionId, index: reasoningIndex, text },
+        },
+        { guards: [guard] },
+      );
+      if (!result.ok) throw new Superseded();
+      reasoningIndex += 1;
+    });
+
+    const result = await provider
+      .analyze(
+        { document, sectionId, thinking },
+        {
+          started: async (answering) => {
+            model = answering;
+          },
+          reasoning: (text) => reasoning.push(text),
+          finding: async (finding) => {
+            const shown = filter.accept(finding);
+            if (!shown) return;
+            const item: FeedbackItem = {
+              // Derived from the attempt: the same attempt cannot add the same finding twice.
+              id: `f_${createHash('sha256').update(`${attempt}:${found}`).digest('base64url').slice(0, 16)}`,
+              sectionId,
+              ...shown,
+              source: provider.name === 'rules' ? 'rules' : 'ai',
+              model: model || provider.name,
+              status: 'pending',
+              createdBy: PRISM_ACTOR,
+              createdAt: now(),
+              version: 1,
+            };
+            const valid = FeedbackItemSchema.safeParse(item);
+            if (!valid.success) {
+              logger.debug({ reviewId, sectionId, issues: valid.error.issues }, 'finding dropped: invalid');
+              return;
+            }
+            found += 1;
+            const appended = await log.append(
+              {
+                reviewId,
+                type: 'feedback.added',
+                at: item.createdAt,
+                actor: PRISM_ACTOR,
+                data: { item: valid.data },
+              },
+              {
+                guards: [guard, { kind: 'hget', key: 'feedback', field: item.id, expected: '' }],
+                writes: [{ op: 'hset', key: 'feedback', field: item.id, value: JSON.stringify(valid.data) }],
+              },
+            );
+            if (!appended.ok) throw new Superseded();
+          },
+        },
+        signal ?? new AbortController().signal,
+      )
+      .finally(() => reasoning.close().catch(() => reasoning.discard()));
+
+    if (result.stopReason === 'max_tokens') {
+      await status(
+        {
+          status: 'done',
+          model: result.model,
+          usage: result.usage,
+          error: {
+            code: 'truncated',
+            message: `The model's answer was cut short at its output limit; the ${found} findings shown are complete. Analyze the section again for more.`,
+          },
+        },
+        usageWrites(result.model, result.usage),
+      );
+    } else if (result.stopReason === 'other') {
+      await status(
+        {
+          status: 'failed',
+          model: result.model,
+          usage: result.usage,
+          error: {
+            code: 'content_filtered',
+            message: 'The model stopped: its guardrails or content filters intervened.',
+          },
+        },
+        usageWrites(result.model, result.usage),
+      );
+      throw new UnrecoverableError('content filtered');
+    } else {
+      await status(
+        { status: 'done', model: result.model, usage: result.usage },
+        usageWrites(result.model, result.usage),
+      );
+    }
+    return { findings: found, model: result.model };
+  } catch (error) {
+    if (error instanceof Superseded) return { superseded: true };
+    if (signal?.aborted) {
+      await status({ status: 'cancelled' }).catch(() => {});
+      return { cancelled: true };
+    }
+    if (error instanceof ProviderError && error.retryable) {
+      // Every model throttled or none answered: wait, then this job runs again.
+      await status({ status: 'queued', error: { code: error.code, message: error.message } }).catch(() => {});
+      await context.rateLimit(THROTTLE_WAIT_MS);
+      throw Worker.RateLimitError();
+    }
+    if (error instanceof UnrecoverableError) throw error;
+    const body =
+      error instanceof ProviderError || error instanceof PrismError
+        ? { code: error.code, message: error.message }
+        : { code: 'internal', message: 'The analysis failed unexpectedly; try again.' };
+    await status({ status: 'failed', error: body }).catch(() => {});
+    throw new UnrecoverableError(body.message);
+  }
+};
