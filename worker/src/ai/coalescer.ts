@@ -8,6 +8,7 @@ export class Coalescer {
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private failure: unknown;
+  private flushed = false;
   private readonly flushBatch: (text: string) => Promise<void>;
   private readonly windowMs: number;
   private readonly maxChars: number;
@@ -24,7 +25,8 @@ export class Coalescer {
   push(text: string): void {
     if (!text) return;
     this.pending += text;
-    if (this.pending.length >= this.maxChars) this.flush();
+    // The first words go out at once: people wait for them (time to first token); the rest is batched.
+    if (!this.flushed || this.pending.length >= this.maxChars) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.windowMs);
   }
 
@@ -34,6 +36,7 @@ export class Coalescer {
     if (!this.pending) return;
     const batch = this.pending;
     this.pending = '';
+    this.flushed = true;
     this.chain = this.chain
       .then(() => this.flushBatch(batch))
       .catch((error: unknown) => {
