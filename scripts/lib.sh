@@ -70,6 +70,18 @@ ensure_haproxy() {
   prism_ensure_command haproxy haproxy "install it (apt-get install haproxy, or your OS's package)"
 }
 
+# The tools the integration tests drive for real: HAProxy (the cluster), LibreOffice and
+# pdftotext (a reviewed .docx must open as Word users see it), Go (builds the S3-API server).
+ensure_test_tools() {
+  ensure_haproxy
+  prism_ensure_command soffice libreoffice-writer "install it (apt-get install libreoffice-writer) for the export tests"
+  prism_ensure_command pdftotext poppler-utils "install it (apt-get install poppler-utils) for the export tests"
+  command -v go >/dev/null 2>&1 || [[ -x /usr/local/go/bin/go ]] ||
+    prism_die "Go is not installed; install Go >= 1.22 (https://go.dev/doc/install) to build the S3-API test server"
+  [[ -x /usr/local/go/bin/go ]] && PATH="$PATH:/usr/local/go/bin"
+  export PATH
+}
+
 ensure_chromium() {
   local c
   for c in chromium chromium-browser google-chrome; do

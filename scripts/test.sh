@@ -13,6 +13,7 @@ ensure_deps
 trap stop_private_redis EXIT
 ensure_redis
 export REDIS_URL
+ensure_test_tools
 
 steps_run=0
 step() {
@@ -41,6 +42,8 @@ step lint npm run lint
 # Built before the tests: some start real server processes and the cluster from dist/.
 step build npm run build
 mkdir -p .data
+# Built once per machine into ~/.cache/prism (about 2.5 minutes the first time).
+step "S3-API test server" npx --no-install tsx test/prepare.ts
 step "unit + integration" npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=.data/vitest-report.json
 # One plain closing line for whoever reads the log: N passed, N failed.
 node -e 'const r = require(process.argv[1]); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' \

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ClientToServerEvents, ReviewEvent, ServerToClientEvents } from '@prism/core';
-import { closeRedis, createRedis, FileObjectStore, waitReady } from '@prism/store';
+import { closeRedis, createRedis, FileObjectStore, type ObjectStore, waitReady } from '@prism/store';
 import { Document, HeadingLevel, Packer, Paragraph, Table, TableCell, TableRow, TextRun } from 'docx';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -49,7 +49,12 @@ const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 /** A server built by `createApp` in this process, on a free port, on the shared Redis. */
 export async function startServer(
   prefix: string,
-  options: { instance?: string; env?: Record<string, string>; objectsDir?: string } = {},
+  options: {
+    instance?: string;
+    env?: Record<string, string>;
+    objectsDir?: string;
+    objects?: ObjectStore;
+  } = {},
 ): Promise<TestServer> {
   const instance = options.instance ?? `test-${randomBytes(3).toString('hex')}`;
   const config = loadConfig({
@@ -69,9 +74,9 @@ export async function startServer(
     queue: createRedis(settings, 'queue', silent),
   };
   await Promise.all(Object.values(redis).map((client) => waitReady(client)));
-  const objects = new FileObjectStore(
-    options.objectsDir ?? `${ROOT}.data/test-objects/${prefix.replaceAll(':', '_')}`,
-  );
+  const objects =
+    options.objects ??
+    new FileObjectStore(options.objectsDir ?? `${ROOT}.data/test-objects/${prefix.replaceAll(':', '_')}`);
   const app = createApp({
     config,
     logger: silent,
@@ -398,6 +403,7 @@ export async function startWorker(
   prefix: string,
   provider: import('../worker/src/ai/provider.ts').AiProvider,
   env: Record<string, string> = {},
+  objects?: ObjectStore,
 ) {
   const { createWorker } = await import('../worker/src/app.ts');
   const { loadConfig: loadWorkerConfig } = await import('../worker/src/config.ts');
@@ -421,7 +427,7 @@ export async function startWorker(
     config,
     logger: silent,
     provider,
-    objects: new FileObjectStore(`${ROOT}.data/test-objects/${prefix.replaceAll(':', '_')}`),
+    objects: objects ?? new FileObjectStore(`${ROOT}.data/test-objects/${prefix.replaceAll(':', '_')}`),
     redis,
     version: 'test',
   });

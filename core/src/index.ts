@@ -1,7 +1,10 @@
+export { anchorSections, type SectionAnchor } from './docx/anchors.ts';
+export { addComments, type ExportComment } from './docx/comments.ts';
 export * from './docx/inspect.ts';
 export * from './docx/sections.ts';
 export * from './env.ts';
 export * from './errors.ts';
+export * from './export.ts';
 export * from './jobs.ts';
 export * from './protocol.ts';
 export * from './review.ts';

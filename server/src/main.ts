@@ -41,7 +41,10 @@ async function main(): Promise<void> {
   await Promise.all(Object.values(redis).map((client) => waitReady(client)));
 
   const metrics = createMetrics(config.instance);
-  const objects = createObjectStore(config.storageUrl);
+  const objects = createObjectStore(config.storageUrl, {
+    region: config.awsRegion,
+    endpoint: config.s3EndpointUrl,
+  });
   const app = createApp({ config, logger, metrics, objects, redis, version: VERSION });
 
   const metricsServer = createServer((req, res) => {

@@ -158,6 +158,12 @@ export class EventLog {
     return { ok: true, seq: value };
   }
 
+  /** Every event the stream still holds, oldest first (the oldest may have been trimmed). */
+  async all(reviewId: string): Promise<ReviewEvent[]> {
+    const entries = (await this.redis.xrange(this.keys(reviewId).log, '-', '+')) as [string, string[]][];
+    return entries.map(([, fields]) => JSON.parse(fields[1]!) as ReviewEvent);
+  }
+
   /** The review's current `seq` (0 before its first event). */
   async seq(reviewId: string): Promise<number> {
     return Number((await this.redis.get(this.keys(reviewId).seq)) ?? 0);

@@ -3,3 +3,4 @@ export * from './keys.ts';
 export * from './objects.ts';
 export * from './redis.ts';
 export * from './reviews.ts';
+export * from './s3.ts';

@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { parseS3Url, S3ObjectStore } from './s3.ts';
 
 export interface ObjectStore {
   /** Human-readable location of a key, e.g. an absolute path or s3://bucket/key. */
@@ -61,8 +62,18 @@ export class FileObjectStore implements ObjectStore {
   }
 }
 
-/** Builds the store named by `STORAGE_URL`. */
-export function createObjectStore(url: string): ObjectStore {
+/** Builds the store named by `STORAGE_URL`: `file:<dir>` or `s3://BUCKET/PREFIX`. */
+export function createObjectStore(
+  url: string,
+  options: { region?: string; endpoint?: string | undefined } = {},
+): ObjectStore {
   if (url.startsWith('file:')) return new FileObjectStore(url.slice('file:'.length) || '.data/objects');
-  throw new Error(`unsupported STORAGE_URL ${url}: use file:<dir> (s3:// arrives with the S3 backend)`);
+  if (url.startsWith('s3://')) {
+    return new S3ObjectStore({
+      ...parseS3Url(url),
+      region: options.region ?? 'eu-north-1',
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    });
+  }
+  throw new Error(`unsupported STORAGE_URL ${url}: use file:<dir> or s3://BUCKET/PREFIX`);
 }

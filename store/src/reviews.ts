@@ -14,6 +14,7 @@ import {
   type ReviewSummary,
   type Role,
   type Section,
+  type SectionAnchor,
   type SectionRef,
   type SectionState,
   type Usage,
@@ -32,6 +33,8 @@ export interface ReviewMeta {
   sections: SectionRef[];
   original: { key: string; name: string; bytes: number };
   guidelines?: { key: string; name: string; bytes: number; text: string };
+  /** Where each section starts in the original word/document.xml, for anchoring exported comments. */
+  anchors?: SectionAnchor[];
 }
 
 export interface MemberRecord {

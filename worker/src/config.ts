@@ -38,6 +38,7 @@ export interface WorkerConfig {
   env: 'development' | 'production' | 'test';
   redis: { url: string; password?: string | undefined; prefix: string };
   storageUrl: string;
+  s3EndpointUrl?: string | undefined;
   awsRegion: string;
   aiProvider: 'bedrock' | 'rules';
   /** Why that provider: set explicitly, or chosen by whether AWS credentials are configured. */
@@ -62,6 +63,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WorkerConfi
     env: env.NODE_ENV ?? 'development',
     redis: { url: env.REDIS_URL, password: env.REDIS_PASSWORD, prefix: env.REDIS_KEY_PREFIX },
     storageUrl: env.STORAGE_URL,
+    s3EndpointUrl: env.S3_ENDPOINT_URL,
     awsRegion: env.AWS_REGION,
     ...chooseProvider(env),
     minConfidence: env.MIN_CONFIDENCE,

@@ -41,7 +41,10 @@ async function main(): Promise<void> {
     config,
     logger,
     provider,
-    objects: createObjectStore(config.storageUrl),
+    objects: createObjectStore(config.storageUrl, {
+      region: config.awsRegion,
+      endpoint: config.s3EndpointUrl,
+    }),
     redis,
     version: VERSION,
   });

@@ -24,7 +24,7 @@ const BUSY = new Set(['queued', 'analyzing']);
 
 export class AiService {
   private readonly reviews: ReviewService;
-  private readonly queues: Queues;
+  readonly queues: Queues;
   private readonly publisher: Redis;
   private readonly prefix: string;
   private readonly budget: number;

@@ -1,10 +1,14 @@
 /** Reviews over HTTP: upload, list, read, invites, exports. Thin: the work is in core and the service. */
 import {
   AcceptInviteBody,
+  anchorSections,
+  exportCsv,
+  exportJson,
   extractSections,
   InviteBody,
   inspectDocx,
   PrismError,
+  reviewedDocx,
   shortTitle,
 } from '@prism/core';
 import { type ObjectStore, type ReviewMeta, summary } from '@prism/store';
@@ -79,6 +83,12 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
       const original = { key: `reviews/${id}/original.docx`, name: file.name, bytes: file.data.length };
       await objects.put(original.key, file.data);
       if (guidelines && guidelinesFile) await objects.put(guidelines.key, guidelinesFile.data);
+      let anchors: ReviewMeta['anchors'];
+      try {
+        anchors = anchorSections(file.data, extracted.sections);
+      } catch {
+        // Without anchors the export finds sections again from the XML when it needs them.
+      }
       const meta: ReviewMeta = {
         id,
         title: titleFrom(upload.fields.title, extracted.heading, file.name),
@@ -87,6 +97,7 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
         sections: extracted.sections.map(({ id, title, level, index }) => ({ id, title, level, index })),
         original,
         ...(guidelines ? { guidelines } : {}),
+        ...(anchors ? { anchors } : {}),
       };
       await service.store.create(meta, extracted.sections);
       // Upload never starts analysis unless asked to.
@@ -141,17 +152,47 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
 
   router.get(
     '/reviews/:id/export',
-    route(async (req) => {
-      await service.authorize(String(req.params.id), userOf(req), 'review:read');
-      throw new PrismError('unavailable', 'Exports are not available on this Prism yet.');
+    route(async (req, res) => {
+      const reviewId = String(req.params.id);
+      const { role, meta } = await service.authorize(reviewId, userOf(req), 'review:read');
+      const format = String(req.query.format ?? 'docx');
+      if (!['docx', 'json', 'csv'].includes(format)) {
+        throw new PrismError('invalid', 'format must be docx, json or csv.');
+      }
+      const snapshot = await service.store.snapshot(reviewId, role);
+      const name = (meta.original.name.replace(/\.docx$/i, '') || 'review').replace(/[^\w\- .()]+/g, '_');
+      const attach = (filename: string): string =>
+        `attachment; filename="${filename.replace(/"/g, '')}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+      if (format === 'docx') {
+        const reviewed = reviewedDocx(await objects.get(meta.original.key), snapshot, meta.anchors);
+        res
+          .type('application/vnd.openxmlformats-officedocument.wordprocessingml.document')
+          .set('content-disposition', attach(`${name}_reviewed.docx`))
+          .send(Buffer.from(reviewed));
+      } else if (format === 'json') {
+        const events = await service.store.log.all(reviewId);
+        res.set('content-disposition', attach(`${name}_review.json`)).json(exportJson(snapshot, events));
+      } else {
+        res
+          .type('text/csv; charset=utf-8')
+          .set('content-disposition', attach(`${name}_findings.csv`))
+          .send(`\ufeff${exportCsv(snapshot)}`);
+      }
     }),
   );
 
   router.post(
     '/reviews/:id/export',
-    route(async (req) => {
-      await service.authorize(String(req.params.id), userOf(req), 'export:package');
-      throw new PrismError('unavailable', 'Review packages are not available on this Prism yet.');
+    route(async (req, res) => {
+      const reviewId = String(req.params.id);
+      const user = userOf(req);
+      await service.authorize(reviewId, user, 'export:package');
+      const jobId = await deps.ai.queues.add(
+        'export.package',
+        { reviewId, requestedBy: user },
+        `e.${reviewId}.${Date.now()}`,
+      );
+      res.status(202).json({ jobId });
     }),
   );
 

@@ -89,7 +89,21 @@ export function readUpload(req: Request, maxBytes: number): Promise<Upload> {
     parser.on('error', () =>
       settle(new PrismError('invalid', 'The upload is not valid multipart/form-data.')),
     );
-    parser.on('close', () => settle(overLimit ? tooLarge() : undefined));
+    // Answer only once the whole request is read: a reply while the client is still sending makes
+    // Node close the connection, and the client sees a reset instead of the answer.
+    let requestEnded = req.readableEnded;
+    let parsed = false;
+    const finish = (): void => {
+      if (requestEnded && parsed) settle(overLimit ? tooLarge() : undefined);
+    };
+    req.on('end', () => {
+      requestEnded = true;
+      finish();
+    });
+    parser.on('close', () => {
+      parsed = true;
+      finish();
+    });
     req.on('aborted', () => settle(new PrismError('invalid', 'The upload was interrupted.')));
     req.pipe(parser);
   });

@@ -1,0 +1,190 @@
+/**
+ * What a review hands on: the original document with the accepted findings as Word comments,
+ * the findings and decisions as JSON and CSV, and the archived package's files. Pure functions
+ * over a snapshot and the event log; servers and workers do the I/O.
+ */
+import type { SectionAnchor } from './docx/anchors.ts';
+import { addComments, type ExportComment } from './docx/comments.ts';
+import type { ReviewEvent, ReviewSnapshot } from './protocol.ts';
+import type { FeedbackItem } from './schemas.ts';
+
+/** Who a comment is from: the person who accepted it, or for the author's own items, its author. */
+const commentAuthor = (item: FeedbackItem): string =>
+  item.decidedBy?.name ??
+  (item.source === 'user' ? item.createdBy.name : item.source === 'rules' ? 'Prism rules' : 'Prism AI');
+
+function commentText(item: FeedbackItem): string {
+  const origin =
+    item.source === 'user'
+      ? `by ${item.createdBy.name}`
+      : item.source === 'rules'
+        ? 'prose rules (no AI model)'
+        : `Prism AI${item.model ? ` (${item.model})` : ''}, confidence ${Math.round(item.confidence * 100)}%`;
+  const lines = [`[${item.type.toUpperCase()} · ${item.risk} risk] ${item.category}: ${item.description}`];
+  if (item.suggestion) lines.push(`Suggestion: ${item.suggestion}`);
+  if (item.example) lines.push(`Example: ${item.example}`);
+  for (const question of item.questions) lines.push(`Question: ${question}`);
+  if (item.refs.length > 0) lines.push(`Rubric: ${item.refs.join(', ')}`);
+  lines.push(`— ${origin}`);
+  return lines.join('\n');
+}
+
+export const acceptedItems = (snapshot: ReviewSnapshot): FeedbackItem[] =>
+  snapshot.feedback.filter((item) => item.status === 'accepted');
+
+/** The original .docx with every accepted item (AI, rules and people's) as a Word comment at its quote. */
+export function reviewedDocx(
+  original: Uint8Array,
+  snapshot: ReviewSnapshot,
+  anchors?: SectionAnchor[],
+): Uint8Array {
+  const sections = new Map(snapshot.sections.map((s) => [s.id, s]));
+  const comments: ExportComment[] = acceptedItems(snapshot).map((item) => {
+    const section = sections.get(item.sectionId);
+    const comment: ExportComment = {
+      sectionTitle: section?.title ?? '',
+      sectionIndex: section?.index ?? 0,
+      author: commentAuthor(item),
+      date: item.decidedAt ?? item.createdAt,
+      text: commentText(item),
+    };
+    if (item.quote) comment.quote = item.quote;
+    return comment;
+  });
+  return addComments(original, comments, anchors ? { anchors } : {});
+}
+
+/** Everything about the review as one JSON document. */
+export function exportJson(snapshot: ReviewSnapshot, events: ReviewEvent[]) {
+  const { sections, feedback, chat, members, stats, seq, ...summary } = snapshot;
+  return {
+    review: { ...summary, seq, exportedAt: new Date().toISOString() },
+    sections: sections.map(({ id, title, level, index, status, model, usage }) => ({
+      id,
+      title,
+      level,
+      index,
+      status,
+      model,
+      usage,
+    })),
+    members,
+    feedback: {
+      accepted: feedback.filter((i) => i.status === 'accepted'),
+      rejected: feedback.filter((i) => i.status === 'rejected'),
+      pending: feedback.filter((i) => i.status === 'pending'),
+      custom: feedback.filter((i) => i.source === 'user'),
+    },
+    chat,
+    activity: events,
+    stats,
+  };
+}
+
+const CSV_COLUMNS = [
+  'id',
+  'section',
+  'type',
+  'risk',
+  'category',
+  'description',
+  'suggestion',
+  'quote',
+  'source',
+  'model',
+  'confidence',
+  'status',
+  'decided_by',
+  'decided_at',
+  'created_by',
+  'created_at',
+] as const;
+
+const csvCell = (value: unknown): string => {
+  const text = value === undefined || value === null ? '' : String(value);
+  // Cells a spreadsheet would run as a formula are prefixed with a quote.
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+};
+
+/** Findings with their decisions, one row each, RFC 4180. */
+export function exportCsv(snapshot: ReviewSnapshot): string {
+  const titles = new Map(snapshot.sections.map((s) => [s.id, s.title]));
+  const rows = snapshot.feedback.map((item) =>
+    [
+      item.id,
+      titles.get(item.sectionId) ?? item.sectionId,
+      item.type,
+      item.risk,
+      item.category,
+      item.description,
+      item.suggestion,
+      item.quote,
+      item.source,
+      item.model,
+      item.confidence,
+      item.status,
+      item.decidedBy?.name,
+      item.decidedAt,
+      item.createdBy.name,
+      item.createdAt,
+    ]
+      .map(csvCell)
+      .join(','),
+  );
+  return `${[CSV_COLUMNS.join(','), ...rows].join('\r\n')}\r\n`;
+}
+
+/** `Logs and data/<YYYYMMDD_HHMMSS>_<name>/`, with the name made safe for any object store. */
+export function packageFolder(title: string, at: Date): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const stamp = `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}_${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
+  const name =
+    title
+      .normalize('NFKC')
+      .replace(/\p{Cc}+/gu, ' ')
+      .replace(/[\\/:*?"<>|]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 80) || 'review';
+  return `Logs and data/${stamp}_${name}/`;
+}
+
+/** The archived review package, path (relative to its folder) to content. */
+export function packageFiles(
+  snapshot: ReviewSnapshot,
+  events: ReviewEvent[],
+  original: Uint8Array,
+  reviewed: Uint8Array,
+  originalName: string,
+): Record<string, Uint8Array | string> {
+  const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+  const base = originalName.replace(/\.docx$/i, '') || 'document';
+  const all = exportJson(snapshot, events);
+  return {
+    [`documents/${base}.docx`]: original,
+    [`documents/${base}_reviewed.docx`]: reviewed,
+    'feedback/accepted.json': json(all.feedback.accepted),
+    'feedback/rejected.json': json(all.feedback.rejected),
+    'feedback/custom.json': json(all.feedback.custom),
+    'feedback/ai_suggestions.json': json(snapshot.feedback.filter((i) => i.source !== 'user')),
+    'feedback/findings.csv': exportCsv(snapshot),
+    'logs/activity.jsonl':
+      events.map((event) => JSON.stringify(event)).join('\n') + (events.length ? '\n' : ''),
+    'logs/chat.json': json(snapshot.chat),
+    'report.json': json({
+      review: all.review,
+      sections: all.sections,
+      members: snapshot.members,
+      summary: {
+        findings: snapshot.feedback.length,
+        accepted: all.feedback.accepted.length,
+        rejected: all.feedback.rejected.length,
+        pending: all.feedback.pending.length,
+        custom: all.feedback.custom.length,
+        chatMessages: snapshot.chat.length,
+      },
+      stats: snapshot.stats,
+    }),
+  };
+}
