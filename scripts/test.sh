@@ -48,6 +48,9 @@ step "unit + integration" npx --no-install vitest run --reporter=default --repor
 # One plain closing line for whoever reads the log: N passed, N failed.
 node -e 'const r = require(process.argv[1]); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' \
   "$PRISM_ROOT/.data/vitest-report.json"
+if has_script web test; then
+  step "web unit" npm test -w web
+fi
 if [[ -d web/e2e ]]; then
   ensure_chromium
   step "browser end to end" npm run test:e2e -w web

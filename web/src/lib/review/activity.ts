@@ -1,0 +1,143 @@
+/** The room's activity feed: one line per meaningful event (deltas are left out). */
+import type { ChatMessage, FeedbackItem, ReviewEvent, ReviewSnapshot, User } from '../types.ts';
+
+export type ActivityKind =
+  | 'analysis'
+  | 'finding'
+  | 'decision'
+  | 'edit'
+  | 'chat'
+  | 'member'
+  | 'export'
+  | 'error';
+
+export interface ActivityEntry {
+  id: string;
+  at: string;
+  actor: User;
+  kind: ActivityKind;
+  text: string;
+}
+
+export interface ActivityContext {
+  sectionTitle: (sectionId: string) => string | undefined;
+  /** The item's status before a `feedback.updated`, as the log had it. */
+  beforeStatus?: FeedbackItem['status'] | undefined;
+  chat: (messageId: string) => ChatMessage | undefined;
+}
+
+const clip = (text: string, max = 90): string => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
+
+const typeWord: Record<FeedbackItem['type'], string> = {
+  critical: 'a critical finding',
+  important: 'an important finding',
+  suggestion: 'a suggestion',
+  positive: 'a positive note',
+};
+
+export function activityFromEvent(event: ReviewEvent, context: ActivityContext): ActivityEntry | null {
+  const base = { id: `e${event.seq}`, at: event.at, actor: event.actor };
+  const where = (sectionId: string) => {
+    const title = context.sectionTitle(sectionId);
+    return title ? `“${clip(title, 60)}”` : 'a section';
+  };
+  switch (event.type) {
+    case 'section.status': {
+      const { sectionId, status, error, model } = event.data;
+      const section = where(sectionId);
+      switch (status) {
+        case 'queued':
+          return { ...base, kind: 'analysis', text: `queued ${section} for analysis` };
+        case 'analyzing':
+          return null;
+        case 'done':
+          return { ...base, kind: 'analysis', text: `finished ${section}${model ? ` with ${model}` : ''}` };
+        case 'failed':
+          return {
+            ...base,
+            kind: 'error',
+            text: `could not analyze ${section}${error ? `: ${clip(error.message, 140)}` : ''}`,
+          };
+        case 'cancelled':
+          return { ...base, kind: 'analysis', text: `cancelled the analysis of ${section}` };
+        default:
+          return null;
+      }
+    }
+    case 'feedback.added': {
+      const { item } = event.data;
+      return {
+        ...base,
+        kind: 'finding',
+        text: `added ${typeWord[item.type] ?? 'feedback'} on ${where(item.sectionId)}: ${clip(item.description)}`,
+      };
+    }
+    case 'feedback.updated': {
+      const { item } = event.data;
+      const before = context.beforeStatus;
+      if (before && before !== item.status) {
+        const verb =
+          item.status === 'accepted' ? 'accepted' : item.status === 'rejected' ? 'rejected' : 'reopened';
+        return { ...base, kind: 'decision', text: `${verb} “${clip(item.description, 70)}”` };
+      }
+      return { ...base, kind: 'edit', text: `edited “${clip(item.description, 70)}”` };
+    }
+    case 'feedback.deleted':
+      return { ...base, kind: 'edit', text: `deleted “${clip(event.data.item.description, 70)}”` };
+    case 'chat.message': {
+      const { message } = event.data;
+      if (message.role !== 'user') return null;
+      return { ...base, kind: 'chat', text: `asked: ${clip(message.text)}` };
+    }
+    case 'chat.done':
+      return { ...base, kind: 'chat', text: `answered with ${event.data.model}` };
+    case 'chat.failed':
+      return { ...base, kind: 'error', text: `could not answer: ${clip(event.data.error.message, 140)}` };
+    case 'member.joined':
+      return { ...base, kind: 'member', text: `joined as ${event.data.role}` };
+    case 'export.ready':
+      return { ...base, kind: 'export', text: `wrote the review package to ${event.data.location}` };
+    default:
+      return null;
+  }
+}
+
+/** What the snapshot tells about the past: people's feedback and decisions, questions asked. */
+export function activityFromSnapshot(snapshot: ReviewSnapshot): ActivityEntry[] {
+  const entries: ActivityEntry[] = [];
+  for (const item of snapshot.feedback) {
+    if (item.source === 'user') {
+      entries.push({
+        id: `s-add-${item.id}`,
+        at: item.createdAt,
+        actor: item.createdBy,
+        kind: 'finding',
+        text: `added ${typeWord[item.type] ?? 'feedback'}: ${clip(item.description)}`,
+      });
+    }
+    if (item.decidedBy && item.decidedAt && item.status !== 'pending') {
+      entries.push({
+        id: `s-dec-${item.id}`,
+        at: item.decidedAt,
+        actor: item.decidedBy,
+        kind: 'decision',
+        text: `${item.status} “${clip(item.description, 70)}”`,
+      });
+    }
+  }
+  for (const message of snapshot.chat) {
+    if (message.role === 'user') {
+      entries.push({
+        id: `s-chat-${message.id}`,
+        at: message.createdAt,
+        actor: message.author,
+        kind: 'chat',
+        text: `asked: ${clip(message.text)}`,
+      });
+    }
+  }
+  return entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+}
