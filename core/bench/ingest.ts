@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { addComments, anchorSections, extractSections, inspectDocx, PrismError } from '../src/index.ts';
 
 const CORPUS = fileURLToPath(new URL('../../../shared/corpus/docx/', import.meta.url));
-const rows: { file: string; kb: number; inspect: number; extract: number; export: number; result: string }[] = [];
+const rows: { file: string; kb: number; inspect: number; extract: number; export: number; result: string }[] =
+  [];
 
 const time = async <T>(fn: () => T | Promise<T>): Promise<[T, number]> => {
   const started = performance.now();
@@ -18,7 +19,9 @@ const time = async <T>(fn: () => T | Promise<T>): Promise<[T, number]> => {
   return [value, Math.round(performance.now() - started)];
 };
 
-for (const file of readdirSync(CORPUS).filter((f) => f.endsWith('.docx')).sort()) {
+for (const file of readdirSync(CORPUS)
+  .filter((f) => f.endsWith('.docx'))
+  .sort()) {
   const buf = readFileSync(`${CORPUS}${file}`);
   const kb = Math.round(statSync(`${CORPUS}${file}`).size / 1024);
   try {
@@ -39,7 +42,14 @@ for (const file of readdirSync(CORPUS).filter((f) => f.endsWith('.docx')).sort()
         { anchors: anchorSections(buf, extracted.sections) },
       ),
     );
-    rows.push({ file, kb, inspect, extract, export: exported, result: `${extracted.sections.length} sections` });
+    rows.push({
+      file,
+      kb,
+      inspect,
+      extract,
+      export: exported,
+      result: `${extracted.sections.length} sections`,
+    });
   } catch (error) {
     rows.push({
       file,
@@ -52,8 +62,11 @@ for (const file of readdirSync(CORPUS).filter((f) => f.endsWith('.docx')).sort()
   }
 }
 
-console.log('| file | KB | inspect ms | sections ms | export ms | result |\n| --- | --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.file} | ${r.kb} | ${r.inspect} | ${r.extract} | ${r.export} | ${r.result} |`);
+console.log(
+  '| file | KB | inspect ms | sections ms | export ms | result |\n| --- | --- | --- | --- | --- | --- |',
+);
+for (const r of rows)
+  console.log(`| ${r.file} | ${r.kb} | ${r.inspect} | ${r.extract} | ${r.export} | ${r.result} |`);
 const slowest = rows.reduce((a, b) => (a.inspect + a.extract > b.inspect + b.extract ? a : b));
 console.log(
   `\n${rows.length} files; slowest ingestion ${slowest.file}: ${slowest.inspect + slowest.extract} ms; total ${rows.reduce((n, r) => n + r.inspect + r.extract, 0)} ms`,

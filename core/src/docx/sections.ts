@@ -147,7 +147,7 @@ function split(blocks: Block[], isHeading: (block: Block) => number | undefined)
 
 export interface ExtractedDocument {
   sections: Section[];
-  /** The first heading's text, a fallback title for the review. */
+  /** The document's first line when it reads as a title, a fallback title for the review. */
   heading?: string;
   warnings: string[];
 }
@@ -202,8 +202,9 @@ export async function extractSections(buf: Uint8Array): Promise<ExtractedDocumen
       .filter(Boolean)
       .join('\n'),
   }));
-  const firstHeading = blocks.find(
-    (block) => headingLevel(block.node) !== undefined && block.text.length > 0,
-  );
-  return { sections, heading: firstHeading ? shortTitle(firstHeading.text) : undefined, warnings };
+  // The document's own first line names it when it is a heading or short enough to be a title;
+  // a heading further down names a section, not the document.
+  const first = blocks.find((block) => block.text.length > 0);
+  const titled = first && (headingLevel(first.node) !== undefined || first.text.length <= 100);
+  return { sections, heading: titled ? shortTitle(first.text.split('\n')[0]!) : undefined, warnings };
 }

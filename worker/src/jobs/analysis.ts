@@ -53,7 +53,7 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
     );
     for (const item of snapshotItems) {
       const current = await store.item(reviewId, item.id);
-      if (!current || current.item.status !== 'pending') continue;
+      if (current?.item.status !== 'pending') continue;
       await log.append(
         { reviewId, type: 'feedback.deleted', at: now(), actor: PRISM_ACTOR, data: { item: current.item } },
         {
