@@ -8,6 +8,8 @@ export default defineConfig({
           name: 'unit',
           include: ['{core,store,server,worker,loadtest}/src/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          // Speed is the benchmarks' business; a loaded machine must not fail a correct test.
+          testTimeout: 30_000,
         },
       },
       {

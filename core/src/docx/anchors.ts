@@ -10,7 +10,7 @@
  */
 import { type Unzipped, unzipSync } from 'fflate';
 import { Parser } from 'htmlparser2';
-import { shortTitle } from './sections.ts';
+import { shortTitle, textHeadingLevel } from './sections.ts';
 
 export const WORD_NS = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
 export const WORD_STRICT_NS = 'http://purl.oclc.org/ooxml/wordprocessingml/main';
@@ -455,7 +455,8 @@ interface Draft {
 
 /**
  * Prism's sections found in the XML the same way `extractSections` finds them in mammoth's HTML:
- * heading styles 1-3 first; with fewer than two sections that way, short all-bold paragraphs; else
+ * heading styles 1-3 first; with fewer than two sections that way, headings people wrote (bold,
+ * numbered, ALL CAPS, known names); else
  * the whole document as one section. Text before the first heading is an "Introduction".
  * (Headings inside text boxes are not seen here: mammoth reads text boxes, this does not.)
  */
@@ -487,8 +488,16 @@ export function findSections(doc: WordDocumentXml, styles: Map<string, string>):
     return level !== undefined && level <= 3 && length > 0 && length <= 120;
   });
   if (drafts.length < 2) {
-    const bold = split((p) => boldHeading(p, styles));
-    if (bold.length >= 2) drafts = bold;
+    // Headings written without a style: all bold, numbered, ALL CAPS or a known section name.
+    // Word's own list numbering is a list to mammoth, never a heading.
+    const written = split(
+      (p) =>
+        boldHeading(p, styles) ||
+        (!p.numbered &&
+          styleLevel(p, styles) === undefined &&
+          textHeadingLevel(collapse(p.text)) !== undefined),
+    );
+    if (written.length >= 2) drafts = written;
   }
   if (drafts.length === 0) {
     // All the text is where this reader does not look (text boxes): mammoth makes it one section.

@@ -76,3 +76,41 @@ describe('inspection', () => {
     );
   });
 });
+
+describe('headings people write without styles', () => {
+  it('splits at numbered lines, ALL CAPS lines and known section names, keeping numbered depth', async () => {
+    const { Document, Packer, Paragraph, TextRun } = await import('docx');
+    const p = (text: string) => new Paragraph({ children: [new TextRun(text)] });
+    const buf = await Packer.toBuffer(
+      new Document({
+        sections: [
+          {
+            children: [
+              p('Quarterly incident report'),
+              p('EXECUTIVE SUMMARY'),
+              p('The service failed twice in March and customers noticed.'),
+              p('1. Background'),
+              p('The platform moved to a new data centre in January.'),
+              p('1.1 Systems affected'),
+              p('Payments and the customer portal.'),
+              p('Recommendations'),
+              p('Add alerting on queue depth by the end of April.'),
+              p('1. Make sure every action has an owner.'),
+            ],
+          },
+        ],
+      }),
+    );
+    const { sections, heading } = await ingest(buf);
+    expect(heading).toBe('Quarterly incident report');
+    expect(sections.map((s) => [s.title, s.level])).toEqual([
+      ['Introduction', 1],
+      ['EXECUTIVE SUMMARY', 1],
+      ['1. Background', 1],
+      ['1.1 Systems affected', 2],
+      ['Recommendations', 1],
+    ]);
+    // A numbered sentence is body text of its section.
+    expect(sections.at(-1)!.text).toContain('1. Make sure every action has an owner.');
+  });
+});

@@ -91,6 +91,74 @@ function boldHeading(node: ChildNode): boolean {
   );
 }
 
+/** Section names reports use, recognised as headings when they stand alone on a line. */
+const KNOWN_SECTIONS = new RegExp(
+  `^(${[
+    'executive summary',
+    'summary',
+    'introduction',
+    'background',
+    'context',
+    'scope',
+    'purpose',
+    'objectives?',
+    'methodology',
+    'method',
+    'approach',
+    'findings',
+    'results',
+    'analysis',
+    'discussion',
+    'impact',
+    'root cause',
+    'timeline',
+    'recommendations?',
+    'actions?',
+    'next steps',
+    'action items',
+    'risks?',
+    'conclusions?',
+    'lessons learned',
+    'appendix( [a-z0-9]+)?',
+    'references',
+    'glossary',
+    'definitions',
+  ].join('|')})\\s*:?$`,
+  'i',
+);
+const NUMBERED = /^((\d{1,2}(\.\d{1,2}){0,3})\.?|[A-Z]\.|[IVXLC]{1,6}\.)\s+\S/;
+
+/**
+ * The level of a line of text people wrote as a heading without a heading style, or undefined:
+ * numbered lines ("1.", "2.1", "A.", "IV."), ALL CAPS lines and known section names. Numbered
+ * ones take their depth as level. Shared with the export's anchor finder, so both split alike.
+ */
+export function textHeadingLevel(text: string): number | undefined {
+  if (text.length === 0 || text.length > 100) return undefined;
+  const numbered = NUMBERED.exec(text);
+  if (numbered && text.length <= 80 && !/[.:;,]$/.test(text)) {
+    return Math.min(numbered[2] ? numbered[2].split('.').length : 1, 3);
+  }
+  const letters = text.replace(/[^\p{L}]/gu, '');
+  if (
+    letters.length >= 4 &&
+    letters === letters.toUpperCase() &&
+    letters !== letters.toLowerCase() &&
+    text.length <= 80
+  ) {
+    return 1;
+  }
+  return KNOWN_SECTIONS.test(text) ? 1 : undefined;
+}
+
+/** A paragraph written as a heading: short and all bold, or see `textHeadingLevel`. */
+function writtenHeadingLevel(block: Block): number | undefined {
+  const node = block.node;
+  if (!isElement(node) || node.name !== 'p' || block.text.includes('\n')) return undefined;
+  if (boldHeading(node)) return 1;
+  return textHeadingLevel(block.text);
+}
+
 interface Block {
   node: ChildNode;
   /** Text with a line per paragraph, list item or table row and cells apart, for prompts and search. */
@@ -186,8 +254,8 @@ export async function extractSections(buf: Uint8Array): Promise<ExtractedDocumen
   };
   let drafts = split(blocks, byStyle);
   if (drafts.length < 2) {
-    const bold = split(blocks, (block) => (boldHeading(block.node) ? 1 : undefined));
-    if (bold.length >= 2) drafts = bold;
+    const written = split(blocks, (block) => writtenHeadingLevel(block));
+    if (written.length >= 2) drafts = written;
   }
   if (drafts.length === 0) drafts = [{ title: 'Document', level: 1, blocks }];
 
