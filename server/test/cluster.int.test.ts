@@ -27,7 +27,7 @@ import {
   waitFor,
 } from '../../test/helpers.ts';
 
-async function startCluster(prefix: string) {
+async function startClusterOnce(prefix: string) {
   const dir = await mkdtemp(join(tmpdir(), 'prism-cluster-'));
   const port = await freePort();
   const base = await freePort();
@@ -65,6 +65,17 @@ async function startCluster(prefix: string) {
     dir,
     pid: (name: string) => Number(readFileSync(join(dir, 'pids', `${name}.pid`), 'utf8')),
   };
+}
+
+/** Free ports can be taken between picking and binding by anything else on the machine: retry. */
+async function startCluster(prefix: string) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startClusterOnce(prefix);
+    } catch (error) {
+      if (attempt >= 3 || !/EADDRINUSE|in use/.test(String(error))) throw error;
+    }
+  }
 }
 
 describe('npm run cluster', () => {

@@ -14,8 +14,31 @@ export function sendError(res: Response, error: PrismError): void {
 }
 
 /** Every error leaves as `{"error":{"code","message"}}`; unexpected ones are logged once. */
+/**
+ * Reads what is left of a request body before answering: Node closes a connection whose request
+ * was answered unread, and a client still sending then sees a reset instead of the answer.
+ * Bounded, so a client that never stops sending is cut off.
+ */
+function drain(req: Request, limitMs = 10_000): Promise<void> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, limitMs);
+    req.once('end', done);
+    req.once('close', done);
+    req.resume();
+  });
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, req, res, _next) => {
+  return (error: unknown, req, res, next) => {
+    drain(req).then(() => answer(error, req, res, next));
+  };
+
+  function answer(error: unknown, req: Request, res: Response, _next: NextFunction): void {
     if (res.headersSent) return;
     if (isPrismError(error)) return sendError(res, error);
     const status = (error as { status?: number; type?: string }).status;
@@ -27,5 +50,5 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     logger.error({ err: error, path: req.path }, 'request failed');
     sendError(res, new PrismError('internal', 'Something went wrong on the server; try again.'));
-  };
+  }
 }
