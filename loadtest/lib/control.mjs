@@ -1,0 +1,88 @@
+/**
+ * The load test's control process, on the load generator's side (127.0.0.1 only). k6 VUs share
+ * no memory, so what needs one view of several VUs goes through here:
+ *
+ *   POST /receipts {reviewId, receipts: "seq:ms,seq:ms,..."}   one reviewer's live receipt times
+ *   GET  /spreads?min=N   per event (reviewId, seq) received live by >= N reviewers: last - first
+ *   POST /kill {name, signal?}   kill a cluster child by its pid file ($CLUSTER_DIR/pids/<name>.pid),
+ *                                for failover; answers {name, pid, signal, at}
+ *   GET  /kills            what was killed, when
+ *
+ *   node loadtest/lib/control.mjs        prints its URL on stdout; CLUSTER_DIR for /kill
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+
+const clusterDir = process.env.CLUSTER_DIR;
+const events = new Map(); // `${reviewId} ${seq}` -> {first, last, count}
+const kills = [];
+
+function body(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'));
+      } catch (error) {
+        reject(error);
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+const send = (res, status, value) => {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(value));
+};
+
+const server = createServer(async (req, res) => {
+  try {
+    const url = new URL(req.url ?? '/', 'http://control');
+    if (req.method === 'POST' && url.pathname === '/receipts') {
+      const { reviewId, receipts } = await body(req);
+      for (const pair of String(receipts || '').split(',')) {
+        if (!pair) continue;
+        const [seq, at] = pair.split(':').map(Number);
+        const key = `${reviewId} ${seq}`;
+        const entry = events.get(key);
+        if (!entry) events.set(key, { first: at, last: at, count: 1 });
+        else {
+          entry.first = Math.min(entry.first, at);
+          entry.last = Math.max(entry.last, at);
+          entry.count += 1;
+        }
+      }
+      return send(res, 200, { ok: true });
+    }
+    if (req.method === 'GET' && url.pathname === '/spreads') {
+      const min = Number(url.searchParams.get('min') || 2);
+      const spreads = [];
+      for (const entry of events.values()) if (entry.count >= min) spreads.push(entry.last - entry.first);
+      return send(res, 200, { events: events.size, spreads });
+    }
+    if (req.method === 'POST' && url.pathname === '/kill') {
+      const { name, signal = 'SIGKILL' } = await body(req);
+      if (!clusterDir) return send(res, 409, { error: 'no CLUSTER_DIR: nothing to kill (TARGET_URL run)' });
+      if (!/^[a-z]+-\d$/.test(String(name))) return send(res, 400, { error: 'bad name' });
+      const pid = Number(readFileSync(join(clusterDir, 'pids', `${name}.pid`), 'utf8').trim());
+      process.kill(pid, signal);
+      const kill = { name, pid, signal, at: new Date().toISOString() };
+      kills.push(kill);
+      console.error(`control: killed ${name} (pid ${pid}) with ${signal}`);
+      return send(res, 200, kill);
+    }
+    if (req.method === 'GET' && url.pathname === '/kills') return send(res, 200, { kills });
+    if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true });
+    send(res, 404, { error: 'not found' });
+  } catch (error) {
+    send(res, 500, { error: String(error?.message ?? error) });
+  }
+});
+
+server.listen(Number(process.env.CONTROL_PORT || 0), '127.0.0.1', () => {
+  console.log(`http://127.0.0.1:${server.address().port}`);
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.close(() => process.exit(0)));

@@ -1,0 +1,130 @@
+/**
+ * The ramp's schedule, shared by scenarios/ramp.js and the baseline's ramp so both climb the
+ * same stairs: levels of reviewers (one VU holds one room of 10), each reached in UP_S and held
+ * for HOLD_S. Samples are tagged `stage: up<level>` while climbing and `stage: L<level>` while
+ * holding; the hold samples decide whether a level passed.
+ *
+ *   RAMP_LEVELS=500,1000,2000,3000,4000,5000,6000  RAMP_UP_S=12  RAMP_HOLD_S=25  RAMP_WIND_DOWN_S=15
+ *   (7 x 37 s + 15 s: under 5 minutes)
+ */
+import exec from 'k6/execution';
+
+export const ROOM_SIZE = 10;
+export const LEVELS = String(__ENV.RAMP_LEVELS || '500,1000,2000,3000,4000,5000,6000')
+  .split(',')
+  .map((v) => Number(v.trim()))
+  .filter((v) => v > 0);
+export const UP_S = Number(__ENV.RAMP_UP_S || 12);
+export const HOLD_S = Number(__ENV.RAMP_HOLD_S || 25);
+export const WIND_DOWN_S = Number(__ENV.RAMP_WIND_DOWN_S || 15);
+/** The target the issue sets: at this level p95 <= 50 ms, p99 <= 150 ms, no errors. */
+export const TARGET_LEVEL = Number(__ENV.RAMP_TARGET || 5000);
+export const P95_MS = Number(__ENV.RAMP_P95_MS || 50);
+export const P99_MS = Number(__ENV.RAMP_P99_MS || 150);
+
+export const STEP_S = UP_S + HOLD_S;
+export const TOTAL_S = LEVELS.length * STEP_S;
+
+/** ramping-vus stages (VUs = rooms). */
+export function stages() {
+  const out = [];
+  for (const level of LEVELS) {
+    out.push({ target: Math.ceil(level / ROOM_SIZE), duration: `${UP_S}s` });
+    out.push({ target: Math.ceil(level / ROOM_SIZE), duration: `${HOLD_S}s` });
+  }
+  return out;
+}
+
+/** The stage tag for a time (ms since the scenario started). */
+export function stageAt(ms) {
+  const s = ms / 1000;
+  const i = Math.min(LEVELS.length - 1, Math.floor(s / STEP_S));
+  const into = s - i * STEP_S;
+  if (s >= TOTAL_S) return 'end';
+  return `${into < UP_S ? 'up' : 'L'}${LEVELS[i]}`;
+}
+
+/** Sets this VU's `stage` tag (every metric it emits from now on carries it); returns it. */
+export function tagStage() {
+  const stage = stageAt(Date.now() - exec.scenario.startTime);
+  if (exec.vu.metrics.tags.stage !== stage) exec.vu.metrics.tags.stage = stage;
+  return stage;
+}
+
+/**
+ * Thresholds: at levels up to TARGET_LEVEL they are the targets (they fail the run); above it they
+ * always pass and exist only so the summary has per-level figures (the ceiling is read from them).
+ */
+export function stageThresholds() {
+  const t = {};
+  for (const level of LEVELS) {
+    const gate = level <= TARGET_LEVEL;
+    t[`event_latency_ms{stage:L${level}}`] = gate ? [`p(95)<=${P95_MS}`, `p(99)<=${P99_MS}`] : ['p(95)>=0'];
+    t[`errors{stage:L${level}}`] = gate ? ['count==0'] : ['count>=0'];
+    t[`deliveries{stage:L${level}}`] = ['count>=0'];
+    t[`held{stage:L${level}}`] = ['count>=0'];
+    t[`fanout_spread_ms{stage:L${level}}`] = ['p(95)>=0'];
+  }
+  return t;
+}
+
+/** Per-level figures from the summary data, and the ceiling (highest level meeting the targets). */
+export function stageFigures(data) {
+  const v = (name) => data.metrics[name]?.values || {};
+  const levels = LEVELS.map((level) => {
+    const lat = v(`event_latency_ms{stage:L${level}}`);
+    const spread = v(`fanout_spread_ms{stage:L${level}}`);
+    const deliveries = v(`deliveries{stage:L${level}}`).count || 0;
+    const errors = v(`errors{stage:L${level}}`).count || 0;
+    const held = v(`held{stage:L${level}}`).count || 0;
+    // A level the run never held (it stopped before) has empty sub-metrics: no figures.
+    const reached = held > 0 && deliveries > 0;
+    const ok =
+      reached && errors === 0 && lat['p(95)'] <= P95_MS && lat['p(99)'] <= P99_MS && held >= level * 0.99;
+    const or = (x) => (reached && x !== undefined ? x : null);
+    return {
+      level,
+      reached,
+      held,
+      deliveriesPerSecond: reached ? deliveries / HOLD_S : null,
+      p50: or(lat.med),
+      p95: or(lat['p(95)']),
+      p99: or(lat['p(99)']),
+      spreadP95: or(spread['p(95)']),
+      errors,
+      ok,
+    };
+  });
+  let ceiling = null;
+  for (const l of levels) {
+    if (!l.ok) break;
+    ceiling = l;
+  }
+  return {
+    levels,
+    ceiling: ceiling ? ceiling.level : 0,
+    ceilingDeliveriesPerSecond: ceiling ? ceiling.deliveriesPerSecond : 0,
+    targetLevel: TARGET_LEVEL,
+    p95Ms: P95_MS,
+    p99Ms: P99_MS,
+  };
+}
+
+export function stageMarkdown(stage) {
+  const f = (x, d) => (x === null || x === undefined ? '-' : Number(x).toFixed(d === undefined ? 1 : d));
+  const rows = stage.levels.map(
+    (l) =>
+      `| ${l.level} | ${l.held} | ${f(l.deliveriesPerSecond, 0)} | ${f(l.p50)} | ${f(l.p95)} | ${f(l.p99)} | ${f(
+        l.spreadP95,
+      )} | ${l.errors} | ${l.reached ? (l.ok ? 'yes' : 'no') : 'not reached'} |`,
+  );
+  return [
+    `Levels (held ${HOLD_S} s each after a ${UP_S} s climb; target p95 <= ${P95_MS} ms, p99 <= ${P99_MS} ms, 0 errors):`,
+    '',
+    '| reviewers | held | deliveries/s | p50 ms | p95 ms | p99 ms | spread p95 ms | errors | meets target |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    `Ceiling: ${stage.ceiling ? `${stage.ceiling} reviewers (${f(stage.ceilingDeliveriesPerSecond, 0)} deliveries/s)` : 'below the first level'}`,
+  ].join('\n');
+}

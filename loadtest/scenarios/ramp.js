@@ -1,0 +1,141 @@
+/**
+ * ramp: climbs levels of reviewers (lib/ramp-plan.js: 500 to 6,000 by default, < 5 min) to find
+ * the ceiling: the highest level whose hold still meets p95 <= 50 ms, p99 <= 150 ms and 0 errors.
+ * One VU holds one room: it uploads the document, invites 9 colleagues (their own sessions and
+ * accepts) and drives 10 sockets. Each room at human pace: the owner analyses a section, one
+ * reviewer asks the assistant, and everyone adds feedback, decides AI items or moves around about
+ * every ACT_EVERY_S seconds. Thresholds gate the levels up to RAMP_TARGET (5,000), the issue's
+ * target; higher levels only report. Fan-out spread is exact here (one VU sees the whole room).
+ *
+ *   npm run loadtest -- ramp     (RAMP_LEVELS, RAMP_UP_S, RAMP_HOLD_S, ACT_EVERY_S to change)
+ */
+import exec from 'k6/execution';
+import { Counter } from 'k6/metrics';
+import {
+  acceptInvites,
+  createRooms,
+  drive,
+  error,
+  Reviewer,
+  rand,
+  SpreadTracker,
+  sleepMs,
+  touchCounters,
+} from '../lib/prism.js';
+import {
+  HOLD_S,
+  LEVELS,
+  ROOM_SIZE,
+  stageFigures,
+  stageMarkdown,
+  stages,
+  stageThresholds,
+  TOTAL_S,
+  tagStage,
+  UP_S,
+  WIND_DOWN_S,
+} from '../lib/ramp-plan.js';
+import { summaryHandler } from '../lib/summary.js';
+
+// The baseline (scenarios/baseline.js) climbs the same levels at the rates measured here.
+const ACT_EVERY_MS = Number(__ENV.ACT_EVERY_S || 10) * 1000;
+const doc = open('../fixtures/docx4j-contributor-agreement-libreoffice.docx', 'b');
+const held = new Counter('held');
+
+export const options = {
+  setupTimeout: '60s',
+  scenarios: {
+    ramp: {
+      executor: 'ramping-vus',
+      startVUs: 0,
+      stages: stages(),
+      gracefulRampDown: '0s',
+      gracefulStop: `${WIND_DOWN_S + 15}s`,
+    },
+  },
+  thresholds: Object.assign(
+    {
+      // Gross failure anywhere: stop early rather than pile more load on a collapsed fleet.
+      event_latency_ms: [{ threshold: 'p(95)<2000', abortOnFail: true, delayAbortEval: '30s' }],
+      seq_gaps: ['count==0'],
+      seq_dups: ['count==0'],
+    },
+    stageThresholds(),
+  ),
+  summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
+};
+
+export default async function () {
+  touchCounters();
+  tagStage();
+  const vu = exec.vu.idInTest;
+  let room;
+  let people;
+  try {
+    [room] = createRooms(1, doc, `Ramp owner ${vu}`);
+    people = [room.owner].concat(
+      acceptInvites(
+        room,
+        Array.from({ length: ROOM_SIZE - 1 }, (_, i) => `Ramp ${vu}.${i + 1}`),
+      ),
+    );
+  } catch (e) {
+    error('room_setup', String(e));
+    return;
+  }
+  const spread = new SpreadTracker(ROOM_SIZE, 5000);
+  const reviewers = [];
+  for (let i = 0; i < ROOM_SIZE; i += 1) {
+    reviewers.push(
+      new Reviewer({ room, token: people[i].token, name: `Ramp ${vu}.${i}`, index: i, spread }).connect(),
+    );
+    await sleepMs(rand(50, 250)); // the room fills over about a second
+  }
+
+  const startedAt = Date.now();
+  const stopAt = TOTAL_S * 1000;
+  let analysed = false;
+  let asked = false;
+  const askAt = rand(5000, 20000);
+  const countedHold = {};
+  await drive({
+    reviewers,
+    spread,
+    stopAt,
+    endAt: stopAt + WIND_DOWN_S * 1000,
+    sharedLog: true,
+    onTick: (now, t) => {
+      const stage = tagStage();
+      // Once per hold, at its middle: how many of this room's reviewers are connected and joined.
+      const into = (t / 1000) % (UP_S + HOLD_S);
+      if (stage[0] === 'L' && !countedHold[stage] && into >= UP_S + HOLD_S / 2) {
+        countedHold[stage] = true;
+        held.add(reviewers.filter((r) => r.joined).length);
+      }
+      const age = now - startedAt;
+      const owner = reviewers[0];
+      if (!analysed && owner.joined && age > 3000) {
+        analysed = true;
+        owner.analyse([room.sections[Math.floor(Math.random() * room.sections.length)]]);
+      }
+      if (!asked && reviewers[1].joined && age > askAt) {
+        asked = true;
+        reviewers[1].ask('Which clause limits the contributor the most?');
+      }
+      const p = 250 / ACT_EVERY_MS;
+      for (const r of reviewers) {
+        if (!r.joined || Math.random() >= p) continue;
+        const roll = Math.random();
+        if (roll < 0.45) r.addFeedback(Math.floor(age / 1000));
+        else if (roll < 0.8 && r.decideOne(ROOM_SIZE)) {
+          // decided one
+        } else r.presence();
+      }
+    },
+  });
+}
+
+export const handleSummary = summaryHandler('ramp', {
+  extra: (data) => ({ stages: stageFigures(data), levels: LEVELS }),
+  markdown: (f) => stageMarkdown(f.stages),
+});

@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# npm run loadtest -- <scenario> [k6 run options...]
+#
+# Runs loadtest/scenarios/<scenario>.js with k6 against TARGET_URL, or against a cluster it starts
+# on free ports (3 servers + 2 workers behind HAProxy, a unique REDIS_KEY_PREFIX, the Bedrock
+# stand-in as the model at 60 tokens/s and 800 ms to the first token) and stops at exit. Then, for
+# the scenarios that have one, the raw Socket.IO + Redis adapter baseline (loadtest/baseline/) at
+# the same load. Writes loadtest/results/<scenario>-<timestamp>.{json,md} (k6's handleSummary data
+# and a short table), baseline-<scenario>-<timestamp>.{json,md}, and report-<scenario>-<timestamp>.md
+# (both, the ratio, CPU per process). Exits non-zero when a threshold fails.
+#
+# Environment:
+#   TARGET_URL            a running Prism to load instead of starting a cluster (no kills, no CPU
+#                         figures of its processes)
+#   PRISM_NO_BUILD=1      use server/dist and worker/dist as they are (else built when stale)
+#   BASELINE=0            skip the baseline run
+#   K6_VERSION            the k6 release built when k6 is not on PATH (default below)
+#   LOADTEST_SERVERS / LOADTEST_WORKERS   cluster size (3 / 2)
+#   STANDIN_TPS / STANDIN_TTFT_MS          the model's pace (60 / 800)
+#   Scenario knobs pass through with -e, e.g. `npm run loadtest -- smoke -e REVIEWERS=50`.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+prism_root
+
+# The newest k6 v1 release when this was written; `go install` builds it in a few minutes.
+K6_VERSION=${K6_VERSION:-v1.8.1}
+SERVERS=${LOADTEST_SERVERS:-3}
+WORKERS=${LOADTEST_WORKERS:-2}
+TPS=${STANDIN_TPS:-60}
+TTFT=${STANDIN_TTFT_MS:-800}
+
+scenarios() {
+  local f names=()
+  for f in loadtest/scenarios/*.js; do
+    f=${f##*/}
+    [[ $f == baseline.js ]] || names+=("${f%.js}")
+  done
+  echo "${names[*]}"
+}
+scenario=${1:-}
+if [[ -z $scenario || $scenario == -h || $scenario == --help ]]; then
+  echo "usage: npm run loadtest -- <scenario> [k6 run options]   (scenarios: $(scenarios))" >&2
+  exit 2
+fi
+shift
+[[ $scenario =~ ^[a-z0-9-]+$ && -f loadtest/scenarios/$scenario.js && $scenario != baseline ]] ||
+  prism_die "no scenario '$scenario' (there are: $(scenarios))"
+
+# ---------------------------------------------------------------------------------------------
+# k6: on PATH (a v1), else built once with Go into $PRISM_CACHE/bin
+
+k6_is_v1() { "$1" version 2>/dev/null | grep -q '^k6 v1\.'; }
+
+ensure_k6() {
+  local cached="$PRISM_CACHE/bin/k6" stamp="$PRISM_CACHE/bin/k6.version"
+  if command -v k6 >/dev/null 2>&1 && k6_is_v1 "$(command -v k6)"; then
+    K6=$(command -v k6)
+    return
+  fi
+  if [[ -x $cached && -f $stamp && $(<"$stamp") == "$K6_VERSION" ]] && k6_is_v1 "$cached"; then
+    K6=$cached
+    return
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    prism_die "k6 v1 is not installed and Go is not there to build it. Install one of:
+  - k6 v1 (https://grafana.com/docs/k6/latest/set-up/install-k6/, e.g. the k6 .deb or brew install k6), or
+  - Go >= 1.24 (https://go.dev/dl/); then this script builds k6 $K6_VERSION once into $PRISM_CACHE/bin"
+  fi
+  mkdir -p "$PRISM_CACHE/bin"
+  prism_log "building k6 $K6_VERSION with $(go version | cut -d' ' -f3) into $PRISM_CACHE/bin (once; a few minutes)"
+  local started=$SECONDS
+  (
+    # One build at a time on this machine (two test runs may start together).
+    exec 9>"$PRISM_CACHE/bin/k6.lock"
+    flock 9
+    if [[ -x $cached && -f $stamp && $(<"$stamp") == "$K6_VERSION" ]]; then exit 0; fi
+    GOBIN="$PRISM_CACHE/bin" go install "go.k6.io/k6@$K6_VERSION" >&2
+    echo "$K6_VERSION" >"$stamp"
+  ) || prism_die "go install go.k6.io/k6@$K6_VERSION failed (see above)"
+  prism_log "k6 built in $((SECONDS - started)) s"
+  K6=$cached
+}
+
+ensure_k6
+ensure_deps
+prism_log "k6: $("$K6" version | head -n1)"
+
+# ---------------------------------------------------------------------------------------------
+# What this run starts, stopped on exit in reverse order
+
+run_id=$(date -u +%Y%m%dT%H%M%SZ)
+results=loadtest/results
+work=".data/loadtest/$run_id"
+mkdir -p "$results" "$work"
+work=$(cd "$work" && pwd)
+prefix="loadtest:$run_id:$$:"
+cluster_pid="" standin_pid="" control_pid="" cpu_pid="" k6_pid="" baseline_pids=() baseline_haproxy=""
+cluster_dir="$work/cluster"
+
+stop_cluster() {
+  if [[ -n $cluster_pid ]] && prism_alive "$cluster_pid"; then
+    prism_log "stopping the cluster"
+    kill -TERM "$cluster_pid" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 200; i++)); do
+      prism_alive "$cluster_pid" || break
+      prism_sleep 0.2
+    done
+  fi
+  [[ -z $cluster_pid ]] || wait "$cluster_pid" 2>/dev/null || true
+  # Leftovers (children of a cluster script that was killed) are recorded in its pid files.
+  if [[ -n $cluster_pid && -d $cluster_dir/pids ]]; then
+    CLUSTER_DIR=$cluster_dir bash scripts/cluster.sh stop >/dev/null 2>&1 || true
+  fi
+  cluster_pid=""
+  if [[ -n $standin_pid ]]; then stop_pids 5 "$standin_pid"; fi
+  standin_pid=""
+}
+
+stop_baseline() {
+  if ((${#baseline_pids[@]})) || [[ -n $baseline_haproxy ]]; then
+    stop_pids 10 "${baseline_pids[@]}" "$baseline_haproxy"
+  fi
+  baseline_pids=()
+  baseline_haproxy=""
+}
+
+# Deletes this run's keys from the shared Redis.
+# shellcheck disable=SC2317 # called from the EXIT trap
+drop_keys() {
+  command -v redis-cli >/dev/null 2>&1 || return 0
+  local p
+  for p in "$prefix" "lt-baseline:$run_id:"; do
+    redis-cli -u "$REDIS_URL" --scan --pattern "$p*" 2>/dev/null |
+      xargs -r -n 500 redis-cli -u "$REDIS_URL" unlink >/dev/null 2>&1 || true
+  done
+}
+
+# shellcheck disable=SC2317 # trap handlers
+cleanup() {
+  local rc=$?
+  trap - EXIT
+  prism_stopping
+  [[ -z $k6_pid ]] || stop_pids 10 "$k6_pid" # interrupted mid-run
+  [[ -z $cpu_pid ]] || stop_pids 5 "$cpu_pid"
+  stop_baseline
+  stop_cluster
+  [[ -z $control_pid ]] || stop_pids 5 "$control_pid"
+  drop_keys
+  rm -rf "$work/objects" # uploaded copies of the fixture; logs stay in $work
+  stop_private_redis
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'prism_log "interrupted"; exit 130' INT TERM HUP
+prism_watch_npm
+
+ensure_redis
+export REDIS_URL
+
+# A base port with `span` free ports after it (the cluster lays its ports out from its base).
+free_block() {
+  local span=$1 base i ok
+  for _ in $(seq 1 50); do
+    base=$((20000 + RANDOM % 30000))
+    ok=1
+    for ((i = 0; i <= span; i++)); do
+      if port_in_use $((base + i)); then
+        ok=0
+        break
+      fi
+    done
+    ((ok)) && {
+      echo "$base"
+      return 0
+    }
+  done
+  return 1
+}
+
+# wait_file FILE SECS PID: until FILE exists; fails early when PID dies.
+wait_file() {
+  local deadline=$((SECONDS + $2))
+  until [[ -s $1 ]]; do
+    prism_alive "$3" || return 1
+    ((SECONDS < deadline)) || return 1
+    prism_sleep 0.2
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Prism: TARGET_URL, or our own cluster
+
+dist_stale() {
+  [[ -f server/dist/main.js && -f worker/dist/main.js ]] || return 0
+  local newer
+  newer=$(find core/src store/src server/src worker/src -name '*.ts' ! -name '*.test.ts' \
+    \( -newer server/dist/main.js -o -newer worker/dist/main.js \) -print -quit 2>/dev/null)
+  [[ -n $newer ]]
+}
+
+if [[ -n ${TARGET_URL:-} ]]; then
+  target=${TARGET_URL%/}
+  prism_log "loading $target (TARGET_URL): nothing is started, nothing killed"
+else
+  if [[ -n ${PRISM_SERVER_ENTRY:-} || -n ${PRISM_WORKER_ENTRY:-} ]]; then
+    prism_log "using PRISM_SERVER_ENTRY/PRISM_WORKER_ENTRY as built"
+  elif [[ ${PRISM_NO_BUILD:-} != 1 ]] && dist_stale; then
+    prism_log "server/worker dist is missing or older than the sources: npm run build"
+    npm run build || prism_die "the build failed (see above)"
+  fi
+
+  port=$(free_port)
+  # node --import tsx (not the tsx CLI, which runs the script in a child process): one pid to stop.
+  prism_spawn standin_pid node --import tsx test/bedrock/stand-in.ts --port "$port" --tps "$TPS" --ttft "$TTFT" \
+    >"$work/stand-in.log" 2>&1
+  standin_url="http://127.0.0.1:$port"
+  wait_http "$standin_url/__control" 30 "$standin_pid" || prism_die "the Bedrock stand-in did not start ($work/stand-in.log)"
+  prism_log "Bedrock stand-in on $standin_url ($TPS tokens/s, $TTFT ms to the first token)"
+
+  base=$(free_block 30) || prism_die "no block of 31 free ports found"
+  cport=$(free_port)
+  prism_spawn cluster_pid env CLUSTER_PORT="$cport" CLUSTER_BASE_PORT="$base" CLUSTER_DIR="$cluster_dir" \
+    CLUSTER_NO_BUILD=1 CLUSTER_SERVERS="$SERVERS" CLUSTER_WORKERS="$WORKERS" \
+    REDIS_KEY_PREFIX="$prefix" STORAGE_URL="file:$work/objects" LOG_LEVEL="${LOG_LEVEL:-warn}" \
+    AI_PROVIDER=bedrock BEDROCK_ENDPOINT_URL="$standin_url" AWS_ACCESS_KEY_ID=loadtest \
+    AWS_SECRET_ACCESS_KEY=loadtest AWS_REGION=eu-north-1 \
+    BEDROCK_MODELS=eu.anthropic.claude-sonnet-4-5-20250929-v1:0 \
+    bash scripts/cluster.sh >"$work/cluster.log" 2>&1
+  if ! wait_file "$cluster_dir/ready" 150 "$cluster_pid"; then
+    tail -n 30 "$work/cluster.log" >&2 || true
+    prism_die "the cluster did not come up (logs in $cluster_dir/logs)"
+  fi
+  target="http://127.0.0.1:$cport"
+  prism_log "Prism cluster on $target ($SERVERS servers, $WORKERS workers, key prefix $prefix, logs in ${cluster_dir#"$PRISM_ROOT"/}/logs)"
+fi
+
+# The control process (fan-out aggregation, failover kills) and the CPU sampler.
+prism_spawn control_pid env CLUSTER_DIR="$([[ -n $cluster_pid ]] && echo "$cluster_dir")" \
+  node loadtest/lib/control.mjs >"$work/control.url" 2>"$work/control.log"
+wait_file "$work/control.url" 10 "$control_pid" || prism_die "the control process did not start"
+control_url=$(head -n1 "$work/control.url")
+
+redis_pid=$(redis-cli -u "$REDIS_URL" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p' || true)
+start_cpu() { # start_cpu OUT name=pid...  (plus the cluster's pid files when it runs)
+  local out=$1
+  shift
+  prism_spawn cpu_pid node loadtest/lib/cpu.mjs --out "$out" --pids-dir "$([[ -n $cluster_pid ]] && echo "$cluster_dir/pids")" \
+    "redis=${redis_pid:-}" "$@" 2>"$work/cpu.log"
+}
+
+run_k6() { # run_k6 SCRIPT ARGS...: runs k6, records its CPU too; returns k6's exit code
+  local script=$1 rc=0
+  shift
+  # k6 runs in the background so a signal reaches this script's trap (which stops it) at once.
+  # --quiet: no progress bar (a line a second in CI logs); the summary is printed by handleSummary.
+  K6_NO_USAGE_REPORT=true K6_AUTO_EXTENSION_RESOLUTION=false "$K6" run --no-usage-report --quiet \
+    -e TARGET_URL="$target" -e CONTROL_URL="$control_url" -e RUN_ID="$run_id" -e RESULTS_DIR="$PRISM_ROOT/$results" \
+    -e MODEL_TTFT_MS="$TTFT" -e CAN_KILL="$([[ -n $cluster_pid ]] && echo 1 || echo 0)" "$@" "$script" &
+  k6_pid=$!
+  echo "$k6_pid" >"$work/k6.pid"
+  wait "$k6_pid" || rc=$?
+  k6_pid=""
+  return "$rc"
+}
+
+prism_log "running $scenario against $target"
+start_cpu "$work/cpu-$scenario.json" "stand-in=${standin_pid:-}" "control=$control_pid" "k6=@$work/k6.pid"
+rc=0
+run_k6 "loadtest/scenarios/$scenario.js" -e SCENARIO="$scenario" "$@" || rc=$?
+stop_pids 5 "$cpu_pid"
+cpu_pid=""
+prism_result="$results/$scenario-$run_id.json"
+[[ -f $prism_result ]] || prism_result=""
+[[ -n $prism_result ]] || prism_log "k6 wrote no results file (exit code $rc)"
+
+# ---------------------------------------------------------------------------------------------
+# The baseline: raw Socket.IO + Redis adapter behind the same HAProxy layout, same load
+
+baseline_rc=0
+baseline_result=""
+case $scenario in
+  smoke | room | ramp) has_baseline=1 ;; # failover kills processes: no baseline for that
+  *) has_baseline=0 ;;
+esac
+if [[ ${BASELINE:-1} != 0 && $has_baseline == 1 && -n $prism_result ]]; then
+  stop_cluster # the baseline gets the machine to itself, as Prism had
+  prism_log "baseline: raw Socket.IO + @socket.io/redis-adapter, $SERVERS servers behind HAProxy"
+  ensure_haproxy
+  bbase=$(free_block 10) || prism_die "no free ports for the baseline"
+  bport=$(free_port)
+  mkdir -p "$work/baseline/pids"
+  server_lines=""
+  for ((i = 1; i <= SERVERS; i++)); do
+    p=$((bbase + i))
+    prism_spawn pid env PORT="$p" REDIS_URL="$REDIS_URL" BASELINE_PREFIX="lt-baseline:$run_id:" INSTANCE_ID="baseline-$i" \
+      node loadtest/baseline/server.mjs >"$work/baseline/server-$i.log" 2>&1
+    baseline_pids+=("$pid")
+    echo "$pid" >"$work/baseline/pids/baseline-$i.pid"
+    server_lines+="    server baseline-$i 127.0.0.1:$p"$'\n'
+  done
+  for ((i = 1; i <= SERVERS; i++)); do
+    wait_http "http://127.0.0.1:$((bbase + i))/health" 30 "${baseline_pids[$((i - 1))]}" ||
+      prism_die "baseline server $i did not start ($work/baseline/server-$i.log)"
+  done
+  # The same HAProxy configuration as the cluster's (scripts/haproxy.cfg.tmpl).
+  cfg=$(<scripts/haproxy.cfg.tmpl)
+  cfg=${cfg//@CLUSTER_PORT@/$bport}
+  cfg=${cfg//@BIND@/127.0.0.1}
+  cfg=${cfg//@STATS_PORT@/$bbase}
+  # As cluster.sh: about two descriptors per connection, within the hard limit.
+  fd_limit=$(ulimit -Hn)
+  [[ $fd_limit =~ ^[0-9]+$ ]] || fd_limit=1000000
+  cfg=${cfg//@MAXCONN@/$(((fd_limit - 200) / 2 < 20000 ? (fd_limit - 200) / 2 : 20000))}
+  cfg=${cfg//@SERVERS@/${server_lines%$'\n'}}
+  printf '%s\n' "$cfg" >"$work/baseline/haproxy.cfg"
+  prism_spawn baseline_haproxy haproxy -db -f "$work/baseline/haproxy.cfg" >"$work/baseline/haproxy.log" 2>&1
+  echo "$baseline_haproxy" >"$work/baseline/pids/haproxy.pid"
+  wait_http "http://127.0.0.1:$bport/health" 30 "$baseline_haproxy" || prism_die "the baseline's HAProxy did not start"
+  sleep 4 # HAProxy's first health checks (rise 2, inter 2 s) before traffic
+
+  target="http://127.0.0.1:$bport"
+  sampled=("control=$control_pid" "k6=@$work/k6.pid" "haproxy=$baseline_haproxy")
+  for ((i = 1; i <= SERVERS; i++)); do sampled+=("server-$i=${baseline_pids[$((i - 1))]}"); done
+  start_cpu "$work/cpu-baseline-$scenario.json" "${sampled[@]}"
+  run_k6 loadtest/scenarios/baseline.js -e SCENARIO="$scenario" -e PRISM_RESULT="$PRISM_ROOT/$prism_result" "$@" || baseline_rc=$?
+  stop_pids 5 "$cpu_pid"
+  cpu_pid=""
+  stop_baseline
+  baseline_result="$results/baseline-$scenario-$run_id.json"
+  [[ -f $baseline_result ]] || baseline_result=""
+  ((baseline_rc == 0)) || prism_log "the baseline run's thresholds failed (exit code $baseline_rc): it is a reference, not a gate"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# The report: both runs, the ratio, and what limited them
+
+if [[ -n $prism_result ]]; then
+  node loadtest/lib/report.mjs --prism "$prism_result" --baseline "$baseline_result" \
+    --cpu "$work/cpu-$scenario.json" --baseline-cpu "$work/cpu-baseline-$scenario.json" \
+    --out "$results/report-$scenario-$run_id.md" || prism_log "the report could not be written"
+  [[ ! -f $results/report-$scenario-$run_id.md ]] || cat "$results/report-$scenario-$run_id.md"
+fi
+if ((rc == 99)); then
+  prism_log "$scenario: thresholds FAILED (results in $results/)"
+elif ((rc != 0)); then
+  prism_log "$scenario: k6 exited with code $rc"
+else
+  prism_log "$scenario: passed (results in $results/)"
+fi
+exit "$rc"
