@@ -40,15 +40,16 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 
   function answer(error: unknown, req: Request, res: Response, _next: NextFunction): void {
     if (res.headersSent) return;
-    if (isPrismError(error)) return sendError(res, error);
-    const status = (error as { status?: number; type?: string }).status;
-    if ((error as { type?: string }).type === 'entity.too.large') {
-      return sendError(res, new PrismError('too_large', 'The request body is too large.'));
+    const status = (error as { status?: number }).status;
+    if (isPrismError(error)) {
+      sendError(res, error);
+    } else if ((error as { type?: string }).type === 'entity.too.large') {
+      sendError(res, new PrismError('too_large', 'The request body is too large.'));
+    } else if (status && status >= 400 && status < 500) {
+      sendError(res, new PrismError('invalid', 'The request body is not valid JSON.'));
+    } else {
+      logger.error({ err: error, path: req.path }, 'request failed');
+      sendError(res, new PrismError('internal', 'Something went wrong on the server; try again.'));
     }
-    if (status && status >= 400 && status < 500) {
-      return sendError(res, new PrismError('invalid', 'The request body is not valid JSON.'));
-    }
-    logger.error({ err: error, path: req.path }, 'request failed');
-    sendError(res, new PrismError('internal', 'Something went wrong on the server; try again.'));
   }
 }
