@@ -113,6 +113,12 @@ if (baseline) {
     }
     lines.push('');
     const top = p.stages.levels.at(-1)?.level;
+    // Recomputed from the levels (results files from older runs kept the first-failure rule).
+    for (const st of [p.stages, b.stages]) {
+      const best = st.levels.filter((l) => l.ok).pop();
+      st.ceiling = best ? best.level : 0;
+      st.ceilingDeliveriesPerSecond = best ? best.deliveriesPerSecond : null;
+    }
     const ceiling = (st) =>
       st.ceiling
         ? `${st.ceiling} reviewers${st.ceiling === top ? ' or more (the top level passed)' : ''} at ${f1(st.ceilingDeliveriesPerSecond, 0)} deliveries/s`

@@ -63,13 +63,21 @@ const roomEventsPerSecond = (() => {
   const deliveries = Number(pf.deliveries || 0);
   return deliveries / ROOM_SIZE / Math.max(1, ROOMS) / ((ACTIVE_TO - ACTIVE_FROM) / 1000);
 })();
-/** Per level (ramp): room events per second = Prism's deliveries per second per reviewer. */
+/**
+ * Per level (ramp): room events per second per room = deliveries per second per reviewer, as
+ * Prism's scenario offered them. A level Prism held within its targets delivered what was offered;
+ * a level where it fell behind delivered less, so from there on the baseline keeps the rate of the
+ * last level Prism met (or of its first level when none did): the baseline gets the same offered
+ * load, not Prism's degraded throughput.
+ */
 const levelRates = {};
 if (MODE === 'ramp' && pf.stages) {
-  // Levels Prism did not reach (it stopped when a threshold broke) keep the last measured rate.
-  let last = 1;
+  const levels = pf.stages.levels.filter((l) => l.reached && l.held > 0 && l.deliveriesPerSecond > 0);
+  const good = levels.filter((l) => l.ok);
+  const ref = good.length ? good[good.length - 1] : levels[0];
+  let last = ref ? ref.deliveriesPerSecond / ref.held : 1;
   for (const l of pf.stages.levels) {
-    if (l.held > 0 && l.deliveriesPerSecond > 0) last = l.deliveriesPerSecond / l.held;
+    if (l.ok && l.held > 0) last = l.deliveriesPerSecond / l.held;
     levelRates[`L${l.level}`] = last;
   }
 }
