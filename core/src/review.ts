@@ -6,7 +6,6 @@ import { PrismError } from './errors.ts';
 import type { ReviewStats } from './protocol.ts';
 import type {
   AddFeedbackPayload,
-  ChatMessage,
   DecidePayload,
   EditFeedbackPayload,
   FeedbackItem,
@@ -159,5 +158,3 @@ export function computeStats(feedback: FeedbackItem[], usage: ReviewStats['usage
 /** Chat is shown in the order messages were created; ids break ties deterministically. */
 export const byCreation = <T extends { createdAt: string; id: string }>(a: T, b: T): number =>
   a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1;
-
-export type { ChatMessage };

@@ -187,9 +187,3 @@ export class EventLog {
     return events;
   }
 }
-
-/** Reads the `seq` of a serialized event without parsing the rest (events start with it). */
-export function seqOf(raw: string): number {
-  const end = raw.indexOf(',');
-  return Number(raw.slice(7, end));
-}

@@ -10,7 +10,7 @@
  */
 import { type Unzipped, unzipSync } from 'fflate';
 import { Parser } from 'htmlparser2';
-import { shortTitle, textHeadingLevel } from './sections.ts';
+import { collapse, shortTitle, textHeadingLevel } from './sections.ts';
 
 export const WORD_NS = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
 export const WORD_STRICT_NS = 'http://purl.oclc.org/ooxml/wordprocessingml/main';
@@ -415,7 +415,7 @@ export interface SectionAnchor {
   end: number;
 }
 
-export const collapse = (value: string): string => value.replace(/\s+/g, ' ').trim();
+export { collapse };
 
 /** Heading level the way mammoth's default style map reads the paragraph style. */
 function styleLevel(paragraph: WordParagraph, styles: Map<string, string>): number | undefined {

@@ -70,7 +70,8 @@ const headingLevel = (node: ChildNode): number | undefined => {
   return match ? Number(match[1]) : undefined;
 };
 
-const collapse = (text: string): string => text.replace(/\s+/g, ' ').trim();
+/** Whitespace collapsed: how quotes and section text are compared everywhere in Prism. */
+export const collapse = (text: string): string => text.replace(/\s+/g, ' ').trim();
 
 export const shortTitle = (text: string): string => {
   const clean = collapse(text);

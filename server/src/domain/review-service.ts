@@ -11,6 +11,7 @@ import {
   assertCurrentVersion,
   assertMayModify,
   type Change,
+  collapse,
   type DecidePayload,
   type DeleteFeedbackPayload,
   decide,
@@ -26,8 +27,6 @@ import type { EventLog, MemberRecord, ReviewMeta, ReviewStore } from '@prism/sto
 import { newId } from './ids.ts';
 
 const MAX_RACES = 20;
-
-const collapse = (text: string): string => text.replace(/\s+/g, ' ').trim();
 
 export class ReviewService {
   readonly store: ReviewStore;

@@ -3,7 +3,7 @@
  * JSON Lines, so every newline may close a finding. Each is validated, its quote checked against
  * the section, low-confidence ones are held back, and near-duplicates merged.
  */
-import { FEEDBACK_TYPES, LIMITS, RISKS } from '@prism/core';
+import { collapse, FEEDBACK_TYPES, LIMITS, RISKS } from '@prism/core';
 import { z } from 'zod';
 import type { Finding } from './provider.ts';
 
@@ -65,8 +65,6 @@ export function parseFindingLine(line: string): Finding | undefined {
   }
   return finding;
 }
-
-const collapse = (value: string): string => value.replace(/\s+/g, ' ').trim();
 
 /**
  * The quote as it stands in the section (whitespace collapsed), if it is verbatim text of one of
