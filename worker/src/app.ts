@@ -4,16 +4,18 @@
  * (/health, /ready, /metrics). `main.ts` only reads config, connects and listens.
  */
 import { createServer, type Server } from 'node:http';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { type ControlMessage, JOB_QUEUE, type JobName, QUEUES } from '@prism/core';
 import { controlChannel, EventLog, type ObjectStore, ReviewStore } from '@prism/store';
-import { type Job, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AiProvider } from './ai/provider.ts';
 import type { WorkerConfig } from './config.ts';
 import { handlers } from './jobs/index.ts';
 import type { JobContext } from './jobs/types.ts';
+import { createCloudWatchClient, QueueDepthPublisher } from './queue-depth.ts';
 
 export interface WorkerDeps {
   config: WorkerConfig;
@@ -22,11 +24,15 @@ export interface WorkerDeps {
   objects: ObjectStore;
   redis: { commands: Redis; blocking: Redis; control: Redis };
   version: string;
+  /** For the queue-depth metric when `config.cloudwatch` is set; default: the SDK's own chain. */
+  cloudwatch?: CloudWatchClient;
 }
 
 export interface WorkerApp {
   health: Server;
   workers: Worker[];
+  /** Publishes Prism/QueueDepth when CLOUDWATCH_DEPLOYMENT is set. */
+  queueDepth?: QueueDepthPublisher | undefined;
   /** Stops taking jobs, lets running ones finish (or hands them back), closes the health server. */
   close(): Promise<void>;
 }
@@ -122,6 +128,8 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
   });
   await redis.control.subscribe(controlChannel(config.redis.prefix));
 
+  const queueDepth = startQueueDepth(deps, registry);
+
   let closing = false;
   const health = createServer((req, res) => {
     const send = (status: number, body: unknown): void => {
@@ -161,10 +169,52 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
   return {
     health,
     workers,
+    queueDepth: queueDepth?.publisher,
     async close() {
       closing = true;
+      await queueDepth?.close();
       await Promise.all(workers.map((worker) => worker.close()));
       health.close();
+    },
+  };
+}
+
+/** The queue-depth publisher (infra/README.md, "Queue metric"), or nothing when it is off. */
+function startQueueDepth(
+  deps: WorkerDeps,
+  registry: Registry,
+): { publisher: QueueDepthPublisher; close(): Promise<void> } | undefined {
+  const { config, logger, redis } = deps;
+  if (!config.cloudwatch) return undefined;
+  const gauge = new Gauge({
+    name: 'prism_queue_depth',
+    help: 'Jobs waiting, delayed, prioritized or running across every queue (as published to CloudWatch)',
+    registers: [registry],
+  });
+  // Counting shares the commands connection (BullMQ leaves a connection it was given open).
+  const queues = Object.values(QUEUES).map(
+    (queue) => new Queue(queue, { connection: redis.commands, prefix: `${config.redis.prefix}bull` }),
+  );
+  const client = deps.cloudwatch ?? createCloudWatchClient(config.awsRegion, config.cloudwatch.endpointUrl);
+  const publisher = new QueueDepthPublisher({
+    queues,
+    deployment: config.cloudwatch.deployment,
+    client,
+    intervalMs: config.cloudwatch.intervalMs,
+    logger,
+    onDepth: (depth) => gauge.set(depth),
+  });
+  publisher.start();
+  logger.info(
+    { deployment: config.cloudwatch.deployment, everyMs: config.cloudwatch.intervalMs },
+    'publishing Prism/QueueDepth to CloudWatch',
+  );
+  return {
+    publisher,
+    async close() {
+      await publisher.stop();
+      await Promise.all(queues.map((queue) => queue.close()));
+      if (!deps.cloudwatch) client.destroy();
     },
   };
 }

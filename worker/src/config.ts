@@ -32,6 +32,12 @@ const Env = z.object({
   WORKER_CONCURRENCY: optional(z.coerce.number().int().min(1).max(256)).default(8),
   /** The worker's /health, /ready and /metrics. Default 3001. */
   WORKER_HEALTH_PORT: optional(port).default(3001),
+  /** Publish Prism/QueueDepth with this `Deployment` dimension (the stack sets its name). */
+  CLOUDWATCH_DEPLOYMENT: optional(z.string().trim().min(1).max(255)),
+  /** Another CloudWatch endpoint (a VPC endpoint, or a local stand-in in tests). */
+  CLOUDWATCH_ENDPOINT_URL: optional(z.url()),
+  /** How often the queue depth is published. Default 60000. */
+  QUEUE_METRIC_INTERVAL_MS: optional(z.coerce.number().int().min(100)).default(60_000),
 });
 
 export interface WorkerConfig {
@@ -50,6 +56,8 @@ export interface WorkerConfig {
   reviewTokenBudget: number;
   concurrency: number;
   healthPort: number;
+  /** Where the queue depth goes; unset: nothing calls CloudWatch. */
+  cloudwatch?: { deployment: string; endpointUrl?: string | undefined; intervalMs: number } | undefined;
   drainTimeoutMs: number;
   logLevel: string;
   instance: string;
@@ -77,6 +85,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WorkerConfi
     reviewTokenBudget: env.REVIEW_TOKEN_BUDGET,
     concurrency: env.WORKER_CONCURRENCY,
     healthPort: env.WORKER_HEALTH_PORT,
+    cloudwatch: env.CLOUDWATCH_DEPLOYMENT
+      ? {
+          deployment: env.CLOUDWATCH_DEPLOYMENT,
+          endpointUrl: env.CLOUDWATCH_ENDPOINT_URL,
+          intervalMs: env.QUEUE_METRIC_INTERVAL_MS,
+        }
+      : undefined,
     drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
     instance: env.INSTANCE_ID ?? `${hostname()}-worker-${process.pid}`,
