@@ -692,4 +692,29 @@ describe('access control', () => {
       expect(list.reviews.map((r) => r.id)).not.toContain(review.id);
     }
   });
+
+  it('lists every review a person belongs to, newest first, each with their role', async () => {
+    const vera = await session(server.url, 'Vera');
+    const own: string[] = [];
+    for (const title of ['First', 'Second', 'Third', 'Fourth']) {
+      const res = await upload(server.url, vera.token, await makeDocx([{ title, paragraphs: ['Mine.'] }]));
+      expect(res.status).toBe(201);
+      own.push(((await res.json()) as { review: { id: string } }).review.id);
+    }
+    // Joined last, but the oldest review of all.
+    const { token } = await inviteToken(server.url, owner, reviewId, 'viewer');
+    expect((await accept(server.url, vera, token)).status).toBe(200);
+    // Twice: the first read fetches the new reviews' meta, the second finds it cached.
+    for (let read = 0; read < 2; read += 1) {
+      const list = (await (await api(server.url, vera.token, '/api/reviews')).json()) as {
+        reviews: { id: string; role: string; createdAt: string }[];
+      };
+      expect(list.reviews.map(({ id, role }) => ({ id, role }))).toEqual([
+        ...own.map((id) => ({ id, role: 'owner' })).reverse(),
+        { id: reviewId, role: 'viewer' },
+      ]);
+      const times = list.reviews.map((r) => r.createdAt);
+      expect(times).toEqual([...times].sort().reverse());
+    }
+  });
 });

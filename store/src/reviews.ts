@@ -43,6 +43,12 @@ export interface MemberRecord {
   joinedAt: string;
 }
 
+/** A feedback item and its exact stored serialization (the guard of a compare-and-set append). */
+export interface StoredItem {
+  item: FeedbackItem;
+  raw: string;
+}
+
 export interface SectionStatusRecord {
   status: SectionState['status'];
   model?: string;
@@ -137,7 +143,11 @@ export class ReviewStore {
   async meta(reviewId: string): Promise<ReviewMeta | undefined> {
     const cached = this.metaCache.get(reviewId);
     if (cached) return cached;
-    const raw = await this.redis.get(this.log.keys(reviewId).meta);
+    return this.cacheMeta(reviewId, await this.redis.get(this.log.keys(reviewId).meta));
+  }
+
+  /** Parses a stored meta and keeps it in the cache (it never changes). */
+  private cacheMeta(reviewId: string, raw: string | null): ReviewMeta | undefined {
     if (!raw) return undefined;
     const meta = JSON.parse(raw) as ReviewMeta;
     this.metaCache.set(reviewId, meta);
@@ -164,18 +174,40 @@ export class ReviewStore {
   }
 
   /** The stored item and its exact serialization (the guard of a compare-and-set append). */
-  async item(reviewId: string, feedbackId: string): Promise<{ item: FeedbackItem; raw: string } | undefined> {
+  async item(reviewId: string, feedbackId: string): Promise<StoredItem | undefined> {
     const raw = await this.redis.hget(this.log.keys(reviewId).feedback, feedbackId);
     return raw ? { item: JSON.parse(raw) as FeedbackItem, raw } : undefined;
   }
 
+  /** Every feedback item of the review, each with its exact serialization (one HGETALL). */
+  async feedbackItems(reviewId: string): Promise<StoredItem[]> {
+    const hash = await this.redis.hgetall(this.log.keys(reviewId).feedback);
+    return Object.values(hash).map((raw) => ({ item: JSON.parse(raw) as FeedbackItem, raw }));
+  }
+
+  /** The reviews the user belongs to, newest first: the id set, then one pipeline for all of them. */
   async summaries(userId: string): Promise<ReviewSummary[]> {
     const ids = await this.redis.smembers(userReviewsKey(this.prefix, userId));
+    if (ids.length === 0) return [];
+    const metas = ids.map((id) => this.metaCache.get(id));
+    const uncached = ids.flatMap((_, i) => (metas[i] ? [] : [i]));
+    // A pipeline, not MULTI: each review is its own hash slot, and the list need not be atomic.
+    // Replies: every membership in `ids` order, then the meta of each uncached review.
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.log.keys(id).members, userId);
+    for (const i of uncached) pipeline.get(this.log.keys(ids[i]!).meta);
+    const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value as string | null;
+    });
+    uncached.forEach((i, n) => {
+      metas[i] = this.cacheMeta(ids[i]!, replies[ids.length + n] ?? null);
+    });
     const summaries: ReviewSummary[] = [];
-    for (const id of ids) {
-      const [meta, member] = await Promise.all([this.meta(id), this.member(id, userId)]);
-      if (meta && member) summaries.push(summary(meta, member.role));
-    }
+    metas.forEach((meta, i) => {
+      const member = replies[i];
+      if (meta && member) summaries.push(summary(meta, (JSON.parse(member) as MemberRecord).role));
+    });
     return summaries.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
   }
 

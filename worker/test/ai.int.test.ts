@@ -274,13 +274,21 @@ describe('analysis on Bedrock', () => {
     expect(reasoning.map((e) => e.data.index)).toEqual(reasoning.map((_, i) => i));
   });
 
-  it('re-analysis replaces pending AI items and keeps decided ones', async () => {
+  it('re-analysis replaces pending AI items and keeps decided ones, user items and other sections', async () => {
     standIn.reset();
     const r = await room('reanalyze');
     const sectionId = r.review.sections[0]!.id;
-    await call(r.socketA, 'analysis:start', { reviewId: r.review.id, sectionIds: [sectionId] });
-    await waitFor(() => sectionStatus(r.feedA, sectionId)?.status === 'done', 20_000, 'first run');
-    const first = ofType(r.feedA.events, 'feedback.added').map((e) => e.data.item);
+    const otherId = r.review.sections[1]!.id;
+    await call(r.socketA, 'analysis:start', { reviewId: r.review.id, sectionIds: [sectionId, otherId] });
+    await waitFor(
+      () => [sectionId, otherId].every((id) => sectionStatus(r.feedA, id)?.status === 'done'),
+      20_000,
+      'first run',
+    );
+    const added = ofType(r.feedA.events, 'feedback.added').map((e) => e.data.item);
+    const first = added.filter((i) => i.sectionId === sectionId);
+    const other = added.filter((i) => i.sectionId === otherId);
+    expect(other.length).toBeGreaterThan(0);
     const accepted = await call(r.socketA, 'feedback:decide', {
       reviewId: r.review.id,
       feedbackId: first[0]!.id,
@@ -288,6 +296,22 @@ describe('analysis on Bedrock', () => {
       version: 1,
     });
     expect(accepted.ok).toBe(true);
+    const comment = await call(r.socketA, 'feedback:add', {
+      reviewId: r.review.id,
+      sectionId,
+      type: 'important',
+      category: 'Evidence',
+      description: 'Say how the four hours were measured.',
+    });
+    expect(comment.ok).toBe(true);
+    // A user's item starts accepted; set back to pending, it is still not re-analysis's to replace.
+    const reopened = await call(r.socketA, 'feedback:decide', {
+      reviewId: r.review.id,
+      feedbackId: comment.item.id,
+      status: 'pending',
+      version: 1,
+    });
+    expect(reopened.ok).toBe(true);
     const mark = r.feedA.seq;
     await call(r.socketB, 'analysis:start', { reviewId: r.review.id, sectionIds: [sectionId] });
     await waitFor(
@@ -299,9 +323,20 @@ describe('analysis on Bedrock', () => {
     const snapshot = (await call(r.socketA, 'review:join', { reviewId: r.review.id })).snapshot;
     const items = snapshot.feedback.filter((i: { sectionId: string }) => i.sectionId === sectionId);
     expect(
-      items.filter((i: { status: string }) => i.status === 'accepted').map((i: { id: string }) => i.id),
+      items
+        .filter((i: { status: string; source: string }) => i.status === 'accepted' && i.source !== 'user')
+        .map((i: { id: string }) => i.id),
     ).toEqual([first[0]!.id]);
-    expect(items.filter((i: { status: string }) => i.status === 'pending')).toHaveLength(3);
+    // Three new pending findings plus the user's comment, which re-analysis never touches.
+    expect(
+      items.filter((i: { status: string; source: string }) => i.status === 'pending' && i.source !== 'user'),
+    ).toHaveLength(3);
+    expect(items.filter((i: { source: string }) => i.source === 'user')).toEqual([
+      expect.objectContaining({ id: comment.item.id, status: 'pending' }),
+    ]);
+    // The other section's pending findings stay as they were.
+    const kept = snapshot.feedback.filter((i: { sectionId: string }) => i.sectionId === otherId);
+    expect(kept.map((i: { id: string }) => i.id).sort()).toEqual(other.map((i) => i.id).sort());
     const deleted = ofType(r.feedA.events, 'feedback.deleted').map((e) => e.data.item.id);
     expect(deleted.sort()).toEqual([first[1]!.id, first[2]!.id].sort());
   });

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type FeedbackItem, FeedbackItem as FeedbackItemSchema, PRISM_ACTOR, PrismError } from '@prism/core';
-import { type Guard, usageWrites, type Write } from '@prism/store';
+import { type Guard, type StoredItem, usageWrites, type Write } from '@prism/store';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Coalescer } from '../ai/coalescer.ts';
 import { FindingFilter } from '../ai/findings.ts';
@@ -15,6 +15,8 @@ import { assertBudget, documentContext, newAttempt, Superseded } from './shared.
 import type { Handler } from './types.ts';
 
 const THROTTLE_WAIT_MS = 15_000;
+/** How often one pending item may change under us before it is left as it is. */
+const MAX_RACES = 5;
 
 export const analyzeSection: Handler<'analysis.section'> = async (job, context, signal) => {
   const { log, store, provider, logger } = context;
@@ -45,22 +47,27 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
     const section = document.sections.find((s) => s.id === sectionId);
     if (!section) throw new PrismError('not_found', 'The section no longer exists.');
 
-    // Take the fence, then replace the section's pending AI items (decided ones stay).
+    // Take the fence, then replace the section's pending AI items (decided ones stay). Each delete
+    // is guarded by the exact item read; one that changed since (guard 2 failed) is read again and
+    // deleted only if it is still pending.
     await store.setJobField(reviewId, fence, attempt);
     await status({ status: 'analyzing' });
-    const snapshotItems = (await store.snapshot(reviewId, 'owner')).feedback.filter(
-      (item) => item.sectionId === sectionId && item.source !== 'user' && item.status === 'pending',
+    const replaced = (await store.feedbackItems(reviewId)).filter(
+      ({ item }) => item.sectionId === sectionId && item.source !== 'user',
     );
-    for (const item of snapshotItems) {
-      const current = await store.item(reviewId, item.id);
-      if (current?.item.status !== 'pending') continue;
-      await log.append(
-        { reviewId, type: 'feedback.deleted', at: now(), actor: PRISM_ACTOR, data: { item: current.item } },
-        {
-          guards: [guard, { kind: 'hget', key: 'feedback', field: item.id, expected: current.raw }],
-          writes: [{ op: 'hdel', key: 'feedback', field: item.id }],
-        },
-      );
+    for (const stored of replaced) {
+      let current: StoredItem | undefined = stored;
+      for (let race = 0; current?.item.status === 'pending' && race < MAX_RACES; race += 1) {
+        const deleted = await log.append(
+          { reviewId, type: 'feedback.deleted', at: now(), actor: PRISM_ACTOR, data: { item: current.item } },
+          {
+            guards: [guard, { kind: 'hget', key: 'feedback', field: current.item.id, expected: current.raw }],
+            writes: [{ op: 'hdel', key: 'feedback', field: current.item.id }],
+          },
+        );
+        if (deleted.ok || deleted.guard !== 2) break;
+        current = await store.item(reviewId, current.item.id);
+      }
     }
 
     const filter = new FindingFilter(section.text, { minConfidence: context.minConfidence });
