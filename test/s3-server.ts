@@ -55,15 +55,18 @@ export async function versitygwBinary(): Promise<string> {
   for (;;) {
     try {
       const handle = await open(lock, 'wx');
+      await handle.writeFile(String(process.pid));
       await handle.close();
       break;
     } catch {
-      // Someone else is building; a lock older than the build timeout is left over from a crash.
+      // Someone else is building. A lock whose builder is gone (killed with its test run), or
+      // older than the build timeout, is left over: take it.
       const age = await stat(lock).then(
         (s) => Date.now() - s.mtimeMs,
         () => 0,
       );
-      if (age > BUILD_TIMEOUT_MS) await rm(lock, { force: true });
+      const builder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+      if (age > BUILD_TIMEOUT_MS || (age > 2000 && !alive(builder))) await rm(lock, { force: true });
       if (await ready()) return bin;
       if (Date.now() > deadline) throw new Error(`timed out waiting for another versitygw build (${lock})`);
       await sleep(1000);
@@ -89,6 +92,17 @@ export async function versitygwBinary(): Promise<string> {
     return bin;
   } finally {
     await rm(lock, { force: true });
+  }
+}
+
+/** Whether a process with this pid exists (a lock without a pid counts as dead). */
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

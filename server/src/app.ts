@@ -79,7 +79,11 @@ export function createApp(deps: AppDeps): App {
     serveClient: false,
     pingInterval: 20_000,
     pingTimeout: 20_000,
-    adapter: createAdapter(redis.adapterPub, redis.adapterSub, { key: `${config.redis.prefix}socket.io` }),
+    adapter: createAdapter(redis.adapterPub, redis.adapterSub, {
+      key: `${config.redis.prefix}socket.io`,
+      // Answers to fetchSockets (presence) go to the asking server only, not to every server.
+      publishOnSpecificResponseChannel: true,
+    }),
     // Browsers always send Origin on a websocket handshake; scripts (k6, tests) may not.
     allowRequest: (req, callback) => {
       const origin = req.headers.origin;
@@ -183,7 +187,7 @@ export function createApp(deps: AppDeps): App {
           }),
       ),
     );
-    presence.close();
+    await presence.close();
     await new Promise<void>((done) => io.close(() => done()));
     http.closeAllConnections();
     await queues.close();

@@ -10,6 +10,9 @@ import type { PrismServer } from './types.ts';
 
 export class Presence {
   private readonly pending = new Map<string, NodeJS.Timeout>();
+  /** Broadcasts under way: closing waits for them, so none publishes on a Redis client being closed. */
+  private readonly sending = new Set<Promise<void>>();
+  private closed = false;
   private readonly io: PrismServer;
   private readonly store: ReviewStore;
   private readonly logger: Logger;
@@ -57,19 +60,26 @@ export class Presence {
 
   /** Schedules a presence broadcast for the review (coalesced). */
   changed(reviewId: string): void {
-    if (this.pending.has(reviewId)) return;
+    if (this.closed || this.pending.has(reviewId)) return;
     const timer = setTimeout(() => {
       this.pending.delete(reviewId);
-      this.members(reviewId)
-        .then((members) => this.io.to(reviewRoom(reviewId)).emit('presence', { reviewId, members }))
-        .catch((error: unknown) => this.logger.debug({ err: error, reviewId }, 'presence not sent'));
+      const sent = this.members(reviewId)
+        .then((members) => {
+          if (!this.closed) this.io.to(reviewRoom(reviewId)).emit('presence', { reviewId, members });
+        })
+        .catch((error: unknown) => this.logger.debug({ err: error, reviewId }, 'presence not sent'))
+        .finally(() => this.sending.delete(sent));
+      this.sending.add(sent);
     }, this.intervalMs);
     timer.unref();
     this.pending.set(reviewId, timer);
   }
 
-  close(): void {
+  /** Stops scheduling broadcasts and waits for those under way. */
+  async close(): Promise<void> {
+    this.closed = true;
     for (const timer of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
+    await Promise.all(this.sending);
   }
 }
