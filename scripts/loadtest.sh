@@ -15,6 +15,7 @@
 #   PRISM_NO_BUILD=1      use server/dist and worker/dist as they are (else built when stale)
 #   BASELINE=0            skip the baseline run
 #   K6_VERSION            the k6 release built when k6 is not on PATH (default below)
+#   K6_GOGC               the Go collector setting k6 runs with (400)
 #   LOADTEST_SERVERS / LOADTEST_WORKERS   cluster size (3 / 2)
 #   STANDIN_TPS / STANDIN_TTFT_MS          the model's pace (60 / 800)
 #   Scenario knobs pass through with -e, e.g. `npm run loadtest -- smoke -e REVIEWERS=50`.
@@ -255,7 +256,9 @@ run_k6() { # run_k6 SCRIPT ARGS...: runs k6, records its CPU too; returns k6's e
   shift
   # k6 runs in the background so a signal reaches this script's trap (which stops it) at once.
   # --quiet: no progress bar (a line a second in CI logs); the summary is printed by handleSummary.
-  K6_NO_USAGE_REPORT=true K6_AUTO_EXTENSION_RESOLUTION=false "$K6" run --no-usage-report --quiet \
+  # GOGC: k6's Go collector runs a quarter as often (more memory, here plentiful, for less CPU: at
+  # thousands of sockets its collections were about a quarter of k6's CPU). K6_GOGC overrides.
+  GOGC=${K6_GOGC:-400} K6_NO_USAGE_REPORT=true K6_AUTO_EXTENSION_RESOLUTION=false "$K6" run --no-usage-report --quiet \
     -e TARGET_URL="$target" -e CONTROL_URL="$control_url" -e RUN_ID="$run_id" -e RESULTS_DIR="$PRISM_ROOT/$results" \
     -e MODEL_TTFT_MS="$TTFT" -e CAN_KILL="$([[ -n $cluster_pid ]] && echo 1 || echo 0)" "$@" "$script" &
   k6_pid=$!
@@ -271,6 +274,13 @@ rc=0
 run_k6 "loadtest/scenarios/$scenario.js" -e SCENARIO="$scenario" "$@" || rc=$?
 stop_pids 5 "$cpu_pid"
 cpu_pid=""
+if [[ -n $cluster_pid ]]; then
+  # The servers' own delivery lag (their /metrics), for the report, while they still run.
+  metrics_urls=()
+  for ((i = 1; i <= SERVERS; i++)); do metrics_urls+=("http://127.0.0.1:$((base + 10 + i))/metrics"); done
+  node loadtest/lib/server-lag.mjs --out "$work/server-lag-$scenario.json" "${metrics_urls[@]}" ||
+    prism_log "the servers' lag could not be read"
+fi
 prism_result="$results/$scenario-$run_id.json"
 [[ -f $prism_result ]] || prism_result=""
 [[ -n $prism_result ]] || prism_log "k6 wrote no results file (exit code $rc)"
@@ -339,6 +349,7 @@ fi
 if [[ -n $prism_result ]]; then
   node loadtest/lib/report.mjs --prism "$prism_result" --baseline "$baseline_result" \
     --cpu "$work/cpu-$scenario.json" --baseline-cpu "$work/cpu-baseline-$scenario.json" \
+    --server-lag "$work/server-lag-$scenario.json" \
     --out "$results/report-$scenario-$run_id.md" || prism_log "the report could not be written"
   [[ ! -f $results/report-$scenario-$run_id.md ]] || cat "$results/report-$scenario-$run_id.md"
 fi

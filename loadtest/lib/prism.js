@@ -86,10 +86,18 @@ export const EVENT_TYPES = [
 ];
 
 /**
+ * Latency samples carry a `type` tag only in scenarios that report it: a tagged sample costs k6 a
+ * tag set per delivery, which the large scenarios cannot spare.
+ */
+let latencyByType = false;
+
+/**
  * Thresholds that always pass and exist so handleSummary gets event latency per event type (k6
- * only summarises tagged sub-metrics that have a threshold).
+ * only summarises tagged sub-metrics that have a threshold). Calling it (in the options, which
+ * every VU evaluates) turns the `type` tag on.
  */
 export function byTypeThresholds() {
+  latencyByType = true;
   const t = {};
   for (const type of EVENT_TYPES) t[`event_latency_ms{type:${type}}`] = ['max>=0'];
   return t;
@@ -330,6 +338,14 @@ export class Reviewer {
     this.items = new Map(); // feedbackId -> {version, status}
     this.sections = options.room.sections || [];
     this.verifiedResult = null;
+    this.uncounted = 0; // deliveries not yet added to the `deliveries` counter
+  }
+
+  /** Adds the deliveries received since the last call to the `deliveries` counter. */
+  countDeliveries() {
+    if (this.uncounted === 0) return;
+    metrics.deliveries.add(this.uncounted);
+    this.uncounted = 0;
   }
 
   get connected() {
@@ -480,8 +496,10 @@ export class Reviewer {
     if (!event || event.reviewId !== this.reviewId) return;
     this.lastEventAt = at;
     const latency = at - Date.parse(event.at);
-    metrics.eventLatency.add(latency, { type: event.type });
-    metrics.deliveries.add(1);
+    if (latencyByType) metrics.eventLatency.add(latency, { type: event.type });
+    else metrics.eventLatency.add(latency);
+    // Counted here, added to `deliveries` by drive()'s tick: one sample per tick, not per event.
+    this.uncounted += 1;
     this.received = (this.received || 0) + 1;
     if (this.received % 10 === 1) metrics.eventBytes.add(bytes); // one in ten: sizes, not a census
     if (this.last === null) return; // before the snapshot: the join ack covers it
@@ -710,16 +728,32 @@ export class Reviewer {
 // ---------------------------------------------------------------------------------------------
 // Scheduling
 
-/** Milliseconds since this scenario started (the same for every VU). */
-export const sinceStart = () => Date.now() - exec.scenario.startTime;
+let scenarioStart = 0;
+/** Milliseconds since this scenario started (the same for every VU; read from k6 once per VU). */
+export const sinceStart = () => {
+  if (!scenarioStart) scenarioStart = exec.scenario.startTime;
+  return Date.now() - scenarioStart;
+};
 
 /**
- * Drives reviewers until `endAt` (ms since scenario start): a 250 ms tick calls `onTick(now, t)`
+ * Drives reviewers until `endAt` (ms since scenario start): a tick (every `tickMs`, 250 by default;
+ * the ticks of many VUs are a large part of k6's own CPU) calls `onTick(now, t)`
  * and expires acks. From `stopAt` on, actions stop and each reviewer waits for a quiet room (or
  * `endAt - 1.5 s`), then verifies its sequence; sockets stay open (idle, answering pings) until
  * `endAt`. Resolves once every reviewer verified and endAt passed.
  */
-export function drive({ reviewers, stopAt, endAt, onTick, quietMs, inFlightMs, spread, onDone, sharedLog }) {
+export function drive({
+  reviewers,
+  stopAt,
+  endAt,
+  onTick,
+  quietMs,
+  inFlightMs,
+  spread,
+  onDone,
+  sharedLog,
+  tickMs,
+}) {
   return new Promise((resolve) => {
     let remaining = reviewers.length;
     let finished = false;
@@ -728,6 +762,7 @@ export function drive({ reviewers, stopAt, endAt, onTick, quietMs, inFlightMs, s
       if (finished) return;
       finished = true;
       clearInterval(timer);
+      for (const r of reviewers) r.countDeliveries();
       for (const r of reviewers) r.stop();
       if (onDone) onDone();
       resolve();
@@ -739,8 +774,11 @@ export function drive({ reviewers, stopAt, endAt, onTick, quietMs, inFlightMs, s
       if (spread) spread.sweep(now);
       if (t < stopAt) {
         if (onTick) onTick(now, t);
+        // After onTick, which may move the VU's stage tag: the counts land in the current stage.
+        for (const r of reviewers) r.countDeliveries();
         return;
       }
+      for (const r of reviewers) r.countDeliveries();
       const hard = t >= endAt - 1500;
       if (sharedLog) {
         // Reviewers of one room (one VU): one of them reads the log once, all compare with it.
@@ -768,6 +806,6 @@ export function drive({ reviewers, stopAt, endAt, onTick, quietMs, inFlightMs, s
         }
       }
       if ((remaining === 0 && t >= endAt) || t >= endAt + 10000) finish();
-    }, 250);
+    }, tickMs || 250);
   });
 }

@@ -8,6 +8,7 @@
  *   (7 x 37 s + 15 s: under 5 minutes)
  */
 import exec from 'k6/execution';
+import { sinceStart } from './prism.js';
 
 export const ROOM_SIZE = 10;
 export const LEVELS = String(__ENV.RAMP_LEVELS || '500,1000,2000,3000,4000,5000,6000')
@@ -46,7 +47,7 @@ export function stageAt(ms) {
 
 /** Sets this VU's `stage` tag (every metric it emits from now on carries it); returns it. */
 export function tagStage() {
-  const stage = stageAt(Date.now() - exec.scenario.startTime);
+  const stage = stageAt(sinceStart());
   if (exec.vu.metrics.tags.stage !== stage) exec.vu.metrics.tags.stage = stage;
   return stage;
 }

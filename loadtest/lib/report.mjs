@@ -3,7 +3,8 @@
  * ratio, and CPU per process (what limited the run). scripts/loadtest.sh writes it to
  * loadtest/results/report-<scenario>-<timestamp>.md.
  *
- *   node loadtest/lib/report.mjs --prism FILE [--baseline FILE] [--cpu FILE] [--baseline-cpu FILE] --out FILE
+ *   node loadtest/lib/report.mjs --prism FILE [--baseline FILE] [--cpu FILE] [--baseline-cpu FILE]
+ *     [--server-lag FILE] --out FILE
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -19,6 +20,7 @@ if (!prism) {
 const baseline = load(args.baseline);
 const cpu = load(args.cpu);
 const baselineCpu = load(args['baseline-cpu']);
+const serverLag = load(args['server-lag']);
 
 const f1 = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? '-' : Number(v).toFixed(d));
 const reach = (l) => (l.reached === false ? 'not reached' : l.ok ? 'yes' : 'no');
@@ -188,6 +190,23 @@ function limiter(c) {
     return `Nothing was saturated (busiest: ${name} at ${s.cpuMaxPct} % at its peak).`;
   }
   return `Limits: ${parts.join('; ')}.`;
+}
+
+/** The smallest bucket bound holding fraction `q` of the servers' lag samples, in ms. */
+function lagBound(q) {
+  const need = q * serverLag.count;
+  const hit = serverLag.buckets.find(([, n]) => n >= need);
+  return hit && hit[0] !== null ? `<= ${hit[0]} ms` : 'over the largest bucket';
+}
+if (serverLag?.count) {
+  const within = (ms) => {
+    const hit = serverLag.buckets.find(([le]) => le === ms);
+    return hit ? f1((100 * hit[1]) / serverLag.count, 2) : '-';
+  };
+  lines.push(
+    `Servers' own lag (event \`at\` to the relay handing it to the room's sockets, ${serverLag.count} events over ${serverLag.servers} servers, whole run, from their /metrics): p50 ${lagBound(0.5)}, p95 ${lagBound(0.95)}, p99 ${lagBound(0.99)}; ${within(5)} % within 5 ms, ${within(25)} % within 25 ms. What k6 measures beyond this is the sockets, HAProxy and the load generator itself.`,
+    '',
+  );
 }
 
 cpuTable('CPU during the Prism run', cpu);
