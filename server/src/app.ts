@@ -81,7 +81,7 @@ export function createApp(deps: AppDeps): App {
     pingTimeout: 20_000,
     adapter: createAdapter(redis.adapterPub, redis.adapterSub, {
       key: `${config.redis.prefix}socket.io`,
-      // Answers to fetchSockets (presence) go to the asking server only, not to every server.
+      // Answers to server-to-server requests (presence) go to the asking server only, not to all.
       publishOnSpecificResponseChannel: true,
     }),
     // Browsers always send Origin on a websocket handshake; scripts (k6, tests) may not.

@@ -1,12 +1,14 @@
 /**
  * Presence: who is in a review's room, on which section, typing or not. Not durable and never
- * logged: it is read from the sockets of every server through the Redis adapter and broadcast
- * through it, at most once per `intervalMs` per review from each server.
+ * logged: each server reads its own sockets and asks the others for theirs through the Redis
+ * adapter (`presence:collect`: a few bytes per socket, where `fetchSockets()` would ship every
+ * socket's whole handshake), and the result is broadcast at most once per `intervalMs` per review
+ * from each server.
  */
 import { type PresenceMember, reviewRoom } from '@prism/core';
 import type { ReviewStore } from '@prism/store';
 import type { Logger } from 'pino';
-import type { PrismServer } from './types.ts';
+import type { PresenceEntry, PrismServer } from './types.ts';
 
 export class Presence {
   private readonly pending = new Map<string, NodeJS.Timeout>();
@@ -23,26 +25,54 @@ export class Presence {
     this.store = store;
     this.logger = logger;
     this.intervalMs = intervalMs;
+    io.on('presence:collect', (reviewId, answer) => answer(this.local(reviewId)));
+  }
+
+  /** This server's sockets in the review's room (a joining socket is not in it yet). */
+  private local(reviewId: string): PresenceEntry[] {
+    const ids = this.io.sockets.adapter.rooms.get(reviewRoom(reviewId));
+    const entries: PresenceEntry[] = [];
+    for (const id of ids ?? []) {
+      const socket = this.io.sockets.sockets.get(id);
+      if (!socket) continue;
+      const where = socket.data.presence?.[reviewId];
+      entries.push({
+        userId: socket.data.user.id,
+        sectionId: where?.sectionId ?? null,
+        typing: where?.typing ?? false,
+      });
+    }
+    return entries;
+  }
+
+  /** Every server's sockets in the review's room. */
+  private async everywhere(reviewId: string): Promise<PresenceEntry[]> {
+    const others = await this.io
+      .serverSideEmitWithAck('presence:collect', reviewId)
+      .catch((error: unknown) => {
+        // A server that died after being counted never answers: go on with those that did.
+        this.logger.debug({ err: error, reviewId }, 'presence: not every server answered');
+        return ((error as { responses?: PresenceEntry[][] }).responses ?? []) as PresenceEntry[][];
+      });
+    return this.local(reviewId).concat(...others);
   }
 
   /** User ids with a socket in the review's room on any server. */
   async online(reviewId: string): Promise<Set<string>> {
-    const sockets = await this.io.in(reviewRoom(reviewId)).fetchSockets();
-    return new Set(sockets.map((socket) => socket.data.user.id));
+    return new Set((await this.everywhere(reviewId)).map((entry) => entry.userId));
   }
 
   async members(reviewId: string): Promise<PresenceMember[]> {
-    const [sockets, snapshotMembers] = await Promise.all([
-      this.io.in(reviewRoom(reviewId)).fetchSockets(),
+    const [entries, snapshotMembers] = await Promise.all([
+      this.everywhere(reviewId),
       this.store.snapshotMembers(reviewId),
     ]);
     const here = new Map<string, { sectionId: string | null; typing: boolean }>();
-    for (const socket of sockets) {
-      const where = socket.data.presence?.[reviewId] ?? { sectionId: null, typing: false };
-      const seen = here.get(socket.data.user.id);
+    for (const { userId, ...where } of entries) {
+      const seen = here.get(userId);
       // Someone with two tabs is typing if either tab is.
       here.set(
-        socket.data.user.id,
+        userId,
         seen ? { sectionId: where.sectionId ?? seen.sectionId, typing: seen.typing || where.typing } : where,
       );
     }

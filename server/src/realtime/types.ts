@@ -1,7 +1,7 @@
 import type { ClientToServerEvents, ServerToClientEvents, User } from '@prism/core';
 import type { Server, Socket } from 'socket.io';
 
-/** What a socket carries between events; visible to other servers through `fetchSockets()`. */
+/** What a socket carries between events. */
 export interface SocketData {
   user: User;
   /** Reviews whose join is in progress (held out of the room until the ack). */
@@ -10,8 +10,18 @@ export interface SocketData {
   presence: Record<string, { sectionId: string | null; typing: boolean }>;
 }
 
-// biome-ignore lint/complexity/noBannedTypes: Socket.IO's slot for server-to-server events, unused.
-type NoInterServerEvents = {};
+/** One socket's presence in a review, as servers tell each other (presence.ts). */
+export interface PresenceEntry {
+  userId: string;
+  sectionId: string | null;
+  typing: boolean;
+}
 
-export type PrismServer = Server<ClientToServerEvents, ServerToClientEvents, NoInterServerEvents, SocketData>;
-export type PrismSocket = Socket<ClientToServerEvents, ServerToClientEvents, NoInterServerEvents, SocketData>;
+/** Server-to-server requests through the Redis adapter. */
+export interface InterServerEvents {
+  /** Each other server answers with its own sockets' presence in the review's room. */
+  'presence:collect': (reviewId: string, answer: (entries: PresenceEntry[]) => void) => void;
+}
+
+export type PrismServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type PrismSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
