@@ -164,7 +164,9 @@ export REDIS_URL
 free_block() {
   local span=$1 base i ok
   for _ in $(seq 1 50); do
-    base=$((20000 + RANDOM % 30000))
+    # Below the ephemeral range (32768+ on Linux), which the run's own outgoing connections use:
+    # thousands of sockets make a collision with a listener started later likely there.
+    base=$((10000 + RANDOM % (32768 - 10000 - span - 1)))
     ok=1
     for ((i = 0; i <= span; i++)); do
       if port_in_use $((base + i)); then

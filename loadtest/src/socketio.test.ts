@@ -243,6 +243,21 @@ describe('SocketIoClient (protocol state)', () => {
     expect(refusals).toEqual(['unauthorized']);
     expect(client.errors).toHaveLength(1);
   });
+
+  it('skips events nobody listens to without decoding them, and still decodes the ones it must', () => {
+    const ws = new FakeSocket();
+    const client = new SocketIoClient(ws, { now: () => 5 });
+    const events: unknown[] = [];
+    client.on('review:event', (event: unknown) => events.push(event));
+    ws.deliver('42["presence",{"members": not json'); // no handler: skipped, so no error
+    ws.deliver('42["review:event",{"seq": not json'); // a handler: decoded, so the error shows
+    ws.deliver('42["review\\"event",{"seq":3}]'); // an escaped quote in the name: decoded
+    ws.deliver('421["presence",{}]'); // asks for an ack: decoded (and answered by nobody)
+    ws.deliver('42["review:event",{"seq":2}]');
+    expect(client.ignored).toBe(1);
+    expect(client.errors).toEqual(['invalid payload']);
+    expect(events).toEqual([{ seq: 2 }]);
+  });
 });
 
 describe('interop with a real socket.io server', () => {
