@@ -9,7 +9,14 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ClientToServerEvents, ReviewEvent, ServerToClientEvents } from '@prism/core';
-import { closeRedis, createRedis, FileObjectStore, type ObjectStore, waitReady } from '@prism/store';
+import {
+  closeRedis,
+  createRedis,
+  deleteKeys,
+  FileObjectStore,
+  type ObjectStore,
+  waitReady,
+} from '@prism/store';
 import { Document, HeadingLevel, Packer, Paragraph, Table, TableCell, TableRow, TextRun } from 'docx';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -103,12 +110,7 @@ export function cleanupKeys(prefix: string): void {
   cleanups.push(async () => {
     const redis = new Redis(REDIS_URL);
     redis.on('error', () => {});
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, prefix);
     redis.disconnect();
   });
 }

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ReviewEvent } from '@prism/core';
-import { createRedis, EventLog, waitReady } from '@prism/store';
+import { createRedis, deleteKeys, EventLog, waitReady } from '@prism/store';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { io } from 'socket.io-client';
@@ -183,12 +183,7 @@ async function main(): Promise<void> {
     for (const server of servers) server.proc.kill('SIGKILL');
     const redis = new Redis(REDIS_URL);
     redis.on('error', () => {});
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, PREFIX);
     redis.disconnect();
   }
 }

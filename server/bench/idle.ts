@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { deleteKeys } from '@prism/store';
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 
@@ -325,12 +326,7 @@ async function main(): Promise<void> {
   } finally {
     const redis = new Redis(REDIS_URL);
     redis.on('error', () => {});
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, PREFIX);
     redis.disconnect();
   }
   const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);

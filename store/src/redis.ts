@@ -79,3 +79,13 @@ export async function closeRedis(client: Redis, timeoutMs = 2000): Promise<void>
     clearTimeout(timer);
   }
 }
+
+/** Deletes every key under `prefix` (tests and benches clean up their own keys this way). */
+export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await client.unlink(...keys);
+  } while (cursor !== '0');
+}
