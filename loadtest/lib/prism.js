@@ -772,13 +772,13 @@ export function drive({
       const t = sinceStart();
       for (const r of reviewers) if (r.sio) r.sio.expireAcks(now);
       if (spread) spread.sweep(now);
+      // Before onTick, which may move the VU's stage tag: the counts land in the stage they were
+      // received in.
+      for (const r of reviewers) r.countDeliveries();
       if (t < stopAt) {
         if (onTick) onTick(now, t);
-        // After onTick, which may move the VU's stage tag: the counts land in the current stage.
-        for (const r of reviewers) r.countDeliveries();
         return;
       }
-      for (const r of reviewers) r.countDeliveries();
       const hard = t >= endAt - 1500;
       if (sharedLog) {
         // Reviewers of one room (one VU): one of them reads the log once, all compare with it.

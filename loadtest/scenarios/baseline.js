@@ -213,8 +213,8 @@ function run(listeners, publisher, rate, from, to, until, tick) {
     const timer = setInterval(() => {
       const t = sinceStart();
       for (const l of listeners) l.sio.expireAcks();
+      for (const l of listeners) l.countDeliveries(); // before tick() moves the stage tag
       if (tick) tick(t);
-      for (const l of listeners) l.countDeliveries();
       if (t >= until) {
         done = true;
         clearInterval(timer);

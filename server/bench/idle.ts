@@ -320,10 +320,20 @@ async function measure(target: Target): Promise<Measured> {
 
 async function main(): Promise<void> {
   const results = [];
+  const started: Target[] = [];
+  const start = async (target: Promise<Target>) => {
+    started.push(await target);
+    return started.at(-1)!;
+  };
   try {
-    results.push(await measure(await baselineTarget()));
-    results.push(await measure(await prismTarget()));
+    results.push(await measure(await start(baselineTarget())));
+    results.push(await measure(await start(prismTarget())));
   } finally {
+    // A failed run leaves no server behind (measure() stops the ones it finishes with).
+    for (const target of started) {
+      target.inspector.close();
+      target.proc.kill('SIGKILL');
+    }
     const redis = new Redis(REDIS_URL);
     redis.on('error', () => {});
     await deleteKeys(redis, PREFIX);

@@ -25,7 +25,7 @@ import type { Metrics } from './infra/metrics.ts';
 import { Queues } from './infra/queues.ts';
 import { createRateLimits } from './infra/rate-limit.ts';
 import { registerHandlers } from './realtime/handlers.ts';
-import { Presence } from './realtime/presence.ts';
+import { PRESENCE_ANSWER_MS, Presence } from './realtime/presence.ts';
 import { Relay } from './realtime/relay.ts';
 import type { PrismServer } from './realtime/types.ts';
 
@@ -81,8 +81,8 @@ export function createApp(deps: AppDeps): App {
     pingTimeout: 20_000,
     adapter: createAdapter(redis.adapterPub, redis.adapterSub, {
       key: `${config.redis.prefix}socket.io`,
-      // Answers to server-to-server requests (presence) go to the asking server only, not to all.
-      publishOnSpecificResponseChannel: true,
+      // Presence is best effort: a server that does not answer holds a join up this long at most.
+      requestsTimeout: PRESENCE_ANSWER_MS,
     }),
     // Browsers always send Origin on a websocket handshake; scripts (k6, tests) may not.
     allowRequest: (req, callback) => {

@@ -172,8 +172,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
     queueDepth: queueDepth?.publisher,
     async close() {
       closing = true;
-      await queueDepth?.close();
-      await Promise.all(workers.map((worker) => worker.close()));
+      await Promise.all([queueDepth?.close(), ...workers.map((worker) => worker.close())]);
       health.close();
     },
   };
@@ -192,9 +191,12 @@ function startQueueDepth(
     registers: [registry],
   });
   // Counting shares the commands connection (BullMQ leaves a connection it was given open).
-  const queues = Object.values(QUEUES).map(
-    (queue) => new Queue(queue, { connection: redis.commands, prefix: `${config.redis.prefix}bull` }),
-  );
+  const queues = Object.values(QUEUES).map((name) => {
+    const queue = new Queue(name, { connection: redis.commands, prefix: `${config.redis.prefix}bull` });
+    // The shared connection's own listener logs Redis errors (throttled); the queue re-emits them.
+    queue.on('error', () => {});
+    return queue;
+  });
   const client = deps.cloudwatch ?? createCloudWatchClient(config.awsRegion, config.cloudwatch.endpointUrl);
   const publisher = new QueueDepthPublisher({
     queues,

@@ -35,9 +35,13 @@ export interface QueueDepthOptions {
   onDepth?: (depth: number) => void;
 }
 
+/** The longest one publish may take (a blackholed endpoint must not stall the schedule). */
+const MAX_PUBLISH_MS = 10_000;
+
 export class QueueDepthPublisher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private inFlight: AbortController | undefined;
   private stopped = false;
   /** Publishes that failed in a row (logged at the first and every tenth). */
   private failures = 0;
@@ -52,11 +56,15 @@ export class QueueDepthPublisher {
     this.tick();
   }
 
-  /** Reads the depth and puts one datum; resolves with the depth (rejects if either fails). */
-  async publish(): Promise<number> {
-    const { queues, deployment, client, onDepth } = this.options;
+  /**
+   * Reads the depth and puts one datum; resolves with the depth (rejects if either fails, or the
+   * request takes longer than the period (at least 2 s, at most 10 s), or `signal` aborts it).
+   */
+  async publish(signal?: AbortSignal): Promise<number> {
+    const { queues, deployment, client, intervalMs, onDepth } = this.options;
     const depth = await queueDepth(queues);
     onDepth?.(depth);
+    const timeout = AbortSignal.timeout(Math.min(Math.max(intervalMs, 2000), MAX_PUBLISH_MS));
     await client.send(
       new PutMetricDataCommand({
         Namespace: QUEUE_DEPTH_NAMESPACE,
@@ -70,20 +78,28 @@ export class QueueDepthPublisher {
           },
         ],
       }),
+      { abortSignal: signal ? AbortSignal.any([signal, timeout]) : timeout },
     );
     return depth;
   }
 
-  /** Stops the schedule and waits for a publish in flight. */
+  /** Stops the schedule and abandons a publish in flight (shutdown never waits on CloudWatch). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.inFlight?.abort();
     await this.running;
   }
 
+  /** At a fixed rate, so the one-minute datapoints do not drift; a period still publishing is skipped. */
   private tick(): void {
     if (this.stopped) return;
-    this.running = this.publish().then(
+    this.timer = setTimeout(() => this.tick(), this.options.intervalMs);
+    this.timer.unref();
+    if (this.inFlight) return;
+    const controller = new AbortController();
+    this.inFlight = controller;
+    this.running = this.publish(controller.signal).then(
       () => {
         if (this.failures > 0)
           this.options.logger.info({ after: this.failures }, 'queue depth published again');
@@ -100,9 +116,7 @@ export class QueueDepthPublisher {
       },
     );
     void this.running.then(() => {
-      if (this.stopped) return;
-      this.timer = setTimeout(() => this.tick(), this.options.intervalMs);
-      this.timer.unref();
+      this.inFlight = undefined;
     });
   }
 }

@@ -2,9 +2,10 @@
  * The queue-depth metric the worker fleet scales on (infra/README.md, "Queue metric"): a worker
  * process configured only by its environment publishes Prism/QueueDepth {Deployment} through the
  * real CloudWatch SDK to a local endpoint that answers PutMetricData as CloudWatch does (AWS
- * JSON 1.0), keeps publishing through a CloudWatch outage, and follows the jobs left to do.
+ * JSON 1.0), keeps publishing through a CloudWatch outage and past an endpoint that never answers,
+ * follows the jobs left to do, and shuts down without waiting for CloudWatch.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QUEUES } from '@prism/core';
 import { Queue } from 'bullmq';
@@ -27,9 +28,14 @@ interface PutRequest {
   authorization: string;
 }
 
-/** PutMetricData over AWS JSON 1.0; answers 503 to the first `failFirst` requests. */
+/**
+ * PutMetricData over AWS JSON 1.0; answers 503 to the first `failFirst` requests, and none at all
+ * while `hanging` is set (a blackholed endpoint).
+ */
 async function startCloudWatchStandIn(failFirst: number) {
   const received: PutRequest[] = [];
+  const held: ServerResponse[] = [];
+  const mode = { hanging: false };
   let requests = 0;
   const body = (req: IncomingMessage) =>
     new Promise<string>((resolve) => {
@@ -42,6 +48,10 @@ async function startCloudWatchStandIn(failFirst: number) {
   const server: Server = createServer(async (req, res) => {
     const text = await body(req);
     requests += 1;
+    if (mode.hanging) {
+      held.push(res);
+      return;
+    }
     const target = String(req.headers['x-amz-target'] ?? '');
     if (requests <= failFirst) {
       res.writeHead(503, { 'content-type': 'application/x-amz-json-1.0' });
@@ -68,8 +78,13 @@ async function startCloudWatchStandIn(failFirst: number) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
+    mode,
+    held,
     requests: () => requests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => {
+      for (const res of held) res.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
 
@@ -94,7 +109,7 @@ describe('queue depth metric', () => {
     redis.disconnect();
   });
 
-  it('publishes Prism/QueueDepth for its deployment, through an outage, and follows the jobs to do', async () => {
+  it('publishes Prism/QueueDepth for its deployment, through an outage and a hung endpoint, and follows the jobs to do', async () => {
     const healthPort = await freePort();
     const deployment = `prism-test-${prefix.slice(-6)}`;
     const worker = spawnProcess('worker', {
@@ -143,6 +158,11 @@ describe('queue depth metric', () => {
 
     await Promise.all(queues.map((queue) => queue.obliterate({ force: true })));
     await waitFor(() => cloudwatch.received.at(-1)?.data[0]?.Value === 0, 10_000, 'a depth of 0 again');
+
+    // A blackholed endpoint: each publish gives up after its bound (2 s here) and the schedule
+    // goes on; and shutdown does not wait for the request that hangs.
+    cloudwatch.mode.hanging = true;
+    await waitFor(() => cloudwatch.held.length >= 2, 15_000, 'a second request while the first hangs');
     worker.proc.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
   });

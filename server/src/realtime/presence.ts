@@ -10,11 +10,16 @@ import type { ReviewStore } from '@prism/store';
 import type { Logger } from 'pino';
 import type { PresenceEntry, PrismServer } from './types.ts';
 
+/** How long other servers have to answer (the adapter's `requestsTimeout`; app.ts sets it). */
+export const PRESENCE_ANSWER_MS = 2000;
+
 export class Presence {
   private readonly pending = new Map<string, NodeJS.Timeout>();
   /** Broadcasts under way: closing waits for them, so none publishes on a Redis client being closed. */
   private readonly sending = new Set<Promise<void>>();
   private closed = false;
+  /** Set when closing stopped waiting: what is still under way must not publish any more. */
+  private abandoned = false;
   private readonly io: PrismServer;
   private readonly store: ReviewStore;
   private readonly logger: Logger;
@@ -47,13 +52,18 @@ export class Presence {
 
   /** Every server's sockets in the review's room. */
   private async everywhere(reviewId: string): Promise<PresenceEntry[]> {
-    const others = await this.io
-      .serverSideEmitWithAck('presence:collect', reviewId)
-      .catch((error: unknown) => {
-        // A server that died after being counted never answers: go on with those that did.
-        this.logger.debug({ err: error, reviewId }, 'presence: not every server answered');
-        return ((error as { responses?: PresenceEntry[][] }).responses ?? []) as PresenceEntry[][];
-      });
+    let timer: NodeJS.Timeout | undefined;
+    const asked = this.io.serverSideEmitWithAck('presence:collect', reviewId).catch((error: unknown) => {
+      // A server that died after being counted (or runs a version without presence:collect)
+      // never answers: go on with those that did.
+      this.logger.debug({ err: error, reviewId }, 'presence: not every server answered');
+      return ((error as { responses?: PresenceEntry[][] }).responses ?? []) as PresenceEntry[][];
+    });
+    // The adapter never settles when its own Redis call fails before the request goes out.
+    const gaveUp = new Promise<PresenceEntry[][]>((resolve) => {
+      timer = setTimeout(() => resolve([]), PRESENCE_ANSWER_MS + 500);
+    });
+    const others = await Promise.race([asked, gaveUp]).finally(() => clearTimeout(timer));
     return this.local(reviewId).concat(...others);
   }
 
@@ -95,7 +105,7 @@ export class Presence {
       this.pending.delete(reviewId);
       const sent = this.members(reviewId)
         .then((members) => {
-          if (!this.closed) this.io.to(reviewRoom(reviewId)).emit('presence', { reviewId, members });
+          if (!this.abandoned) this.io.to(reviewRoom(reviewId)).emit('presence', { reviewId, members });
         })
         .catch((error: unknown) => this.logger.debug({ err: error, reviewId }, 'presence not sent'))
         .finally(() => this.sending.delete(sent));
@@ -105,11 +115,21 @@ export class Presence {
     this.pending.set(reviewId, timer);
   }
 
-  /** Stops scheduling broadcasts and waits for those under way. */
+  /**
+   * Stops scheduling broadcasts and lets those under way finish (Redis is still open), for at
+   * most a few seconds; whatever is later than that sends nothing.
+   */
   async close(): Promise<void> {
     this.closed = true;
     for (const timer of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
-    await Promise.all(this.sending);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.sending),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, PRESENCE_ANSWER_MS + 1000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    this.abandoned = true;
   }
 }
