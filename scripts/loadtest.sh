@@ -239,9 +239,14 @@ else
   prism_log "Prism cluster on $target ($SERVERS servers, $WORKERS workers, key prefix $prefix, logs in ${cluster_dir#"$PRISM_ROOT"/}/logs)"
 fi
 
-# The control process (fan-out aggregation, failover kills) and the CPU sampler.
+# The control process (fan-out aggregation, failover kills, server lag per ramp stage) and the
+# CPU sampler.
+metrics_urls=()
+if [[ -n $cluster_pid ]]; then
+  for ((i = 1; i <= SERVERS; i++)); do metrics_urls+=("http://127.0.0.1:$((base + 10 + i))/metrics"); done
+fi
 prism_spawn control_pid env CLUSTER_DIR="$([[ -n $cluster_pid ]] && echo "$cluster_dir")" \
-  node loadtest/lib/control.mjs >"$work/control.url" 2>"$work/control.log"
+  METRICS_URLS="${metrics_urls[*]}" node loadtest/lib/control.mjs >"$work/control.url" 2>"$work/control.log"
 wait_file "$work/control.url" 10 "$control_pid" || prism_die "the control process did not start"
 control_url=$(head -n1 "$work/control.url")
 
@@ -277,11 +282,12 @@ run_k6 "loadtest/scenarios/$scenario.js" -e SCENARIO="$scenario" "$@" || rc=$?
 stop_pids 5 "$cpu_pid"
 cpu_pid=""
 if [[ -n $cluster_pid ]]; then
-  # The servers' own delivery lag (their /metrics), for the report, while they still run.
-  metrics_urls=()
-  for ((i = 1; i <= SERVERS; i++)); do metrics_urls+=("http://127.0.0.1:$((base + 10 + i))/metrics"); done
+  # The servers' own delivery lag (their /metrics), for the report, while they still run: the
+  # whole run, and per ramp stage as the control process read it.
   node loadtest/lib/server-lag.mjs --out "$work/server-lag-$scenario.json" "${metrics_urls[@]}" ||
     prism_log "the servers' lag could not be read"
+  curl -fsS --max-time 5 "$control_url/lag-marks" >"$work/lag-marks-$scenario.json" ||
+    prism_log "the servers' lag per stage could not be read"
 fi
 prism_result="$results/$scenario-$run_id.json"
 [[ -f $prism_result ]] || prism_result=""
@@ -351,7 +357,7 @@ fi
 if [[ -n $prism_result ]]; then
   node loadtest/lib/report.mjs --prism "$prism_result" --baseline "$baseline_result" \
     --cpu "$work/cpu-$scenario.json" --baseline-cpu "$work/cpu-baseline-$scenario.json" \
-    --server-lag "$work/server-lag-$scenario.json" \
+    --server-lag "$work/server-lag-$scenario.json" --lag-marks "$work/lag-marks-$scenario.json" \
     --out "$results/report-$scenario-$run_id.md" || prism_log "the report could not be written"
   [[ ! -f $results/report-$scenario-$run_id.md ]] || cat "$results/report-$scenario-$run_id.md"
 fi

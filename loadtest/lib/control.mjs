@@ -7,16 +7,23 @@
  *   POST /kill {name, signal?}   kill a cluster child by its pid file ($CLUSTER_DIR/pids/<name>.pid),
  *                                for failover; answers {name, pid, signal, at}
  *   GET  /kills            what was killed, when
+ *   POST /lag-mark {mark}  reads the servers' own delivery lag now (lib/server-lag.mjs), kept
+ *                          under `mark` with the time: the ramp marks each stage as it starts
+ *   GET  /lag-marks        [{mark, at, reading}] in the order they were taken
  *
- *   node loadtest/lib/control.mjs        prints its URL on stdout; CLUSTER_DIR for /kill
+ *   node loadtest/lib/control.mjs        prints its URL on stdout; CLUSTER_DIR for /kill;
+ *                                        METRICS_URLS (space-separated) for /lag-mark
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
+import { readServerLag } from './server-lag.mjs';
 
 const clusterDir = process.env.CLUSTER_DIR;
+const metricsUrls = (process.env.METRICS_URLS || '').split(' ').filter(Boolean);
 const events = new Map(); // `${reviewId} ${seq}` -> {first, last, count}
 const kills = [];
+const lagMarks = [];
 
 function body(req) {
   return new Promise((resolve, reject) => {
@@ -75,6 +82,14 @@ const server = createServer(async (req, res) => {
       return send(res, 200, kill);
     }
     if (req.method === 'GET' && url.pathname === '/kills') return send(res, 200, { kills });
+    if (req.method === 'POST' && url.pathname === '/lag-mark') {
+      const { mark } = await body(req);
+      if (metricsUrls.length === 0) return send(res, 409, { error: 'no METRICS_URLS (TARGET_URL run)' });
+      const at = Date.now();
+      lagMarks.push({ mark: String(mark), at, reading: await readServerLag(metricsUrls) });
+      return send(res, 200, { ok: true });
+    }
+    if (req.method === 'GET' && url.pathname === '/lag-marks') return send(res, 200, { marks: lagMarks });
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true });
     send(res, 404, { error: 'not found' });
   } catch (error) {

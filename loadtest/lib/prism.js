@@ -286,6 +286,19 @@ export function exportReceipts(reviewId, receipts) {
   if (res.status !== 200) console.warn(`control /receipts: HTTP ${res.status}`);
 }
 
+/**
+ * Asks the control process to read the servers' own delivery lag now, under `mark` (the ramp
+ * marks each stage as it starts, so the report has it per level). Nothing without a cluster.
+ */
+export function markServerLag(mark) {
+  if (!CONTROL) return;
+  http.post(`${CONTROL}/lag-mark`, JSON.stringify({ mark }), {
+    headers: JSON_HEADERS,
+    tags: { name: 'control' },
+    responseCallback: http.expectedStatuses(200, 409),
+  });
+}
+
 /** In teardown(): the spread of every event that `minReceivers` reviewers got live. */
 export function importSpreads(minReceivers) {
   if (!CONTROL) return 0;

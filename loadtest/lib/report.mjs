@@ -4,9 +4,10 @@
  * loadtest/results/report-<scenario>-<timestamp>.md.
  *
  *   node loadtest/lib/report.mjs --prism FILE [--baseline FILE] [--cpu FILE] [--baseline-cpu FILE]
- *     [--server-lag FILE] --out FILE
+ *     [--server-lag FILE] [--lag-marks FILE] --out FILE
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { lagBetween, lagBound } from './server-lag.mjs';
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2)
@@ -21,6 +22,7 @@ const baseline = load(args.baseline);
 const cpu = load(args.cpu);
 const baselineCpu = load(args['baseline-cpu']);
 const serverLag = load(args['server-lag']);
+const lagMarks = load(args['lag-marks'])?.marks ?? [];
 
 const f1 = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? '-' : Number(v).toFixed(d));
 const reach = (l) => (l.reached === false ? 'not reached' : l.ok ? 'yes' : 'no');
@@ -192,21 +194,40 @@ function limiter(c) {
   return `Limits: ${parts.join('; ')}.`;
 }
 
-/** The smallest bucket bound holding fraction `q` of the servers' lag samples, in ms. */
-function lagBound(q) {
-  const need = q * serverLag.count;
-  const hit = serverLag.buckets.find(([, n]) => n >= need);
-  return hit && hit[0] !== null ? `<= ${hit[0]} ms` : 'over the largest bucket';
-}
+const bound = (reading, q) => {
+  const ms = lagBound(reading, q);
+  return ms === null ? 'over the largest bucket' : `<= ${ms} ms`;
+};
+const within = (reading, ms) => {
+  const hit = reading.buckets.find(([le]) => le === ms);
+  return hit && reading.count ? f1((100 * hit[1]) / reading.count, 2) : '-';
+};
 if (serverLag?.count) {
-  const within = (ms) => {
-    const hit = serverLag.buckets.find(([le]) => le === ms);
-    return hit ? f1((100 * hit[1]) / serverLag.count, 2) : '-';
-  };
   lines.push(
-    `Servers' own lag (event \`at\` to the relay handing it to the room's sockets, ${serverLag.count} events over ${serverLag.servers} servers, whole run, from their /metrics): p50 ${lagBound(0.5)}, p95 ${lagBound(0.95)}, p99 ${lagBound(0.99)}; ${within(5)} % within 5 ms, ${within(25)} % within 25 ms. What k6 measures beyond this is the sockets, HAProxy and the load generator itself.`,
+    `Servers' own lag (event \`at\` to the relay handing it to the room's sockets, ${serverLag.count} events over ${serverLag.servers} servers, whole run, from their /metrics): p50 ${bound(serverLag, 0.5)}, p95 ${bound(serverLag, 0.95)}, p99 ${bound(serverLag, 0.99)}; ${within(serverLag, 5)} % within 5 ms, ${within(serverLag, 25)} % within 25 ms. What k6 measures beyond this is the sockets, HAProxy and the load generator itself.`,
     '',
   );
+}
+// Per ramp level: between the mark taken as its hold started and the next one.
+const holds = lagMarks
+  .map((m, i) => ({ ...m, next: lagMarks[i + 1] }))
+  .filter((m) => /^L\d+$/.test(m.mark) && m.next);
+if (holds.length && p.stages) {
+  lines.push(
+    "Servers' own lag per level (its hold), beside k6's event latency:",
+    '',
+    '| reviewers | events relayed | servers p95 / p99 | servers within 5 ms | k6 p95 / p99 ms |',
+    '| --- | --- | --- | --- | --- |',
+  );
+  for (const hold of holds) {
+    const lag = lagBetween(hold.reading, hold.next.reading);
+    const level = Number(hold.mark.slice(1));
+    const k6 = p.stages.levels.find((l) => l.level === level) || {};
+    lines.push(
+      `| ${level} | ${lag.count} | ${bound(lag, 0.95)} / ${bound(lag, 0.99)} | ${within(lag, 5)} % | ${f1(k6.p95)} / ${f1(k6.p99)} |`,
+    );
+  }
+  lines.push('');
 }
 
 cpuTable('CPU during the Prism run', cpu);

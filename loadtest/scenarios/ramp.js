@@ -16,9 +16,11 @@ import {
   createRooms,
   drive,
   error,
+  markServerLag,
   Reviewer,
   rand,
   SpreadTracker,
+  sinceStart,
   sleepMs,
   touchCounters,
 } from '../lib/prism.js';
@@ -26,6 +28,7 @@ import {
   HOLD_S,
   LEVELS,
   ROOM_SIZE,
+  stageAt,
   stageFigures,
   stageMarkdown,
   stages,
@@ -67,10 +70,23 @@ export const options = {
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
 };
 
+/** VU 1 has the servers' own lag read as each stage starts: the report shows it per level. */
+function markStages() {
+  let last = '';
+  const timer = setInterval(() => {
+    const stage = stageAt(sinceStart());
+    if (stage === last) return;
+    last = stage;
+    markServerLag(stage);
+    if (stage === 'end') clearInterval(timer);
+  }, 500);
+}
+
 export default async function () {
   touchCounters();
   tagStage();
   const vu = exec.vu.idInTest;
+  if (vu === 1) markStages();
   let room;
   let people;
   try {
