@@ -71,26 +71,11 @@ async function main(): Promise<void> {
   const servers = await Promise.all([startServer('bench-A'), startServer('bench-B')]);
   try {
     const rooms = Math.ceil(CLIENTS / ROOM_SIZE);
-    const owner = (await (
-      await fetch(`${servers[0]!.url}/api/session`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'Bench' }),
-      })
-    ).json()) as { token: string };
-    const { makeDoc } = await import('./doc.ts');
+    const { makeDoc, session, uploadReview } = await import('./doc.ts');
     const doc = await makeDoc();
+    const owner = await session(servers[0]!.url, 'Bench');
     const reviewIds: string[] = [];
-    for (let r = 0; r < rooms; r += 1) {
-      const form = new FormData();
-      form.set('file', new Blob([doc]), 'bench.docx');
-      const res = await fetch(`${servers[r % 2]!.url}/api/reviews`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${owner.token}` },
-        body: form,
-      });
-      reviewIds.push(((await res.json()) as { review: { id: string } }).review.id);
-    }
+    for (let r = 0; r < rooms; r += 1) reviewIds.push(await uploadReview(servers[r % 2]!.url, owner, doc));
 
     const latencies: number[] = [];
     let delivered = 0;
@@ -99,7 +84,7 @@ async function main(): Promise<void> {
       Array.from({ length: CLIENTS }, async (_, i) => {
         const reviewId = reviewIds[i % rooms]!;
         const socket = io(servers[i % 2]!.url, {
-          auth: { token: owner.token },
+          auth: { token: owner },
           transports: ['websocket'],
           forceNew: true,
         });

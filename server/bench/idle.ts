@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { deleteKeys } from '@prism/store';
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
+import { makeDoc, post, session, uploadReview } from './doc.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -142,16 +143,6 @@ async function spawnReady(args: string[], env: Record<string, string>, readyUrl:
   throw new Error(`${args.join(' ')} did not start`);
 }
 
-async function post<T>(url: string, body: unknown, token?: string): Promise<T> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
 /** Runs `fn` over `items` with at most `limit` at once. */
 async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
@@ -193,26 +184,18 @@ async function prismTarget(): Promise<Target> {
     },
     `${url}/ready`,
   );
-  const { makeDoc } = await import('./doc.ts');
   const doc = await makeDoc();
   const rooms = new Map<number, { reviewId: string; invite: string }>();
   const room = async (r: number) => {
     const known = rooms.get(r);
     if (known) return known;
-    const owner = await post<{ token: string }>(`${url}/api/session`, { name: `Owner ${r}` });
-    const form = new FormData();
-    form.set('file', new Blob([doc]), 'bench.docx');
-    const res = await fetch(`${url}/api/reviews`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${owner.token}` },
-      body: form,
-    });
-    if (res.status !== 201) throw new Error(`upload: HTTP ${res.status} ${await res.text()}`);
-    const reviewId = ((await res.json()) as { review: { id: string } }).review.id;
+    const owner = await session(url, `Owner ${r}`);
+    const reviewId = await uploadReview(url, owner, doc);
     const { token: invite } = await post<{ token: string }>(
-      `${url}/api/reviews/${reviewId}/invites`,
+      url,
+      `/api/reviews/${reviewId}/invites`,
       { role: 'reviewer' },
-      owner.token,
+      owner,
     );
     const made = { reviewId, invite };
     rooms.set(r, made);
@@ -231,9 +214,9 @@ async function prismTarget(): Promise<Target> {
       await prepare(from, count);
       return pool(indexes, 32, async (i) => {
         const { reviewId, invite } = await room(Math.floor(i / ROOM_SIZE));
-        const person = await post<{ token: string }>(`${url}/api/session`, { name: `Reviewer ${i}` });
-        await post(`${url}/api/invites/accept`, { token: invite }, person.token);
-        const socket = io(url, { auth: { token: person.token }, transports: ['websocket'], forceNew: true });
+        const person = await session(url, `Reviewer ${i}`);
+        await post(url, '/api/invites/accept', { token: invite }, person);
+        const socket = io(url, { auth: { token: person }, transports: ['websocket'], forceNew: true });
         await new Promise<void>((resolve, reject) => {
           socket.once('connect', resolve);
           socket.once('connect_error', reject);

@@ -158,27 +158,14 @@ async function main(): Promise<void> {
     version: 'bench',
   });
 
-  const { makeDoc } = await import('../../server/bench/doc.ts');
+  const { makeDoc, session, uploadReview } = await import('../../server/bench/doc.ts');
   const doc = await makeDoc();
-  const session = (await (
-    await fetch(`${base}/api/session`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Bench' }),
-    })
-  ).json()) as { token: string };
+  const token = await session(base, 'Bench');
 
   const clients = await Promise.all(
     Array.from({ length: STREAMS }, async () => {
-      const form = new FormData();
-      form.set('file', new Blob([doc]), 'bench.docx');
-      const res = await fetch(`${base}/api/reviews`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${session.token}` },
-        body: form,
-      });
-      const reviewId = ((await res.json()) as { review: { id: string } }).review.id;
-      const socket = io(base, { auth: { token: session.token }, transports: ['websocket'], forceNew: true });
+      const reviewId = await uploadReview(base, token, doc);
+      const socket = io(base, { auth: { token }, transports: ['websocket'], forceNew: true });
       await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
       await socket.timeout(10_000).emitWithAck('review:join', { reviewId });
       return { socket, reviewId, firstDelta: 0, done: false };
