@@ -241,12 +241,12 @@ fi
 
 # The control process (fan-out aggregation, failover kills, server lag per ramp stage) and the
 # CPU sampler.
-metrics_urls=()
+metrics_urls=""
 if [[ -n $cluster_pid ]]; then
-  for ((i = 1; i <= SERVERS; i++)); do metrics_urls+=("http://127.0.0.1:$((base + 10 + i))/metrics"); done
+  for ((i = 1; i <= SERVERS; i++)); do metrics_urls+=" http://127.0.0.1:$((base + 10 + i))/metrics"; done
 fi
 prism_spawn control_pid env CLUSTER_DIR="$([[ -n $cluster_pid ]] && echo "$cluster_dir")" \
-  METRICS_URLS="${metrics_urls[*]}" node loadtest/lib/control.mjs >"$work/control.url" 2>"$work/control.log"
+  METRICS_URLS="$metrics_urls" node loadtest/lib/control.mjs >"$work/control.url" 2>"$work/control.log"
 wait_file "$work/control.url" 10 "$control_pid" || prism_die "the control process did not start"
 control_url=$(head -n1 "$work/control.url")
 
@@ -282,12 +282,11 @@ run_k6 "loadtest/scenarios/$scenario.js" -e SCENARIO="$scenario" "$@" || rc=$?
 stop_pids 5 "$cpu_pid"
 cpu_pid=""
 if [[ -n $cluster_pid ]]; then
-  # The servers' own delivery lag (their /metrics), for the report, while they still run: the
-  # whole run, and per ramp stage as the control process read it.
-  node loadtest/lib/server-lag.mjs --out "$work/server-lag-$scenario.json" "${metrics_urls[@]}" ||
+  # The servers' own delivery lag (their /metrics), for the report, while they still run: a last
+  # reading for the whole run ("done") beside those the ramp took as each stage started.
+  { curl -fsS --max-time 10 -X POST -d '{"mark":"done"}' "$control_url/lag-mark" >/dev/null &&
+    curl -fsS --max-time 5 "$control_url/lag-marks" >"$work/lag-marks-$scenario.json"; } ||
     prism_log "the servers' lag could not be read"
-  curl -fsS --max-time 5 "$control_url/lag-marks" >"$work/lag-marks-$scenario.json" ||
-    prism_log "the servers' lag per stage could not be read"
 fi
 prism_result="$results/$scenario-$run_id.json"
 [[ -f $prism_result ]] || prism_result=""
@@ -357,7 +356,7 @@ fi
 if [[ -n $prism_result ]]; then
   node loadtest/lib/report.mjs --prism "$prism_result" --baseline "$baseline_result" \
     --cpu "$work/cpu-$scenario.json" --baseline-cpu "$work/cpu-baseline-$scenario.json" \
-    --server-lag "$work/server-lag-$scenario.json" --lag-marks "$work/lag-marks-$scenario.json" \
+    --lag-marks "$work/lag-marks-$scenario.json" \
     --out "$results/report-$scenario-$run_id.md" || prism_log "the report could not be written"
   [[ ! -f $results/report-$scenario-$run_id.md ]] || cat "$results/report-$scenario-$run_id.md"
 fi

@@ -4,7 +4,7 @@
  * loadtest/results/report-<scenario>-<timestamp>.md.
  *
  *   node loadtest/lib/report.mjs --prism FILE [--baseline FILE] [--cpu FILE] [--baseline-cpu FILE]
- *     [--server-lag FILE] [--lag-marks FILE] --out FILE
+ *     [--lag-marks FILE] --out FILE
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { lagBetween, lagBound } from './server-lag.mjs';
@@ -21,8 +21,9 @@ if (!prism) {
 const baseline = load(args.baseline);
 const cpu = load(args.cpu);
 const baselineCpu = load(args['baseline-cpu']);
-const serverLag = load(args['server-lag']);
+// The servers' own lag: read at each ramp stage's start, and once at the end ("done": whole run).
 const lagMarks = load(args['lag-marks'])?.marks ?? [];
+const serverLag = lagMarks.find((m) => m.mark === 'done')?.reading;
 
 const f1 = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? '-' : Number(v).toFixed(d));
 const reach = (l) => (l.reached === false ? 'not reached' : l.ok ? 'yes' : 'no');

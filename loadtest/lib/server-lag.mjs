@@ -2,16 +2,11 @@
  * The servers' own view of delivery: the `prism_event_lag_seconds` histogram (an event's `at` to
  * the moment its server hands it to the room's sockets), summed over every server's /metrics. Set
  * beside the latency k6 measures, it splits Prism's time from the network's and the load
- * generator's. scripts/loadtest.sh reads it once k6 is done (the whole run); the control process
- * reads it at each ramp stage change (per level).
- *
- *   node loadtest/lib/server-lag.mjs --out FILE http://127.0.0.1:PORT/metrics ...
+ * generator's. The control process takes the readings: as each ramp stage starts (per level) and
+ * once k6 is done (the whole run).
  *
  * A reading is {servers, count, buckets: [[upperBoundMs or null for +Inf, cumulativeCount], ...]}.
  */
-import { writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-
 const BUCKET = /^prism_event_lag_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\}\s+(\S+)/;
 
 /** One reading over all the servers that answer (`servers` says how many did). */
@@ -53,16 +48,4 @@ export function lagBound(reading, q) {
   const need = q * reading.count;
   const hit = reading.buckets.find(([, n]) => n >= need);
   return hit ? hit[0] : null;
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2);
-  const outAt = args.indexOf('--out');
-  const out = outAt >= 0 ? args[outAt + 1] : '';
-  const urls = args.filter((_, i) => i !== outAt && i !== outAt + 1);
-  if (!out || urls.length === 0) {
-    console.error('usage: node loadtest/lib/server-lag.mjs --out FILE METRICS_URL...');
-    process.exit(2);
-  }
-  writeFileSync(out, JSON.stringify(await readServerLag(urls)));
 }
