@@ -1,15 +1,23 @@
 /**
  * Who is here, on which section, typing or not, reaches people on other instances through the
- * Redis adapter; and an upload with analyze=true starts the review's analysis at once.
+ * Redis adapter; and an upload with analyze=true starts the review's analysis at once. A server
+ * that never answers presence requests (an older version during a rolling deploy) slows a join
+ * by the adapter's timeout at most, and does not break it.
  */
+import { createServer } from 'node:http';
 import type { PresenceMember } from '@prism/core';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
+import { Server } from 'socket.io';
 import { describe, expect, it } from 'vitest';
 import {
   api,
   call,
   cleanupKeys,
   connect,
+  createReview,
   makeDocx,
+  REDIS_URL,
   ReviewFeed,
   session,
   startServer,
@@ -19,6 +27,7 @@ import {
   waitFor,
 } from '../../test/helpers.ts';
 import { RulesProvider } from '../../worker/src/ai/rules.ts';
+import { PRESENCE_ANSWER_MS } from '../src/realtime/presence.ts';
 
 describe('presence and analyze on upload', () => {
   it('shows a person on another instance, their section and typing; and analyze=true starts analysis', async () => {
@@ -84,5 +93,47 @@ describe('presence and analyze on upload', () => {
       return [...current.values()];
     };
     await waitFor(() => status().every((x) => x === 'done'), 20_000, 'the analysis the upload started');
+  });
+
+  it('joins and shows who is here when another server on the adapter never answers', async () => {
+    const prefix = uniquePrefix('presence-silent');
+    cleanupKeys(prefix);
+    const a = await startServer(prefix);
+    // A Socket.IO server on the same adapter channel that knows nothing of presence:collect.
+    const pub = new Redis(REDIS_URL);
+    const sub = new Redis(REDIS_URL);
+    for (const client of [pub, sub]) client.on('error', () => {});
+    const silent = new Server(createServer(), {
+      adapter: createAdapter(pub, sub, { key: `${prefix}socket.io` }),
+    });
+    try {
+      const owner = await session(a.url, 'Olga');
+      const review = await createReview(a.url, owner.token);
+      const socket = await connect(a.url, owner.token);
+      const seen: PresenceMember[][] = [];
+      socket.on('presence', (payload) => {
+        if (payload.reviewId === review.id) seen.push(payload.members);
+      });
+
+      const started = Date.now();
+      const joined = await call(socket, 'review:join', { reviewId: review.id });
+      const took = Date.now() - started;
+      expect(joined.ok).toBe(true);
+      expect(joined.snapshot.members.find((m: PresenceMember) => m.user.name === 'Olga')).toMatchObject({
+        online: true,
+      });
+      // It waited for the silent server, but no longer than the adapter's timeout (plus slack).
+      expect(took).toBeGreaterThanOrEqual(PRESENCE_ANSWER_MS - 100);
+      expect(took).toBeLessThan(PRESENCE_ANSWER_MS + 2500);
+      await waitFor(
+        () => seen.at(-1)?.find((m) => m.user.name === 'Olga')?.online === true,
+        PRESENCE_ANSWER_MS + 5000,
+        'a presence broadcast despite the silent server',
+      );
+    } finally {
+      await silent.close();
+      pub.disconnect();
+      sub.disconnect();
+    }
   });
 });
