@@ -14,7 +14,9 @@ import exec from 'k6/execution';
 import http from 'k6/http';
 import { Counter, Trend } from 'k6/metrics';
 import { WebSocket } from 'k6/websockets';
-import { SocketIoClient, socketIoUrl } from './socketio.js';
+import { FrameCache, SocketIoClient, socketIoUrl } from './socketio.js';
+
+export { FrameCache };
 
 export const TARGET = (__ENV.TARGET_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
 /** loadtest/lib/control.mjs: cross-VU aggregation (fan-out spread) and failover kills. */
@@ -86,21 +88,28 @@ export const EVENT_TYPES = [
 ];
 
 /**
- * Latency samples carry a `type` tag only in scenarios that report it: a tagged sample costs k6 a
- * tag set per delivery, which the large scenarios cannot spare.
- */
-let latencyByType = false;
-
-/**
  * Thresholds that always pass and exist so handleSummary gets event latency per event type (k6
- * only summarises tagged sub-metrics that have a threshold). Calling it (in the options, which
- * every VU evaluates) turns the `type` tag on.
+ * only summarises tagged sub-metrics that have a threshold).
  */
 export function byTypeThresholds() {
-  latencyByType = true;
   const t = {};
   for (const type of EVENT_TYPES) t[`event_latency_ms{type:${type}}`] = ['max>=0'];
   return t;
+}
+
+let latencyByType;
+/**
+ * Whether latency samples carry a `type` tag: only in scenarios whose thresholds break latency out
+ * by type (byTypeThresholds), as a tagged sample costs k6 a tag set per delivery, which the large
+ * scenarios cannot spare. Read from the test's options once per VU.
+ */
+function tagsLatencyByType() {
+  if (latencyByType === undefined) {
+    latencyByType = Object.keys(exec.test.options.thresholds || {}).some((name) =>
+      name.startsWith('event_latency_ms{type:'),
+    );
+  }
+  return latencyByType;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,7 +331,8 @@ const BUSY = { queued: true, analyzing: true };
  * One person in one review over one socket.
  *
  * options: room ({reviewId, sections}), token, user, name, index (in the room), spread (a
- * SpreadTracker or null), exportReceipts (keep live receipts for the control process),
+ * SpreadTracker or null), frames (a FrameCache the VU's reviewers of one room share, so each room
+ * event is parsed once per VU, not once per socket; its events are shared and read-only), exportReceipts (keep live receipts for the control process),
  * recordSeqs (keep every kept seq for the final check; default true), expectDrops (failover:
  * dropped sockets and failed replies are not errors), reconnect (default true), ackTimeoutMs,
  * onJoined(reviewer).
@@ -354,11 +364,11 @@ export class Reviewer {
     this.uncounted = 0; // deliveries not yet added to the `deliveries` counter
   }
 
-  /** Adds the deliveries received since the last call to the `deliveries` counter. */
-  countDeliveries() {
-    if (this.uncounted === 0) return;
-    metrics.deliveries.add(this.uncounted);
+  /** The deliveries received since the last call (drive() adds them to `deliveries`). */
+  takeDeliveries() {
+    const n = this.uncounted;
     this.uncounted = 0;
+    return n;
   }
 
   get connected() {
@@ -373,6 +383,7 @@ export class Reviewer {
     const sio = new SocketIoClient(ws, {
       auth: { token: this.o.token },
       ackTimeoutMs: this.o.ackTimeoutMs || 15000,
+      frameCache: this.o.frames,
     });
     this.sio = sio;
     this.connectStartedAt = Date.now();
@@ -509,9 +520,9 @@ export class Reviewer {
     if (!event || event.reviewId !== this.reviewId) return;
     this.lastEventAt = at;
     const latency = at - Date.parse(event.at);
-    if (latencyByType) metrics.eventLatency.add(latency, { type: event.type });
+    if (tagsLatencyByType()) metrics.eventLatency.add(latency, { type: event.type });
     else metrics.eventLatency.add(latency);
-    // Counted here, added to `deliveries` by drive()'s tick: one sample per tick, not per event.
+    // Counted here, added to `deliveries` by drive()'s tick: one sample per VU and tick.
     this.uncounted += 1;
     this.received = (this.received || 0) + 1;
     if (this.received % 10 === 1) metrics.eventBytes.add(bytes); // one in ten: sizes, not a census
@@ -697,8 +708,10 @@ export class Reviewer {
   /**
    * Compares what this reviewer kept with the log's events (from at most its base on): a seq in
    * the log it never kept is a gap, unless it is younger than `inFlightMs` and after its last seq
-   * (still on its way); a seq kept twice, or kept but not in the log, is a duplicate. Adds to
-   * seq_gaps / seq_dups once; returns {checked, gaps, dups, tail}.
+   * (still on its way); a seq kept twice, or kept but not in the log, is a duplicate. A seq kept
+   * after the log's newest one arrived after the log was read (another reviewer of the room read
+   * it while the room was still busy): it is not checked. Adds to seq_gaps / seq_dups once;
+   * returns {checked, gaps, dups, tail, after}.
    */
   compare(events, inFlightMs) {
     if (this.verifiedResult) return this.verifiedResult;
@@ -718,14 +731,19 @@ export class Reviewer {
       if (event.seq > this.last && now - Date.parse(event.at) < (inFlightMs || 2000)) tail += 1;
       else gaps += 1;
     }
+    const head = events.length ? events[events.length - 1].seq : -1;
     let dups = this.seqs.length - kept.size;
-    for (const seq of kept) if (!inLog.has(seq)) dups += 1;
+    let after = 0;
+    for (const seq of kept) {
+      if (seq > head) after += 1;
+      else if (!inLog.has(seq)) dups += 1;
+    }
     if (gaps || dups)
       console.warn(`${this.name}: ${gaps} gaps, ${dups} duplicates (kept ${this.seqs.length})`);
     metrics.seqGaps.add(gaps);
     metrics.seqDups.add(dups);
     metrics.verified.add(1);
-    this.verifiedResult = { checked: true, gaps, dups, tail };
+    this.verifiedResult = { checked: true, gaps, dups, tail, after };
     return this.verifiedResult;
   }
 
@@ -771,11 +789,16 @@ export function drive({
     let remaining = reviewers.length;
     let finished = false;
     let fetching = false;
+    const countDeliveries = () => {
+      let n = 0;
+      for (const r of reviewers) n += r.takeDeliveries();
+      if (n > 0) metrics.deliveries.add(n);
+    };
     const finish = () => {
       if (finished) return;
       finished = true;
       clearInterval(timer);
-      for (const r of reviewers) r.countDeliveries();
+      countDeliveries();
       for (const r of reviewers) r.stop();
       if (onDone) onDone();
       resolve();
@@ -787,7 +810,7 @@ export function drive({
       if (spread) spread.sweep(now);
       // Before onTick, which may move the VU's stage tag: the counts land in the stage they were
       // received in.
-      for (const r of reviewers) r.countDeliveries();
+      countDeliveries();
       if (t < stopAt) {
         if (onTick) onTick(now, t);
         return;

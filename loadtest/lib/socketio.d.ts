@@ -48,11 +48,24 @@ export declare function decodeFrame(text: string): Frame & { packet?: Packet & {
 export type AckCallback = (...args: never[]) => unknown;
 type Handler = (...args: never[]) => unknown;
 
+/** Decoded broadcast frames shared by the sockets of one VU (one parse per room event). */
+export declare class FrameCache {
+  constructor(max?: number);
+  hits: number;
+  decode(raw: string): Frame;
+}
+
 export declare class SocketIoClient {
   constructor(
     /** A WHATWG-style WebSocket: send, close, and addEventListener or on* properties. */
     ws: object,
-    options?: { auth?: unknown; nsp?: string; ackTimeoutMs?: number; now?: () => number },
+    options?: {
+      auth?: unknown;
+      nsp?: string;
+      ackTimeoutMs?: number;
+      now?: () => number;
+      frameCache?: FrameCache;
+    },
   );
   connected: boolean;
   closed: boolean;

@@ -145,6 +145,33 @@ export function decodeFrame(text) {
 }
 
 /**
+ * Decoded broadcast frames shared by the sockets one VU holds: a room's event reaches each of the
+ * room's sockets as the same text (Socket.IO encodes a broadcast once), so a VU that holds a whole
+ * room parses it once instead of once per socket. Keeps the last `max` frames. The decoded packets
+ * are shared between sockets: handlers must treat them as read-only.
+ */
+export class FrameCache {
+  constructor(max) {
+    this.max = max || 256;
+    this.frames = new Map(); // raw text -> decoded frame
+    this.hits = 0;
+  }
+
+  /** decodeFrame(raw), from the cache when another socket already decoded the same text. */
+  decode(raw) {
+    const cached = this.frames.get(raw);
+    if (cached !== undefined) {
+      this.hits += 1;
+      return cached;
+    }
+    const frame = decodeFrame(raw);
+    this.frames.set(raw, frame);
+    if (this.frames.size > this.max) this.frames.delete(this.frames.keys().next().value);
+    return frame;
+  }
+}
+
+/**
  * A Socket.IO client over one WebSocket-like object (`send`, `close`, `readyState`,
  * `addEventListener` or `on*` properties), for the default namespace.
  *
@@ -164,6 +191,8 @@ export class SocketIoClient {
     this.auth = opts.auth;
     this.nsp = opts.nsp || '/';
     this.ackTimeoutMs = opts.ackTimeoutMs || 10000;
+    // Broadcast events (`42[...`, no ack id) are decoded through it when given (see FrameCache).
+    this.frameCache = opts.frameCache || null;
     this.now = opts.now || Date.now;
     this.nextId = 0;
     this.pending = new Map(); // id -> {cb, sentAt}
@@ -261,7 +290,8 @@ export class SocketIoClient {
     }
     let frame;
     try {
-      frame = decodeFrame(raw);
+      frame =
+        this.frameCache !== null && raw.startsWith('42[') ? this.frameCache.decode(raw) : decodeFrame(raw);
     } catch (error) {
       this.errors.push(String(error?.message));
       return;

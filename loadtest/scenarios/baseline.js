@@ -43,7 +43,7 @@ import {
   UP_S,
   WIND_DOWN_S,
 } from '../lib/ramp-plan.js';
-import { SocketIoClient, socketIoUrl } from '../lib/socketio.js';
+import { FrameCache, SocketIoClient, socketIoUrl } from '../lib/socketio.js';
 import { summaryHandler } from '../lib/summary.js';
 
 const MODE = __ENV.SCENARIO || 'smoke';
@@ -131,9 +131,12 @@ export const options = {
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
 };
 
-/** One plain Socket.IO client in one room: live events only, gaps counted, no replay. */
+/**
+ * One plain Socket.IO client in one room: live events only, gaps counted, no replay. `frames`: the
+ * VU's FrameCache when it holds the whole room.
+ */
 class Listener {
-  constructor(room, spread, keepReceipts) {
+  constructor(room, spread, keepReceipts, frames) {
     this.room = room;
     this.spread = spread;
     this.keepReceipts = keepReceipts;
@@ -144,7 +147,7 @@ class Listener {
     this.joined = false;
     this.stopped = false;
     const ws = new WebSocket(socketIoUrl(TARGET), null, { tags: { name: 'socket.io' } });
-    this.sio = new SocketIoClient(ws, { ackTimeoutMs: 15000 });
+    this.sio = new SocketIoClient(ws, { ackTimeoutMs: 15000, frameCache: frames });
     this.sio.onConnect(() => {
       this.sio.emit('join', { room }, (err, res) => {
         if (err || !res || !res.ok) return error('join', err || res);
@@ -249,9 +252,10 @@ export default async function () {
   // room / ramp: one VU per room of ROOM_SIZE sockets; the first one publishes.
   const room = `${runTag}-room-${vu}`;
   const spread = new SpreadTracker(ROOM_SIZE, 5000);
+  const frames = new FrameCache(); // as Prism's rooms: each event parsed once per VU
   const listeners = [];
   for (let i = 0; i < ROOM_SIZE; i += 1) {
-    listeners.push(new Listener(room, spread, false));
+    listeners.push(new Listener(room, spread, false, frames));
     await sleepMs(rand(50, 250));
   }
   if (MODE === 'ramp') {

@@ -16,6 +16,7 @@ import {
   createRooms,
   drive,
   error,
+  FrameCache,
   markServerLag,
   Reviewer,
   rand,
@@ -102,10 +103,18 @@ export default async function () {
     return;
   }
   const spread = new SpreadTracker(ROOM_SIZE, 5000);
+  const frames = new FrameCache(); // the room's events parsed once, not once per reviewer
   const reviewers = [];
   for (let i = 0; i < ROOM_SIZE; i += 1) {
     reviewers.push(
-      new Reviewer({ room, token: people[i].token, name: `Ramp ${vu}.${i}`, index: i, spread }).connect(),
+      new Reviewer({
+        room,
+        token: people[i].token,
+        name: `Ramp ${vu}.${i}`,
+        index: i,
+        spread,
+        frames,
+      }).connect(),
     );
     await sleepMs(rand(50, 250)); // the room fills over about a second
   }

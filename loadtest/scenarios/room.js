@@ -16,6 +16,7 @@ import {
   createRooms,
   drive,
   error,
+  FrameCache,
   Reviewer,
   rand,
   SpreadTracker,
@@ -76,11 +77,19 @@ export default async function (data) {
     return;
   }
   const spread = new SpreadTracker(ROOM_SIZE, 5000);
+  const frames = new FrameCache(); // the room's events parsed once, not once per reviewer
   const reviewers = [];
   for (let i = 0; i < ROOM_SIZE; i += 1) {
     await sleepMs(rand(100, 600)); // colleagues open the link over a few seconds
     reviewers.push(
-      new Reviewer({ room, token: people[i].token, name: `Room ${vu}.${i}`, index: i, spread }).connect(),
+      new Reviewer({
+        room,
+        token: people[i].token,
+        name: `Room ${vu}.${i}`,
+        index: i,
+        spread,
+        frames,
+      }).connect(),
     );
   }
 

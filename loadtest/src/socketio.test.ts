@@ -15,6 +15,7 @@ import {
   encodeConnect,
   encodeEvent,
   encodePacket,
+  FrameCache,
   PACKET,
   SocketIoClient,
   socketIoUrl,
@@ -257,6 +258,45 @@ describe('SocketIoClient (protocol state)', () => {
     expect(client.ignored).toBe(1);
     expect(client.errors).toEqual(['invalid payload']);
     expect(events).toEqual([{ seq: 2 }]);
+  });
+
+  it('parses a broadcast once for the sockets sharing a FrameCache, and nothing else through it', () => {
+    const frames = new FrameCache(2);
+    const sockets = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
+    const got: unknown[][] = sockets.map(() => []);
+    const acks: unknown[] = [];
+    const clients = sockets.map((ws, i) => {
+      const client = new SocketIoClient(ws, { now: () => 5, frameCache: frames });
+      client.on('review:event', (event: unknown) => got[i].push(event));
+      return client;
+    });
+    for (const ws of sockets) ws.deliver('42["review:event",{"seq":1}]');
+    expect(frames.hits).toBe(2);
+    expect(got).toEqual([[{ seq: 1 }], [{ seq: 1 }], [{ seq: 1 }]]);
+    expect(got[1][0]).toBe(got[0][0]); // one parse, shared
+
+    // Acks and events asking for one are per socket: never taken from the cache.
+    clients[0].emit('x', {}, (_err: unknown, res: unknown) => acks.push(res));
+    clients[1].emit('x', {}, (_err: unknown, res: unknown) => acks.push(res));
+    sockets[0].deliver('430[{"ok":true,"n":0}]');
+    sockets[1].deliver('430[{"ok":true,"n":1}]');
+    expect(acks).toEqual([
+      { ok: true, n: 0 },
+      { ok: true, n: 1 },
+    ]);
+    expect(frames.hits).toBe(2);
+
+    // It keeps the last `max` frames; a malformed one is refused for every socket, never cached.
+    sockets[0].deliver('42["review:event",{"seq":2}]');
+    sockets[0].deliver('42["review:event",{"seq":3}]');
+    sockets[1].deliver('42["review:event",{"seq":1}]'); // evicted: parsed again
+    expect(frames.hits).toBe(2);
+    sockets[1].deliver('42["review:event",{"seq":3}]');
+    expect(frames.hits).toBe(3);
+    sockets[0].deliver('42["review:event",{"seq": broken');
+    sockets[1].deliver('42["review:event",{"seq": broken');
+    expect(clients[0].errors).toEqual(['invalid payload']);
+    expect(clients[1].errors).toEqual(['invalid payload']);
   });
 });
 
