@@ -11,7 +11,7 @@
 #                                METRICS_PORT on base+11.., workers' WORKER_HEALTH_PORT on base+21..
 #   CLUSTER_SERVERS (3), CLUSTER_WORKERS (2)   counts, 1..9 and 0..9
 #   CLUSTER_BIND (127.0.0.1)     address HAProxy listens on
-#   CLUSTER_DIR (.data/cluster)  haproxy.cfg, pids/<name>.pid, logs/<name>.log, ready
+#   CLUSTER_DIR (.data/cluster)  haproxy.cfg, pids/<name>.pid, logs/<name>.log, metrics, ready
 #   CLUSTER_NO_BUILD=1           run what is built; CLUSTER_WAIT_S (90) startup budget
 #   CLUSTER_MAXCONN              HAProxy maxconn (default 20000, less if `ulimit -Hn` is low)
 #   PUBLIC_URL                   default http://localhost:$CLUSTER_PORT for every server
@@ -21,7 +21,8 @@
 # While it runs:
 #   - a child that dies (say, kill -9 for a failover test) is reported and not replaced; the rest
 #     keeps running. `kill -USR1 $(cat $CLUSTER_DIR/pids/cluster.pid)` restarts dead children.
-#   - $CLUSTER_DIR/ready holds the cluster's URL once everything answers; it is removed on stop.
+#   - $CLUSTER_DIR/ready holds the cluster's URL once everything answers, and $CLUSTER_DIR/metrics
+#     the servers' /metrics URLs, one a line; both are removed on stop.
 # Children run as `node <entry>` with cwd at the repository root, each in its own session, so their
 # pid files name the node processes themselves and the relative STORAGE_URL is shared.
 set -euo pipefail
@@ -82,7 +83,7 @@ stop_leftovers() {
     stop_pids "$GRACE" "${pids[@]}"
     [[ -z $redis ]] || stop_pids 5 "$redis"
   fi
-  rm -f "$DIR/ready"
+  rm -f "$DIR/ready" "$DIR/metrics"
   for f in "$DIR"/pids/*.pid; do
     [[ $f == */cluster.pid ]] || rm -f "$f"
   done
@@ -130,7 +131,7 @@ stop_all() {
   stop_pids "$GRACE" "${pids[@]}"
   stop_pids 5 "$haproxy_pid"
   stop_private_redis
-  rm -f "$DIR/ready" "$DIR"/pids/*.pid
+  rm -f "$DIR/ready" "$DIR/metrics" "$DIR"/pids/*.pid
 }
 # shellcheck disable=SC2317
 on_exit() {
@@ -259,6 +260,7 @@ until (($(servers_up) == NSERVERS)); do
   prism_sleep 0.2
 done
 
+for ((i = 1; i <= NSERVERS; i++)); do echo "http://127.0.0.1:$((BASE + 10 + i))/metrics"; done >"$DIR/metrics"
 echo "$URL" >"$DIR/ready"
 trap restart_dead USR1
 echo "Prism cluster on $URL ($NSERVERS servers, $NWORKERS workers)"

@@ -15,7 +15,7 @@
 #   PRISM_NO_BUILD=1      use server/dist and worker/dist as they are (else built when stale)
 #   BASELINE=0            skip the baseline run
 #   K6_VERSION            the k6 release built when k6 is not on PATH (default below)
-#   K6_GOGC               the Go collector setting k6 runs with (400)
+#   K6_GOGC / K6_GOMEMLIMIT  k6's Go collector settings (off / half the memory available at start)
 #   LOADTEST_SERVERS / LOADTEST_WORKERS   cluster size (3 / 2)
 #   STANDIN_TPS / STANDIN_TTFT_MS          the model's pace (60 / 800)
 #   Scenario knobs pass through with -e, e.g. `npm run loadtest -- smoke -e REVIEWERS=50`.
@@ -242,9 +242,7 @@ fi
 # The control process (fan-out aggregation, failover kills, server lag per ramp stage) and the
 # CPU sampler.
 metrics_urls=""
-if [[ -n $cluster_pid ]]; then
-  for ((i = 1; i <= SERVERS; i++)); do metrics_urls+=" http://127.0.0.1:$((base + 10 + i))/metrics"; done
-fi
+if [[ -n $cluster_pid ]]; then metrics_urls=$(tr '\n' ' ' <"$cluster_dir/metrics"); fi
 prism_spawn control_pid env CLUSTER_DIR="$([[ -n $cluster_pid ]] && echo "$cluster_dir")" \
   METRICS_URLS="$metrics_urls" node loadtest/lib/control.mjs >"$work/control.url" 2>"$work/control.log"
 wait_file "$work/control.url" 10 "$control_pid" || prism_die "the control process did not start"
@@ -258,14 +256,24 @@ start_cpu() { # start_cpu OUT name=pid...  (plus the cluster's pid files when it
     "redis=${redis_pid:-}" "$@" 2>"$work/cpu.log"
 }
 
+# Half of MemAvailable (at least 1 GiB) as a Go memory limit, e.g. 11000MiB.
+k6_memory_limit() {
+  local kb
+  kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo 2>/dev/null || true)
+  [[ $kb =~ ^[0-9]+$ ]] || kb=4194304
+  echo "$((kb / 2048 > 1024 ? kb / 2048 : 1024))MiB"
+}
+
 run_k6() { # run_k6 SCRIPT ARGS...: runs k6, records its CPU too; returns k6's exit code
   local script=$1 rc=0
   shift
   # k6 runs in the background so a signal reaches this script's trap (which stops it) at once.
   # --quiet: no progress bar (a line a second in CI logs); the summary is printed by handleSummary.
-  # GOGC: k6's Go collector runs a quarter as often (more memory, here plentiful, for less CPU: at
-  # thousands of sockets its collections were about a quarter of k6's CPU). K6_GOGC overrides.
-  GOGC=${K6_GOGC:-400} K6_NO_USAGE_REPORT=true K6_AUTO_EXTENSION_RESOLUTION=false "$K6" run --no-usage-report --quiet \
+  # k6's Go collector runs only when its heap reaches half the memory available (GOGC=off plus
+  # GOMEMLIMIT): at thousands of sockets each collection marks a heap of a gigabyte or more, takes
+  # a core for seconds and delays k6's socket reads, which is what a ramp level then measures.
+  # K6_GOGC / K6_GOMEMLIMIT override.
+  GOGC=${K6_GOGC:-off} GOMEMLIMIT=${K6_GOMEMLIMIT:-$(k6_memory_limit)} K6_NO_USAGE_REPORT=true K6_AUTO_EXTENSION_RESOLUTION=false "$K6" run --no-usage-report --quiet \
     -e TARGET_URL="$target" -e CONTROL_URL="$control_url" -e RUN_ID="$run_id" -e RESULTS_DIR="$PRISM_ROOT/$results" \
     -e MODEL_TTFT_MS="$TTFT" -e CAN_KILL="$([[ -n $cluster_pid ]] && echo 1 || echo 0)" "$@" "$script" &
   k6_pid=$!
