@@ -7,8 +7,8 @@
  * A process counts with its descendants (tsx runs its script in a child node). `--pids-dir` adds
  * every DIR/<name>.pid (the cluster's children), re-read each second. On SIGTERM/SIGINT it writes
  * FILE: {cores, intervalMs, machine: {busyAvgPct, busyMaxPct}, processes: {name: {cpuAvgPct,
- * cpuMaxPct, rssStartMB, rssMaxMB, rssEndMB}}, timeline: [{t, machineBusyPct, cpu: {name: pct}}]}
- * where 100 % is one core.
+ * cpuMaxPct, rssStartMB, rssMaxMB, rssEndMB}}, timeline: [{t, at, machineBusyPct, cpu: {name: pct}}]}
+ * where 100 % is one core and each point covers the second before `at` (ms since the epoch).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -132,7 +132,7 @@ function sample() {
   }
   if (previous) {
     const seconds = (now - previous.at) / 1000;
-    const point = { t: Math.round((now - started) / 1000), cpu: {} };
+    const point = { t: Math.round((now - started) / 1000), at: now, cpu: {} };
     const dt = machine.total - previous.machine.total;
     if (dt > 0) {
       const busy = (100 * (dt - (machine.idle - previous.machine.idle))) / dt;

@@ -7,6 +7,7 @@
  *     [--lag-marks FILE] --out FILE
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { coresText, cpuBetween, limitOf } from './cpu-window.mjs';
 import { lagBetween, lagBound } from './server-lag.mjs';
 
 const args = {};
@@ -215,17 +216,20 @@ const holds = lagMarks
   .filter((m) => /^L\d+$/.test(m.mark) && m.next);
 if (holds.length && p.stages) {
   lines.push(
-    "Servers' own lag per level (its hold), beside k6's event latency:",
+    "Servers' own lag per level (its hold), beside k6's event latency, and the CPU each process used during the hold (in cores; what limited the level):",
     '',
-    '| reviewers | events relayed | servers p95 / p99 | servers within 5 ms | k6 p95 / p99 ms |',
-    '| --- | --- | --- | --- | --- |',
+    '| reviewers | events relayed | servers p95 / p99 | servers within 5 ms | k6 p95 / p99 ms | machine busy avg / max % | cores used | limit |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const hold of holds) {
     const lag = lagBetween(hold.reading, hold.next.reading);
     const level = Number(hold.mark.slice(1));
     const k6 = p.stages.levels.find((l) => l.level === level) || {};
+    const used = cpuBetween(cpu, hold.at, hold.next.at);
     lines.push(
-      `| ${level} | ${lag.count} | ${bound(lag, 0.95)} / ${bound(lag, 0.99)} | ${within(lag, 5)} % | ${f1(k6.p95)} / ${f1(k6.p99)} |`,
+      `| ${level} | ${lag.count} | ${bound(lag, 0.95)} / ${bound(lag, 0.99)} | ${within(lag, 5)} % | ${f1(k6.p95)} / ${f1(k6.p99)} | ${
+        used ? `${f1(used.machineAvgPct, 0)} / ${f1(used.machineMaxPct, 0)}` : '-'
+      } | ${coresText(used)} | ${limitOf(used, cpu?.cores ?? '-')} |`,
     );
   }
   lines.push('');
