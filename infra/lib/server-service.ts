@@ -1,7 +1,6 @@
 /**
  * The servers: a Fargate service behind the load balancer's target group, on PORT only, scaled on
- * requests per task and on CPU. Rolling deployments keep every running server until its
- * replacement is healthy; a deployment that never gets healthy rolls back.
+ * requests per task and on CPU, deployed as every Prism service is (`prismService`).
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -10,7 +9,7 @@ import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ServerFleet } from './config.ts';
-import { type ImageSource, prismTask } from './task.ts';
+import { type ImageSource, prismService, prismTask } from './task.ts';
 
 export interface ServerServiceProps {
   readonly cluster: ecs.ICluster;
@@ -49,17 +48,12 @@ export class ServerService extends Construct {
     this.taskDefinition = taskDefinition;
     this.logGroup = logGroup;
 
-    this.service = new ecs.FargateService(this, 'Service', {
+    this.service = prismService(this, {
       cluster: props.cluster,
       taskDefinition,
-      vpcSubnets: props.subnets,
-      assignPublicIp: false,
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
-      circuitBreaker: { enable: true, rollback: true },
+      subnets: props.subnets,
+      enableExecuteCommand: props.enableExecuteCommand,
       healthCheckGracePeriod: Duration.seconds(60),
-      enableExecuteCommand: props.enableExecuteCommand ?? false,
-      propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
     // Registers the container's PORT as the target and opens the service's security group to the
     // load balancer on that port alone.

@@ -1,11 +1,13 @@
 /**
- * What the server and worker task definitions share: where the image comes from (the repository's
+ * What the server and worker services share: where the image comes from (the repository's
  * Dockerfile, target `server` or `worker`), the container health check (the same probe as the
- * Dockerfile's HEALTHCHECK, which ECS does not read), logs, and the Fargate task itself.
+ * Dockerfile's HEALTHCHECK, which ECS does not read), logs, the Fargate task itself, and the
+ * service's deployment rules.
  */
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -110,4 +112,33 @@ export function prismTask(
     logging: ecs.LogDrivers.awsLogs({ streamPrefix: props.runtime, logGroup }),
   });
   return { taskDefinition, container, logGroup };
+}
+
+export interface ServiceProps {
+  readonly cluster: ecs.ICluster;
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly subnets: ec2.SubnetSelection;
+  readonly enableExecuteCommand?: boolean;
+  /** Servers only: how long the load balancer's failing health checks are ignored after start. */
+  readonly healthCheckGracePeriod?: Duration;
+}
+
+/**
+ * The Fargate service around a task: private subnets, no public IP, rolling deployments that keep
+ * every running task until its replacement is healthy, and a rollback when a deployment never gets
+ * healthy.
+ */
+export function prismService(scope: Construct, props: ServiceProps): ecs.FargateService {
+  return new ecs.FargateService(scope, 'Service', {
+    cluster: props.cluster,
+    taskDefinition: props.taskDefinition,
+    vpcSubnets: props.subnets,
+    assignPublicIp: false,
+    minHealthyPercent: 100,
+    maxHealthyPercent: 200,
+    circuitBreaker: { enable: true, rollback: true },
+    healthCheckGracePeriod: props.healthCheckGracePeriod,
+    enableExecuteCommand: props.enableExecuteCommand ?? false,
+    propagateTags: ecs.PropagatedTagSource.SERVICE,
+  });
 }

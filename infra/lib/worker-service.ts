@@ -7,13 +7,13 @@ import { Duration } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { bedrockStatements } from './bedrock.ts';
 import { QUEUE_METRIC, type WorkerFleet } from './config.ts';
-import { type ImageSource, prismTask } from './task.ts';
+import { type ImageSource, prismService, prismTask } from './task.ts';
 
 export interface WorkerServiceProps {
   readonly cluster: ecs.ICluster;
@@ -73,16 +73,11 @@ export class WorkerService extends Construct {
       }),
     );
 
-    this.service = new ecs.FargateService(this, 'Service', {
+    this.service = prismService(this, {
       cluster: props.cluster,
       taskDefinition,
-      vpcSubnets: props.subnets,
-      assignPublicIp: false,
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
-      circuitBreaker: { enable: true, rollback: true },
-      enableExecuteCommand: props.enableExecuteCommand ?? false,
-      propagateTags: ecs.PropagatedTagSource.SERVICE,
+      subnets: props.subnets,
+      enableExecuteCommand: props.enableExecuteCommand,
     });
 
     this.queueDepth = new cloudwatch.Metric({
