@@ -16,8 +16,6 @@ import { Counter, Trend } from 'k6/metrics';
 import { WebSocket } from 'k6/websockets';
 import { FrameCache, SocketIoClient, socketIoUrl } from './socketio.js';
 
-export { FrameCache };
-
 export const TARGET = (__ENV.TARGET_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
 /** loadtest/lib/control.mjs: cross-VU aggregation (fan-out spread) and failover kills. */
 export const CONTROL = (__ENV.CONTROL_URL || '').replace(/\/+$/, '');
@@ -755,6 +753,33 @@ export class Reviewer {
       this.sio.close();
     }
   }
+}
+
+/**
+ * The reviewers of one room, held by one VU (room, ramp): one socket each for `people` (the owner
+ * first), connected one after another with a pause of `gapMs` ([min, max], random) between them,
+ * as colleagues open the link. They share one SpreadTracker (exact fan-out spread: the VU sees
+ * the whole room) and one FrameCache (each room event parsed once). Resolves with
+ * {reviewers, spread}.
+ */
+export async function connectRoom(room, people, namePrefix, gapMs) {
+  const spread = new SpreadTracker(people.length, 5000);
+  const frames = new FrameCache();
+  const reviewers = [];
+  for (let i = 0; i < people.length; i += 1) {
+    if (i > 0) await sleepMs(rand(gapMs[0], gapMs[1]));
+    reviewers.push(
+      new Reviewer({
+        room,
+        token: people[i].token,
+        name: `${namePrefix}.${i}`,
+        index: i,
+        spread,
+        frames,
+      }).connect(),
+    );
+  }
+  return { reviewers, spread };
 }
 
 // ---------------------------------------------------------------------------------------------

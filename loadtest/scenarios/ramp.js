@@ -13,16 +13,13 @@ import exec from 'k6/execution';
 import { Counter } from 'k6/metrics';
 import {
   acceptInvites,
+  connectRoom,
   createRooms,
   drive,
   error,
-  FrameCache,
   markServerLag,
-  Reviewer,
   rand,
-  SpreadTracker,
   sinceStart,
-  sleepMs,
   touchCounters,
 } from '../lib/prism.js';
 import {
@@ -102,22 +99,8 @@ export default async function () {
     error('room_setup', String(e));
     return;
   }
-  const spread = new SpreadTracker(ROOM_SIZE, 5000);
-  const frames = new FrameCache(); // the room's events parsed once, not once per reviewer
-  const reviewers = [];
-  for (let i = 0; i < ROOM_SIZE; i += 1) {
-    reviewers.push(
-      new Reviewer({
-        room,
-        token: people[i].token,
-        name: `Ramp ${vu}.${i}`,
-        index: i,
-        spread,
-        frames,
-      }).connect(),
-    );
-    await sleepMs(rand(50, 250)); // the room fills over about a second
-  }
+  // The room fills over about a second.
+  const { reviewers, spread } = await connectRoom(room, people, `Ramp ${vu}`, [50, 250]);
 
   const startedAt = Date.now();
   const stopAt = TOTAL_S * 1000;

@@ -13,14 +13,11 @@ import exec from 'k6/execution';
 import {
   acceptInvites,
   byTypeThresholds,
+  connectRoom,
   createRooms,
   drive,
   error,
-  FrameCache,
-  Reviewer,
   rand,
-  SpreadTracker,
-  sleepMs,
   touchCounters,
 } from '../lib/prism.js';
 import { summaryHandler } from '../lib/summary.js';
@@ -76,22 +73,8 @@ export default async function (data) {
     error('room_setup', String(e));
     return;
   }
-  const spread = new SpreadTracker(ROOM_SIZE, 5000);
-  const frames = new FrameCache(); // the room's events parsed once, not once per reviewer
-  const reviewers = [];
-  for (let i = 0; i < ROOM_SIZE; i += 1) {
-    await sleepMs(rand(100, 600)); // colleagues open the link over a few seconds
-    reviewers.push(
-      new Reviewer({
-        room,
-        token: people[i].token,
-        name: `Room ${vu}.${i}`,
-        index: i,
-        spread,
-        frames,
-      }).connect(),
-    );
-  }
+  // Colleagues open the link over a few seconds.
+  const { reviewers, spread } = await connectRoom(room, people, `Room ${vu}`, [100, 600]);
 
   // Per reviewer: when they next act, and their questions for the assistant.
   const next = reviewers.map(() => rand(8000, 15000));
