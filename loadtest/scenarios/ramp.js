@@ -32,7 +32,9 @@ import {
   stages,
   stageThresholds,
   TOTAL_S,
+  tagRoomLevel,
   tagStage,
+  ttftThresholds,
   UP_S,
   WIND_DOWN_S,
 } from '../lib/ramp-plan.js';
@@ -64,6 +66,7 @@ export const options = {
       seq_dups: ['count==0'],
     },
     stageThresholds(),
+    ttftThresholds(),
   ),
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
 };
@@ -83,6 +86,7 @@ function markStages() {
 export default async function () {
   touchCounters();
   tagStage();
+  tagRoomLevel();
   const vu = exec.vu.idInTest;
   if (vu === 1) markStages();
   let room;
