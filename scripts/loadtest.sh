@@ -298,7 +298,12 @@ if [[ -n $cluster_pid ]]; then
 fi
 prism_result="$results/$scenario-$run_id.json"
 [[ -f $prism_result ]] || prism_result=""
-[[ -n $prism_result ]] || prism_log "k6 wrote no results file (exit code $rc)"
+if [[ -z $prism_result ]]; then
+  # Its handleSummary failed (the error is in k6's output above): the run cannot be read, so it
+  # cannot pass, whatever its thresholds said.
+  prism_log "k6 wrote no results file (exit code $rc)"
+  ((rc != 0)) || rc=1
+fi
 
 # ---------------------------------------------------------------------------------------------
 # The baseline: raw Socket.IO + Redis adapter behind the same HAProxy layout, same load

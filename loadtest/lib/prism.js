@@ -23,6 +23,12 @@ export const RUN_ID = __ENV.RUN_ID || `${Date.now()}`;
 /** Time the stand-in takes to the first token; TTFT overhead = ttft_ms - this. */
 export const MODEL_TTFT_MS = Number(__ENV.MODEL_TTFT_MS || 800);
 
+/** Prism's share of TTFT from a `ttft_ms` summary's values: {p50, p95}, null where unmeasured. */
+export function ttftOverhead(ttft) {
+  const less = (ms) => (ms === undefined ? null : ms - MODEL_TTFT_MS);
+  return { p50: less(ttft.med), p95: less(ttft['p(95)']) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Metrics (names are the contract of the results files)
 
@@ -331,8 +337,8 @@ const BUSY = { queued: true, analyzing: true };
  *
  * options: room ({reviewId, sections}), token, user, name, index (in the room), spread (a
  * SpreadTracker or null), frames (a FrameCache the VU's reviewers of one room share, so each room
- * event is parsed once per VU, not once per socket; its events are shared and read-only), exportReceipts (keep live receipts for the control process),
- * recordSeqs (keep every kept seq for the final check; default true), expectDrops (failover:
+ * event is parsed once per VU, not once per socket; its events are shared and read-only),
+ * exportReceipts (keep live receipts for the control process), recordSeqs (keep every kept seq for the final check; default true), expectDrops (failover:
  * dropped sockets and failed replies are not errors), reconnect (default true), ackTimeoutMs,
  * onJoined(reviewer).
  */
@@ -710,7 +716,7 @@ export class Reviewer {
    * (still on its way); a seq kept twice, or kept but not in the log, is a duplicate. A seq kept
    * after the log's newest one arrived after the log was read (another reviewer of the room read
    * it while the room was still busy): it is not checked. Adds to seq_gaps / seq_dups once;
-   * returns {checked, gaps, dups, tail, after}.
+   * returns {checked, gaps, dups, tail}.
    */
   compare(events, inFlightMs) {
     if (this.verifiedResult) return this.verifiedResult;
@@ -732,17 +738,13 @@ export class Reviewer {
     }
     const head = events.length ? events[events.length - 1].seq : -1;
     let dups = this.seqs.length - kept.size;
-    let after = 0;
-    for (const seq of kept) {
-      if (seq > head) after += 1;
-      else if (!inLog.has(seq)) dups += 1;
-    }
+    for (const seq of kept) if (seq <= head && !inLog.has(seq)) dups += 1;
     if (gaps || dups)
       console.warn(`${this.name}: ${gaps} gaps, ${dups} duplicates (kept ${this.seqs.length})`);
     metrics.seqGaps.add(gaps);
     metrics.seqDups.add(dups);
     metrics.verified.add(1);
-    this.verifiedResult = { checked: true, gaps, dups, tail, after };
+    this.verifiedResult = { checked: true, gaps, dups, tail };
     return this.verifiedResult;
   }
 

@@ -8,7 +8,7 @@
  *   (7 x 37 s + 15 s: under 5 minutes)
  */
 import exec from 'k6/execution';
-import { MODEL_TTFT_MS, sinceStart } from './prism.js';
+import { sinceStart, ttftOverhead } from './prism.js';
 
 export const ROOM_SIZE = 10;
 export const LEVELS = String(__ENV.RAMP_LEVELS || '500,1000,2000,3000,4000,5000,6000')
@@ -36,13 +36,15 @@ export function stages() {
   return out;
 }
 
+/** The level being climbed to or held at a time (ms since the scenario started; the last after). */
+const levelIndexAt = (ms) => Math.min(LEVELS.length - 1, Math.floor(ms / 1000 / STEP_S));
+
 /** The stage tag for a time (ms since the scenario started). */
 export function stageAt(ms) {
   const s = ms / 1000;
-  const i = Math.min(LEVELS.length - 1, Math.floor(s / STEP_S));
-  const into = s - i * STEP_S;
   if (s >= TOTAL_S) return 'end';
-  return `${into < UP_S ? 'up' : 'L'}${LEVELS[i]}`;
+  const i = levelIndexAt(ms);
+  return `${s - i * STEP_S < UP_S ? 'up' : 'L'}${LEVELS[i]}`;
 }
 
 /**
@@ -51,9 +53,7 @@ export function stageAt(ms) {
  * when the first token arrives after the next stage began.
  */
 export function tagRoomLevel() {
-  const stage = stageAt(sinceStart());
-  const level = stage === 'end' ? LEVELS[LEVELS.length - 1] : Number(stage.replace(/^(up|L)/, ''));
-  exec.vu.metrics.tags.room_level = String(level);
+  exec.vu.metrics.tags.room_level = String(LEVELS[levelIndexAt(sinceStart())]);
 }
 
 /** Per-level TTFT thresholds that always pass (ramp only: the baseline has no assistant). */
@@ -111,9 +111,8 @@ export function stageFigures(data) {
       p95: or(lat['p(95)']),
       p99: or(lat['p(99)']),
       spreadP95: or(spread['p(95)']),
-      // TTFT minus the model's own time to the first token, for the rooms this level opened.
-      ttftOverheadP50: ttft.med === undefined ? null : ttft.med - MODEL_TTFT_MS,
-      ttftOverheadP95: ttft['p(95)'] === undefined ? null : ttft['p(95)'] - MODEL_TTFT_MS,
+      // For the rooms this level opened.
+      ttftOverheadMs: ttftOverhead(ttft),
       errors,
       ok,
     };
@@ -137,7 +136,7 @@ export function stageMarkdown(stage) {
     (l) =>
       `| ${l.level} | ${l.held} | ${f(l.deliveriesPerSecond, 0)} | ${f(l.p50)} | ${f(l.p95)} | ${f(l.p99)} | ${f(
         l.spreadP95,
-      )} | ${f(l.ttftOverheadP50, 0)} / ${f(l.ttftOverheadP95, 0)} | ${l.errors} | ${l.reached ? (l.ok ? 'yes' : 'no') : 'not reached'} |`,
+      )} | ${f(l.ttftOverheadMs.p50, 0)} / ${f(l.ttftOverheadMs.p95, 0)} | ${l.errors} | ${l.reached ? (l.ok ? 'yes' : 'no') : 'not reached'} |`,
   );
   return [
     `Levels (held ${HOLD_S} s each after a ${UP_S} s climb; target p95 <= ${P95_MS} ms, p99 <= ${P99_MS} ms, 0 errors):`,

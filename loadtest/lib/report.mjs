@@ -112,9 +112,9 @@ if (baseline) {
       const bl = b.stages.levels.find((x) => x.level === l.level) || {};
       lines.push(
         `| ${l.level} | ${l.held} | ${f1(l.deliveriesPerSecond, 0)} | ${f1(l.p50)} / ${f1(l.p95)} / ${f1(l.p99)} | ${f1(
-          l.ttftOverheadP50,
+          l.ttftOverheadMs?.p50,
           0,
-        )} / ${f1(l.ttftOverheadP95, 0)} | ${f1(bl.deliveriesPerSecond, 0)} | ${f1(bl.p50)} / ${f1(bl.p95)} / ${f1(bl.p99)} | ${ratio(l.p95, bl.p95)} | ${reach(l)} | ${reach(bl)} |`,
+        )} / ${f1(l.ttftOverheadMs?.p95, 0)} | ${f1(bl.deliveriesPerSecond, 0)} | ${f1(bl.p50)} / ${f1(bl.p95)} / ${f1(bl.p99)} | ${ratio(l.p95, bl.p95)} | ${reach(l)} | ${reach(bl)} |`,
       );
     }
     lines.push('');

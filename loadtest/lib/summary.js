@@ -4,6 +4,8 @@
  * the table and the thresholds (k6's own end-of-test summary is replaced by this).
  */
 
+import { MODEL_TTFT_MS, ttftOverhead } from './prism.js';
+
 const fmt = (v, digits) => {
   if (v === undefined || v === null || Number.isNaN(v)) return '-';
   const d = digits === undefined ? (Math.abs(v) >= 100 ? 0 : 1) : digits;
@@ -19,7 +21,6 @@ export function figures(data, extra) {
   const gap = values(data, 'token_gap_ms');
   const spread = values(data, 'fanout_spread_ms');
   const deliveries = values(data, 'deliveries');
-  const modelTtft = Number(__ENV.MODEL_TTFT_MS || 800);
   const num = (v) => (v === undefined ? null : v);
   return Object.assign(
     {
@@ -34,10 +35,7 @@ export function figures(data, extra) {
         max: num(lat.max),
       },
       ttftMs: { count: num(ttft.count), p50: num(ttft.med), p95: num(ttft['p(95)']), max: num(ttft.max) },
-      ttftOverheadMs: {
-        p50: ttft.med === undefined ? null : ttft.med - modelTtft,
-        p95: ttft['p(95)'] === undefined ? null : ttft['p(95)'] - modelTtft,
-      },
+      ttftOverheadMs: ttftOverhead(ttft),
       tokenGapMs: { p50: num(gap.med), p95: num(gap['p(95)']) },
       fanoutSpreadMs: {
         count: num(spread.count),
@@ -58,7 +56,7 @@ export function figures(data, extra) {
           }
         : null,
       repliesFailed: values(data, 'replies_failed').count || 0,
-      modelTtftMs: modelTtft,
+      modelTtftMs: MODEL_TTFT_MS,
       latencyByType: latencyByType(data),
     },
     extra || {},
