@@ -320,6 +320,13 @@ describe('interop with a real socket.io server', () => {
       socket.on('broadcast-me', (payload: unknown) => {
         socket.emit('review:event', { seq: 1, type: 'chat.delta', data: payload });
       });
+      socket.on('join-room', (room: string, ack: (response: unknown) => void) => {
+        void socket.join(room);
+        ack({ ok: true });
+      });
+      socket.on('room-broadcast', ({ room, event }: { room: string; event: unknown }) => {
+        io.to(room).emit('review:event', event);
+      });
       socket.on('ask-client', (_payload: unknown, ack: (response: unknown) => void) => {
         socket.emit('question', { q: 'ready?' }, (answer: unknown) => ack({ ok: true, answer }));
       });
@@ -332,10 +339,10 @@ describe('interop with a real socket.io server', () => {
     await new Promise<void>((resolve) => io.close(() => resolve()));
   });
 
-  const open = (token: string): Promise<{ client: SocketIoClient; ws: WebSocket }> =>
+  const open = (token: string, frameCache?: FrameCache): Promise<{ client: SocketIoClient; ws: WebSocket }> =>
     new Promise((resolve, reject) => {
       const ws = new WebSocket(socketIoUrl(url));
-      const client = new SocketIoClient(ws, { auth: { token } });
+      const client = new SocketIoClient(ws, { auth: { token }, frameCache });
       client.onConnect(() => resolve({ client, ws }));
       client.onConnectError((message: string) => reject(new Error(message)));
       client.onError((message: string) => reject(new Error(message)));
@@ -355,6 +362,29 @@ describe('interop with a real socket.io server', () => {
     client.emit('broadcast-me', { text: 'token' });
     expect(await received).toEqual({ seq: 1, type: 'chat.delta', data: { text: 'token' } });
     client.close();
+  });
+
+  it('decodes a room broadcast once for the sockets sharing a FrameCache: the server sends them the same text', async () => {
+    const frames = new FrameCache();
+    const clients = await Promise.all([1, 2, 3].map(() => open('good', frames).then((o) => o.client)));
+    await Promise.all(
+      clients.map(
+        (c) => new Promise((resolve) => c.emit('join-room', 'r1', (_e: unknown, r: unknown) => resolve(r))),
+      ),
+    );
+    const received = clients.map(
+      (c) => new Promise<unknown>((resolve) => c.on('review:event', (event: unknown) => resolve(event))),
+    );
+    clients[0]!.emit('room-broadcast', {
+      room: 'r1',
+      event: { seq: 7, type: 'feedback.added', data: { text: 'ünïcode' } },
+    });
+    const events = await Promise.all(received);
+    expect(events[0]).toEqual({ seq: 7, type: 'feedback.added', data: { text: 'ünïcode' } });
+    expect(events[1]).toBe(events[0]);
+    expect(events[2]).toBe(events[0]);
+    expect(frames.hits).toBe(2);
+    for (const c of clients) c.close();
   });
 
   it('answers the server pings, so it outlives pingInterval + pingTimeout', async () => {
