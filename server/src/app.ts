@@ -47,6 +47,14 @@ export interface App {
   drain(timeoutMs: number): Promise<void>;
 }
 
+/**
+ * How long an idle keep-alive connection stays open: longer than the load balancer keeps its side
+ * (the ALB's idle timeout, 120 s by default in infra/lib/prism-stack.ts; raise this with it).
+ * Node's 5 s default closes connections the balancer is about to reuse, and those requests fail
+ * (a 502 behind the ALB, a reset for a client talking to the server directly).
+ */
+export const KEEP_ALIVE_MS = 125_000;
+
 export function createApp(deps: AppDeps): App {
   const { config, logger, metrics, objects, redis } = deps;
   let draining = false;
@@ -72,6 +80,7 @@ export function createApp(deps: AppDeps): App {
   app.disable('x-powered-by');
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
   const http = createServer(app);
+  http.keepAliveTimeout = KEEP_ALIVE_MS;
 
   const io: PrismServer = new Server(http, {
     transports: ['websocket'],

@@ -5,6 +5,7 @@
  */
 
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { Agent, get as getHttp } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strToU8, unzipSync, Zip, ZipDeflate, zipSync } from 'fflate';
@@ -152,6 +153,22 @@ describe('HTTP API', () => {
     const ready = await fetch(`${server.url}/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ok', checks: { redis: 'ok', storage: 'ok' } });
+  });
+
+  it("keeps an idle connection open longer than the load balancer's 120 s idle timeout", async () => {
+    // What the ALB reads to decide how long it may reuse the connection; Node's default is 5 s.
+    const header = await new Promise<string | undefined>((resolve, reject) => {
+      const agent = new Agent({ keepAlive: true });
+      getHttp(`${server.url}/health`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          agent.destroy();
+          resolve(String(res.headers['keep-alive'] ?? ''));
+        });
+      }).on('error', reject);
+    });
+    const seconds = Number(/timeout=(\d+)/.exec(header ?? '')?.[1]);
+    expect(seconds).toBeGreaterThan(120);
   });
 
   it('validates POST /api/session: a name of 1 to 80 characters, sent as JSON', async () => {
