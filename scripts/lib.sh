@@ -100,7 +100,32 @@ prism_node_ok() {
              process.exit(a > x || (a === x && b >= y) ? 0 : 1)' "$PRISM_MIN_NODE" 2>/dev/null
 }
 
+# prism_bootstrap_node: when the machine's Node is older than PRISM_MIN_NODE, put a Node of the
+# version the "node" devDependency names first on PATH before npm installs anything, so npm itself
+# runs on it (an npm on an older Node warns EBADENGINE for every package that needs a newer one).
+# Kept under PRISM_CACHE; the same version then lands in node_modules/.bin with the dependencies.
+prism_bootstrap_node() {
+  prism_node_ok && return 0
+  command -v npm >/dev/null 2>&1 || return 0
+  local spec dir
+  spec=$(node -p 'require(process.argv[1]).devDependencies?.node ?? ""' "$PRISM_ROOT/package.json" 2>/dev/null) || spec=""
+  [[ -n $spec ]] || return 0
+  dir="$PRISM_CACHE/node-bootstrap"
+  if [[ ! -x $dir/node_modules/.bin/node || $(cat "$dir/spec" 2>/dev/null) != "$spec" ]]; then
+    prism_log "installing Node $spec for npm itself (once per machine, into $dir)"
+    mkdir -p "$dir"
+    printf '{"private":true,"dependencies":{"node":"%s"},"allowScripts":{"node":true}}\n' "$spec" >"$dir/package.json"
+    (cd "$dir" && npm install --no-audit --no-fund --no-package-lock >&2) ||
+      { prism_log "could not install Node $spec for npm; npm runs on $(node -v)"; return 0; }
+    printf '%s' "$spec" >"$dir/spec"
+  fi
+  PATH="$dir/node_modules/.bin:$PATH"
+  export PATH
+  hash -r
+}
+
 ensure_deps() {
+  prism_bootstrap_node
   (
     prism_root
     [[ ${PRISM_SKIP_INSTALL:-} == 1 ]] && exit 0
