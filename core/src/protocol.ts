@@ -81,6 +81,13 @@ export interface ReviewStats {
   };
 }
 
+/** The AI provider the worker fleet announced (a key refreshed with a TTL); absent when none did. */
+export interface AiInfo {
+  provider: 'bedrock' | 'rules';
+  /** Model ids, in the order the worker tries them (Bedrock only). */
+  models?: string[];
+}
+
 export interface ReviewSnapshot extends Omit<ReviewSummary, 'sections'> {
   seq: number;
   sections: SectionState[];
@@ -88,6 +95,8 @@ export interface ReviewSnapshot extends Omit<ReviewSummary, 'sections'> {
   chat: ChatMessage[];
   members: Member[];
   stats: ReviewStats;
+  /** What analyses with: `bedrock` (a model) or `rules` (deterministic checks); absent while no worker said. */
+  ai?: AiInfo;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import {
   type User,
 } from '@prism/core';
 import type { Redis } from 'ioredis';
+import { readAiInfo } from './ai-info.ts';
 import type { EventLog, Write } from './event-log.ts';
 import { userReviewsKey } from './keys.ts';
 
@@ -259,6 +260,8 @@ export class ReviewStore {
       role: m.role,
       online: online.has(m.user.id),
     }));
+    // Outside the review's hash slot, so not in the MULTI; it changes only when the fleet does.
+    const ai = await readAiInfo(this.redis, this.prefix).catch(() => null);
     return {
       ...summary(meta, role),
       seq: Number(seqRaw ?? 0),
@@ -267,6 +270,7 @@ export class ReviewStore {
       chat: messages,
       members: memberList,
       stats: computeStats(items, usageFrom(usage)),
+      ...(ai ? { ai } : {}),
     };
   }
 

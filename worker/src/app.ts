@@ -6,7 +6,14 @@
 import { createServer, type Server } from 'node:http';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { type ControlMessage, JOB_QUEUE, type JobName, QUEUES } from '@prism/core';
-import { controlChannel, EventLog, type ObjectStore, ReviewStore } from '@prism/store';
+import {
+  AI_INFO_TTL_SECONDS,
+  controlChannel,
+  EventLog,
+  type ObjectStore,
+  ReviewStore,
+  writeAiInfo,
+} from '@prism/store';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -129,6 +136,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
   await redis.control.subscribe(controlChannel(config.redis.prefix));
 
   const queueDepth = startQueueDepth(deps, registry);
+  const stopAnnouncing = announceProvider(deps);
 
   let closing = false;
   const health = createServer((req, res) => {
@@ -172,10 +180,32 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
     queueDepth: queueDepth?.publisher,
     async close() {
       closing = true;
+      stopAnnouncing();
       await Promise.all([queueDepth?.close(), ...workers.map((worker) => worker.close())]);
       health.close();
     },
   };
+}
+
+/**
+ * Tells the rooms which provider analyses (`${prefix}ai`): now, then every third of the key's TTL, so
+ * the key disappears within a minute of the last worker stopping. Returns the stop function.
+ */
+function announceProvider(deps: WorkerDeps): () => void {
+  const { config, logger, provider, redis } = deps;
+  const described = provider.describe();
+  const info = {
+    provider: described.provider === 'bedrock' ? ('bedrock' as const) : ('rules' as const),
+    ...(Array.isArray(described.models) ? { models: described.models.map(String) } : {}),
+  };
+  const write = () =>
+    writeAiInfo(redis.commands, config.redis.prefix, info).catch((error: unknown) =>
+      logger.warn({ err: error }, 'could not record the AI provider'),
+    );
+  void write();
+  const timer = setInterval(write, (AI_INFO_TTL_SECONDS * 1000) / 3);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** The queue-depth publisher (infra/README.md, "Queue metric"), or nothing when it is off. */
