@@ -1,5 +1,4 @@
 export * from './ai-info.ts';
-export * from './analysis.ts';
 export * from './event-log.ts';
 export * from './keys.ts';
 export * from './objects.ts';
