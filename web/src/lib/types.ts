@@ -21,6 +21,7 @@ export type {
   Ack,
   AckError,
   AckOk,
+  AiInfo,
   ClientEventName,
   ClientToServerEvents,
   Failure,

@@ -1,41 +1,41 @@
 /**
  * One open review room as runes state: the snapshot, then the review's events applied in `seq` order.
+ * A facade over three parts with private state:
  *
- * - Events are queued as they arrive and applied in one batch per animation frame.
- * - An event at or below the current `seq` is a duplicate and ignored; one beyond `seq + 1` is held back
- *   and the gap closed with `review:join {since}` (answered with the missing `events`, or a `reset`
- *   snapshot when the log no longer reaches back). Every (re)connect joins again with `since`.
- * - Decisions show at once (optimistic) and roll back when the server answers `conflict`.
- * - Chat deltas append to their streaming message; a snapshot taken mid-reply carries `lastIndex`, and
- *   deltas at or below it are already in its text.
+ * - `sync.ts` orders events by `seq` (one batch per frame, gaps closed with `review:join {since}`);
+ * - `apply.ts` keeps the review as the log has it and applies each event by type;
+ * - `overlay.ts` shows decisions at once (optimistic) and rolls them back when the server says `conflict`.
  *
- * The transport is injected (the browser passes the Socket.IO module; tests pass a fake).
+ * Chat deltas append to their streaming message; a snapshot taken mid-reply carries `lastIndex`, and
+ * deltas at or below it are already in its text. The transport is injected (the browser passes the
+ * Socket.IO module; tests pass a fake).
  */
 
 import type {
   AddFeedbackPayload,
+  AiInfo,
   ChatMessage,
-  ClientEventName,
   EditFeedbackPayload,
   Failure,
   FeedbackItem,
   FeedbackStatus,
   Member,
-  PayloadOf,
   PresenceMember,
-  ResponseOf,
-  ReviewEvent,
   ReviewSnapshot,
   Role,
   Section,
   ServerToClientEvents,
   User,
 } from '../types.ts';
-import { type ActivityEntry, activityFromEvent, activityFromSnapshot } from './activity.ts';
+import type { ActivityEntry } from './activity.ts';
+import { type ExportNotice, emptyUsage, type Overruled, ReviewState, type UsageTotals } from './apply.ts';
+import { TYPE_LABEL } from './labels.ts';
+import { DecisionOverlay } from './overlay.ts';
+import { defaultSchedule, SeqSync, type SyncTransport } from './sync.ts';
 
-export interface RoomTransport {
-  readonly connected: boolean;
-  request<E extends ClientEventName>(event: E, payload: PayloadOf<E>): Promise<ResponseOf<E>>;
+export type { ExportNotice, UsageTotals } from './apply.ts';
+
+export interface RoomTransport extends SyncTransport {
   on<E extends keyof ServerToClientEvents>(event: E, handler: ServerToClientEvents[E]): () => void;
   /** Called on every (re)connect; returns the unsubscribe. */
   onConnect(handler: () => void): () => void;
@@ -52,7 +52,7 @@ export interface RoomOptions {
   me: User;
   /** Runs `flush` once soon, before the next paint. Defaults to requestAnimationFrame (with a timer fallback). */
   schedule?: (flush: () => void) => void;
-  /** Toasts: conflicts, failures. */
+  /** Toasts: conflicts, failures, someone changing my decision. */
   notify?: (notice: Notice) => void;
 }
 
@@ -63,54 +63,24 @@ export interface RoomError {
   message: string;
 }
 
-export interface UsageTotals {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  /** Calls per model id. */
-  models: Record<string, number>;
-}
-
-export interface ExportNotice {
-  jobId: string;
-  location: string;
-  files: string[];
-}
-
 export type ActionResult<T = unknown> = { ok: true; value: T } | { ok: false; error: Failure };
-
-interface Optimistic {
-  status: FeedbackStatus;
-  at: string;
-  token: object;
-}
-
-const MAX_ACTIVITY = 500;
-const MAX_REASONING = 20_000;
-
-function defaultSchedule(flush: () => void): void {
-  // requestAnimationFrame does not run in hidden tabs: a timer makes sure queued events still apply.
-  let done = false;
-  const run = () => {
-    if (done) return;
-    done = true;
-    flush();
-  };
-  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run);
-  setTimeout(run, 100);
-}
-
-const emptyUsage = (): UsageTotals => ({
-  inputTokens: 0,
-  outputTokens: 0,
-  cacheReadTokens: 0,
-  cacheWriteTokens: 0,
-  models: {},
-});
 
 const byCreated = (a: { createdAt: string; id: string }, b: { createdAt: string; id: string }): number =>
   a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+
+const clip = (text: string, max = 60): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** "Ana rejected the important finding “Passive voice…” you accepted." */
+export function overruledMessage(change: Overruled): string {
+  const verb =
+    change.item.status === 'accepted'
+      ? 'accepted'
+      : change.item.status === 'rejected'
+        ? 'rejected'
+        : 'reopened';
+  const kind = TYPE_LABEL[change.item.type]?.toLowerCase() ?? 'the';
+  return `${change.by.name} ${verb} the ${kind} finding “${clip(change.item.description)}” you ${change.from}.`;
+}
 
 export class Room {
   readonly id: string;
@@ -127,6 +97,8 @@ export class Room {
   createdAt = $state('');
   owner = $state<User | null>(null);
   role = $state<Role>('viewer');
+  /** The provider the workers announced; null when none did (then nothing is analysed until one starts). */
+  ai = $state.raw<AiInfo | null>(null);
 
   sections = $state.raw<Section[]>([]);
   /** Live reasoning text per section (analysis.delta), while it is analysed with thinking on. */
@@ -147,6 +119,8 @@ export class Room {
 
   readonly canWrite: boolean = $derived(this.role === 'owner' || this.role === 'reviewer');
   readonly isOwner: boolean = $derived(this.role === 'owner');
+  /** A model analyses (Bedrock): thinking means something. Rules are deterministic checks. */
+  readonly hasModel: boolean = $derived(this.ai?.provider === 'bedrock');
   readonly selectedSection: Section | null = $derived(
     this.sections.find((section) => section.id === this.selectedSectionId) ?? this.sections[0] ?? null,
   );
@@ -170,393 +144,114 @@ export class Room {
   );
 
   readonly #transport: RoomTransport;
-  readonly #schedule: (flush: () => void) => void;
   readonly #notify: (notice: Notice) => void;
-
-  #loaded = false;
+  readonly #state: ReviewState;
+  readonly #overlay: DecisionOverlay;
+  readonly #sync: SeqSync;
   #destroyed = false;
-  #sectionMap = new Map<string, Section>();
-  #server = new Map<string, FeedbackItem>();
-  #deleted = new Set<string>();
-  #optimistic = new Map<string, Optimistic>();
-  #loggedStatus = new Map<string, FeedbackStatus>();
-  #decideChains = new Map<string, Promise<void>>();
-  #chatMap = new Map<string, ChatMessage>();
-  #memberMap = new Map<string, Member>();
-  #activity: ActivityEntry[] = [];
-  #usage: UsageTotals = emptyUsage();
-  #reasoning: Record<string, string> = {};
-
-  /** Received, not yet looked at. */
-  #queue: ReviewEvent[] = [];
-  /** Ahead of `seq`: waiting for the gap before them to close. */
-  #ahead = new Map<number, ReviewEvent>();
-  #scheduled = false;
-  #joining = false;
-  #joinAgain = false;
-  #dirty = { sections: false, items: false, chat: false, members: false, activity: false, usage: false };
   #unsubscribe: (() => void)[] = [];
 
   constructor(id: string, options: RoomOptions) {
     this.id = id;
     this.me = options.me;
     this.#transport = options.transport;
-    this.#schedule = options.schedule ?? defaultSchedule;
     this.#notify = options.notify ?? (() => {});
+    this.#overlay = new DecisionOverlay(options.me);
+    this.#state = new ReviewState({
+      me: options.me,
+      onItem: (item, previous) => this.#overlay.landed(item, previous),
+      onOverruled: (change) => this.#notify({ kind: 'info', message: overruledMessage(change) }),
+    });
+    this.#sync = new SeqSync(id, options.transport, options.schedule ?? defaultSchedule, {
+      snapshot: (snapshot) => this.#applySnapshot(snapshot),
+      apply: (event) => this.#state.apply(event),
+      publish: () => this.#publish(),
+      failed: (error, fatal) => {
+        if (fatal) {
+          this.error = error;
+          this.phase = 'error';
+        } else if (!this.#sync.loaded) {
+          this.error = error;
+        }
+      },
+      caughtUp: () => {
+        this.synced = true;
+      },
+    });
   }
 
   /** Subscribes to the transport and joins (now when connected, else on connect). */
   start(): void {
     this.#unsubscribe.push(
-      this.#transport.on('review:event', (event) => this.receive(event)),
+      this.#transport.on('review:event', (event) => this.#sync.receive(event)),
       this.#transport.on('presence', (payload) => {
         if (payload.reviewId === this.id) this.presence = payload.members;
       }),
       this.#transport.onConnect(() => {
         this.synced = false;
-        void this.join();
+        void this.#join();
       }),
     );
-    if (this.#transport.connected) void this.join();
+    if (this.#transport.connected) void this.#join();
   }
 
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#sync.destroy();
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
     if (this.#transport.connected) void this.#transport.request('review:leave', { reviewId: this.id });
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Joining and catching up
-
-  /** `review:join`: a snapshot the first time, then `since` the last applied event. */
-  async join(): Promise<void> {
+  async #join(): Promise<void> {
+    await this.#sync.join();
     if (this.#destroyed) return;
-    if (this.#joining) {
-      this.#joinAgain = true;
-      return;
-    }
-    this.#joining = true;
-    let forceSnapshot = false;
-    try {
-      do {
-        this.#joinAgain = false;
-        const since = this.#loaded && !forceSnapshot ? this.seq : undefined;
-        const response = await this.#transport.request(
-          'review:join',
-          since === undefined ? { reviewId: this.id } : { reviewId: this.id, since },
-        );
-        if (this.#destroyed) return;
-        if (!response.ok) {
-          this.#joinFailed(response.error);
-          return;
-        }
-        if ('snapshot' in response) {
-          this.applySnapshot(response.snapshot);
-        } else {
-          for (const event of response.events) this.#hold(event);
-          // The replay must close the gap; if it cannot (log trimmed meanwhile), take a snapshot.
-          this.#advance();
-          if (this.#ahead.size > 0 && !forceSnapshot) {
-            forceSnapshot = true;
-            this.#joinAgain = true;
-            continue;
-          }
-        }
-        forceSnapshot = false;
-      } while (this.#joinAgain && this.#transport.connected && !this.#destroyed);
-    } finally {
-      this.#joining = false;
-    }
-    this.synced = true;
-    this.flush();
     if (this.selectedSectionId) this.updatePresence({ sectionId: this.selectedSectionId });
   }
 
-  #joinFailed(error: Failure): void {
-    if (error.code === 'offline') return; // the next connect joins again
-    if (error.code === 'forbidden' || error.code === 'not_found' || error.code === 'unauthorized') {
-      this.error = error;
-      this.phase = 'error';
-      return;
-    }
-    // Timeouts, rate limits, a server error: try again shortly.
-    if (!this.#loaded) this.error = error;
-    setTimeout(() => {
-      if (!this.#destroyed && this.#transport.connected) void this.join();
-    }, 1500);
-  }
-
-  /** Replaces the room's state with a snapshot (first join, or a `reset`). */
-  applySnapshot(snapshot: ReviewSnapshot): void {
-    const first = !this.#loaded;
-    this.#loaded = true;
-    this.seq = snapshot.seq;
+  #applySnapshot(snapshot: ReviewSnapshot): void {
     this.title = snapshot.title;
     this.createdAt = snapshot.createdAt;
     this.owner = snapshot.owner;
     this.role = snapshot.role;
-
-    this.#sectionMap = new Map(snapshot.sections.map((section) => [section.id, { ...section }]));
-    this.#server = new Map(snapshot.feedback.map((item) => [item.id, item]));
-    this.#loggedStatus = new Map(snapshot.feedback.map((item) => [item.id, item.status]));
-    this.#deleted.clear();
-    // Decisions still in flight stay shown; their acks settle them.
-    for (const [id, optimistic] of this.#optimistic) {
-      if (!this.#server.has(id)) this.#optimistic.delete(id);
-      else if (this.#server.get(id)?.status === optimistic.status) this.#optimistic.delete(id);
-    }
-    this.#chatMap = new Map(snapshot.chat.map((message) => [message.id, { ...message }]));
-    this.#memberMap = new Map(snapshot.members.map((member) => [member.user.id, member]));
-    const usage = snapshot.stats?.usage;
-    this.#usage = usage ? { ...usage, models: { ...usage.models } } : emptyUsage();
-    if (first) {
-      this.#activity = activityFromSnapshot(snapshot).slice(-MAX_ACTIVITY);
-    }
-    for (const seq of [...this.#ahead.keys()]) if (seq <= this.seq) this.#ahead.delete(seq);
-    if (!this.selectedSectionId || !this.#sectionMap.has(this.selectedSectionId)) {
+    this.ai = snapshot.ai ?? null;
+    this.#state.load(snapshot);
+    this.#overlay.prune(this.#state.server);
+    if (!this.selectedSectionId || !this.#state.sections.has(this.selectedSectionId)) {
       this.selectedSectionId = snapshot.sections[0]?.id ?? null;
     }
     this.error = null;
     this.phase = 'ready';
-    this.#markAll();
-    this.#publish();
-  }
-
-  /** A `review:event` from the server: queued, applied with the next frame's batch. */
-  receive(event: ReviewEvent): void {
-    if (this.#destroyed || event.reviewId !== this.id) return;
-    this.#queue.push(event);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    this.#schedule(() => {
-      this.#scheduled = false;
-      this.flush();
-    });
-  }
-
-  /** Applies what is queued (in `seq` order); starts a `since` join when a gap remains. */
-  flush(): void {
-    if (this.#destroyed || !this.#loaded || this.#joining) return;
-    const queued = this.#queue;
-    this.#queue = [];
-    for (const event of queued) this.#hold(event);
-    this.#advance();
-    this.#publish();
-    if (this.#ahead.size > 0 && this.#transport.connected) void this.join();
-  }
-
-  #hold(event: ReviewEvent): void {
-    if (event.seq > this.seq && !this.#ahead.has(event.seq)) this.#ahead.set(event.seq, event);
-  }
-
-  /** Applies held events from `seq + 1` on, as far as they are contiguous. */
-  #advance(): void {
-    for (;;) {
-      const next = this.#ahead.get(this.seq + 1);
-      if (!next) break;
-      this.#ahead.delete(next.seq);
-      this.#apply(next);
-      this.seq = next.seq;
-    }
-    for (const seq of [...this.#ahead.keys()]) if (seq <= this.seq) this.#ahead.delete(seq);
-  }
-
-  #apply(event: ReviewEvent): void {
-    // The status the log last gave the item (acks may have moved #server ahead of the log already).
-    const before = event.type === 'feedback.updated' ? this.#loggedStatus.get(event.data.item.id) : undefined;
-    if (event.type === 'feedback.added' || event.type === 'feedback.updated') {
-      this.#loggedStatus.set(event.data.item.id, event.data.item.status);
-    }
-    switch (event.type) {
-      case 'section.status': {
-        const { sectionId, status, model, error, usage } = event.data;
-        const section = this.#sectionMap.get(sectionId);
-        if (section) {
-          const next: Section = { ...section, status };
-          if (model) next.model = model;
-          if (error) next.error = error;
-          else if (status !== 'failed') delete next.error;
-          if (usage) next.usage = usage;
-          this.#sectionMap.set(sectionId, next);
-          this.#dirty.sections = true;
-        }
-        if (status === 'queued' || status === 'analyzing') {
-          if (status === 'queued' && this.#reasoning[sectionId]) {
-            this.#reasoning = { ...this.#reasoning, [sectionId]: '' };
-          }
-        }
-        if (usage) this.#addUsage(usage, model);
-        break;
-      }
-      case 'analysis.delta': {
-        const { sectionId, text } = event.data;
-        const current = this.#reasoning[sectionId] ?? '';
-        this.#reasoning = { ...this.#reasoning, [sectionId]: (current + text).slice(-MAX_REASONING) };
-        break;
-      }
-      case 'feedback.added':
-      case 'feedback.updated':
-        this.#putItem(event.data.item);
-        break;
-      case 'feedback.deleted':
-        this.#server.delete(event.data.item.id);
-        this.#deleted.add(event.data.item.id);
-        this.#optimistic.delete(event.data.item.id);
-        this.#dirty.items = true;
-        break;
-      case 'chat.message': {
-        const { message } = event.data;
-        if (!this.#chatMap.has(message.id)) {
-          this.#chatMap.set(message.id, { ...message });
-          this.#dirty.chat = true;
-        }
-        break;
-      }
-      case 'chat.delta': {
-        const { messageId, index, text } = event.data;
-        const message = this.#chatMap.get(messageId);
-        if (!message) break;
-        if (message.lastIndex !== undefined && index <= message.lastIndex) break;
-        if (message.status !== 'streaming') break;
-        this.#chatMap.set(messageId, { ...message, text: message.text + text, lastIndex: index });
-        this.#dirty.chat = true;
-        break;
-      }
-      case 'chat.done': {
-        const { messageId, text, model, usage, citations } = event.data;
-        const message = this.#chatMap.get(messageId);
-        if (message) {
-          const next: ChatMessage = { ...message, text, model, status: 'done' };
-          if (citations) next.citations = citations;
-          this.#chatMap.set(messageId, next);
-          this.#dirty.chat = true;
-        }
-        this.#addUsage(usage, model);
-        break;
-      }
-      case 'chat.failed': {
-        const { messageId, error } = event.data;
-        const message = this.#chatMap.get(messageId);
-        if (message) {
-          this.#chatMap.set(messageId, { ...message, status: 'failed', error });
-          this.#dirty.chat = true;
-        }
-        break;
-      }
-      case 'member.joined': {
-        const { user, role } = event.data;
-        const current = this.#memberMap.get(user.id);
-        this.#memberMap.set(user.id, { user, role, online: current?.online ?? true });
-        this.#dirty.members = true;
-        break;
-      }
-      case 'export.ready':
-        this.exports = [...this.exports, event.data];
-        break;
-      default:
-        // An event type this page does not know yet: its seq still counts.
-        break;
-    }
-    const entry = activityFromEvent(event, {
-      sectionTitle: (id) => this.#sectionMap.get(id)?.title,
-      beforeStatus: before,
-      chat: (id) => this.#chatMap.get(id),
-    });
-    if (entry) {
-      this.#activity.push(entry);
-      if (this.#activity.length > MAX_ACTIVITY)
-        this.#activity.splice(0, this.#activity.length - MAX_ACTIVITY);
-      this.#dirty.activity = true;
-    }
-  }
-
-  #addUsage(
-    usage: { inputTokens: number; outputTokens: number; cacheReadTokens?: number; cacheWriteTokens?: number },
-    model?: string,
-  ): void {
-    const next = { ...this.#usage, models: { ...this.#usage.models } };
-    next.inputTokens += usage.inputTokens;
-    next.outputTokens += usage.outputTokens;
-    next.cacheReadTokens += usage.cacheReadTokens ?? 0;
-    next.cacheWriteTokens += usage.cacheWriteTokens ?? 0;
-    if (model) next.models[model] = (next.models[model] ?? 0) + 1;
-    this.#usage = next;
-    this.#dirty.usage = true;
-  }
-
-  /** Keeps the newer of what we have and `item` (by version); a deleted item stays deleted. */
-  #putItem(item: FeedbackItem): void {
-    if (this.#deleted.has(item.id)) return;
-    const current = this.#server.get(item.id);
-    if (current && current.version > item.version) return;
-    this.#server.set(item.id, item);
-    const optimistic = this.#optimistic.get(item.id);
-    // Our decision has landed (from this tab's ack or its event): nothing left to show optimistically.
-    if (optimistic && item.status === optimistic.status && current && item.version > current.version) {
-      this.#optimistic.delete(item.id);
-    }
-    this.#dirty.items = true;
-  }
-
-  #markAll(): void {
-    this.#dirty = { sections: true, items: true, chat: true, members: true, activity: true, usage: true };
   }
 
   /** Copies what changed into the runes state, once per batch. */
   #publish(): void {
-    const dirty = this.#dirty;
-    if (dirty.sections) {
-      this.sections = [...this.#sectionMap.values()].sort((a, b) => a.index - b.index);
-      this.reasoning = this.#reasoning;
-    } else if (this.reasoning !== this.#reasoning) {
-      this.reasoning = this.#reasoning;
-    }
+    const state = this.#state;
+    const dirty = state.takeDirty();
+    this.seq = this.#sync.seq;
+    if (dirty.sections) this.sections = [...state.sections.values()].sort((a, b) => a.index - b.index);
+    if (this.reasoning !== state.reasoning) this.reasoning = state.reasoning;
     if (dirty.items || dirty.sections) this.#publishItems();
-    if (dirty.chat) this.chat = [...this.#chatMap.values()].sort(byCreated);
-    if (dirty.members) this.members = [...this.#memberMap.values()];
-    if (dirty.activity) this.activity = [...this.#activity];
-    if (dirty.usage) this.usage = this.#usage;
-    this.#dirty = {
-      sections: false,
-      items: false,
-      chat: false,
-      members: false,
-      activity: false,
-      usage: false,
-    };
+    if (dirty.chat) this.chat = [...state.chat.values()].sort(byCreated);
+    if (dirty.members) this.members = [...state.members.values()];
+    if (dirty.activity) this.activity = [...state.activity];
+    if (dirty.usage) this.usage = state.usage;
+    if (dirty.exports) this.exports = state.exports;
   }
 
   #publishItems(): void {
     const order = new Map<string, number>();
-    for (const section of this.#sectionMap.values()) order.set(section.id, section.index);
+    for (const section of this.#state.sections.values()) order.set(section.id, section.index);
     const shown: FeedbackItem[] = [];
-    for (const item of this.#server.values()) {
-      const optimistic = this.#optimistic.get(item.id);
-      shown.push(optimistic ? this.#overlay(item, optimistic) : item);
-    }
+    for (const item of this.#state.server.values()) shown.push(this.#overlay.show(item));
     shown.sort(
       (a, b) =>
         (order.get(a.sectionId) ?? Number.MAX_SAFE_INTEGER) -
           (order.get(b.sectionId) ?? Number.MAX_SAFE_INTEGER) || byCreated(a, b),
     );
     this.items = shown;
-    this.deciding = new Set(this.#optimistic.keys());
-  }
-
-  #overlay(item: FeedbackItem, optimistic: Optimistic): FeedbackItem {
-    if (item.status === optimistic.status) return item;
-    const next: FeedbackItem = { ...item, status: optimistic.status };
-    if (optimistic.status === 'pending') {
-      delete next.decidedBy;
-      delete next.decidedAt;
-    } else {
-      next.decidedBy = this.me;
-      next.decidedAt = optimistic.at;
-    }
-    return next;
+    this.deciding = new Set([...this.#overlay.ids()].filter((id) => this.#state.server.has(id)));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -564,29 +259,18 @@ export class Room {
 
   /** Accept, reject or reopen (`pending`): shown at once, rolled back if the server says otherwise. */
   decide(feedbackId: string, status: FeedbackStatus): Promise<void> {
-    if (!this.canWrite || !this.#server.has(feedbackId)) return Promise.resolve();
-    const token = {};
-    this.#optimistic.set(feedbackId, { status, at: new Date().toISOString(), token });
+    if (!this.canWrite || !this.#state.server.has(feedbackId)) return Promise.resolve();
+    const token = this.#overlay.set(feedbackId, status);
     this.#publishItems();
-    // Decisions on one item go one after another, each naming the version the previous one produced.
-    const previous = this.#decideChains.get(feedbackId) ?? Promise.resolve();
-    const run = previous.then(() => this.#sendDecision(feedbackId, status, token));
-    this.#decideChains.set(feedbackId, run);
-    void run.finally(() => {
-      if (this.#decideChains.get(feedbackId) === run) this.#decideChains.delete(feedbackId);
-    });
-    return run;
+    return this.#overlay.enqueue(feedbackId, () => this.#sendDecision(feedbackId, status, token));
   }
 
   async #sendDecision(feedbackId: string, status: FeedbackStatus, token: object): Promise<void> {
-    const settle = () => {
-      if (this.#optimistic.get(feedbackId)?.token === token) this.#optimistic.delete(feedbackId);
-    };
     // A later click replaced this one before it was sent: only the latest goes to the server.
-    if (this.#optimistic.get(feedbackId)?.token !== token) return;
-    const current = this.#server.get(feedbackId);
+    if (!this.#overlay.isLatest(feedbackId, token)) return;
+    const current = this.#state.server.get(feedbackId);
     if (!current) {
-      settle();
+      this.#overlay.settle(feedbackId, token);
       this.#publishItems();
       return;
     }
@@ -597,21 +281,18 @@ export class Room {
       version: current.version,
     });
     if (this.#destroyed) return;
-    settle();
+    this.#overlay.settle(feedbackId, token);
     if (response.ok) {
-      this.#putItem(response.item);
+      this.#state.putItem(response.item);
     } else if (response.error.code === 'conflict' && response.item) {
-      this.#putItem(response.item);
+      this.#state.putItem(response.item);
       const first = response.item.decidedBy?.name ?? 'Someone else';
       this.#notify({
         kind: 'info',
         message: `${first} decided first: it is ${response.item.status} now.`,
       });
     } else {
-      if (response.error.code === 'not_found') {
-        this.#server.delete(feedbackId);
-        this.#deleted.add(feedbackId);
-      }
+      if (response.error.code === 'not_found') this.#state.removeItem(feedbackId);
       this.#notify({ kind: 'error', message: response.error.message });
     }
     this.#publishItems();
@@ -620,7 +301,7 @@ export class Room {
   async addFeedback(input: Omit<AddFeedbackPayload, 'reviewId'>): Promise<ActionResult<FeedbackItem>> {
     const response = await this.#transport.request('feedback:add', { ...input, reviewId: this.id });
     if (!response.ok) return { ok: false, error: response.error };
-    this.#putItem(response.item);
+    this.#state.putItem(response.item);
     this.#publishItems();
     return { ok: true, value: response.item };
   }
@@ -629,7 +310,7 @@ export class Room {
     feedbackId: string,
     fields: Omit<EditFeedbackPayload, 'reviewId' | 'feedbackId' | 'version'>,
   ): Promise<ActionResult<FeedbackItem>> {
-    const current = this.#server.get(feedbackId);
+    const current = this.#state.server.get(feedbackId);
     if (!current) return { ok: false, error: { code: 'not_found', message: 'This item no longer exists.' } };
     const response = await this.#transport.request('feedback:edit', {
       ...fields,
@@ -639,18 +320,18 @@ export class Room {
     });
     if (!response.ok) {
       if (response.item) {
-        this.#putItem(response.item);
+        this.#state.putItem(response.item);
         this.#publishItems();
       }
       return { ok: false, error: response.error };
     }
-    this.#putItem(response.item);
+    this.#state.putItem(response.item);
     this.#publishItems();
     return { ok: true, value: response.item };
   }
 
   async deleteFeedback(feedbackId: string): Promise<ActionResult<null>> {
-    const current = this.#server.get(feedbackId);
+    const current = this.#state.server.get(feedbackId);
     if (!current) return { ok: true, value: null };
     const response = await this.#transport.request('feedback:delete', {
       reviewId: this.id,
@@ -658,8 +339,8 @@ export class Room {
       version: current.version,
     });
     if (!response.ok) return { ok: false, error: response.error };
-    this.#server.delete(feedbackId);
-    this.#deleted.add(feedbackId);
+    this.#state.removeItem(feedbackId);
+    this.#overlay.drop(feedbackId);
     this.#publishItems();
     return { ok: true, value: null };
   }

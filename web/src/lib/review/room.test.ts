@@ -173,6 +173,16 @@ describe('Room: snapshot and events', () => {
     expect(room.selectedSection?.id).toBe('s1');
   });
 
+  it('knows whether a model analyses, from the snapshot', async () => {
+    const rules = await setup(snapshot({ ai: { provider: 'rules' } }));
+    expect(rules.room.ai).toEqual({ provider: 'rules' });
+    expect(rules.room.hasModel).toBe(false);
+    const bedrock = await setup(snapshot({ ai: { provider: 'bedrock', models: ['m'] } }));
+    expect(bedrock.room.hasModel).toBe(true);
+    const none = await setup(snapshot());
+    expect(none.room.ai).toBeNull();
+  });
+
   it('applies events in one batch per frame, in seq order', async () => {
     const { room, transport, frame } = await setup();
     transport.push(added(5, 'b'), added(4, 'a'));
@@ -341,6 +351,57 @@ describe('Room: decisions', () => {
     await Promise.all([first, second]);
     expect(room.items[0]?.status).toBe('pending');
     expect(room.items[0]?.version).toBe(2);
+  });
+
+  it('tells me who changed a decision I made moments ago, and what it is now', async () => {
+    const { room, transport, frame, notices } = await setup(snapshot({ feedback: [item('1')] }));
+    const mine = item('1', {
+      status: 'accepted',
+      decidedBy: ME,
+      decidedAt: new Date().toISOString(),
+      version: 2,
+    });
+    transport.responders['feedback:decide'] = () => ({ ok: true, item: mine });
+    await room.decide('1', 'accepted');
+    transport.push(event(4, 'feedback.updated', { item: mine }, ME));
+    frame();
+    expect(notices).toEqual([]);
+    const theirs = item('1', {
+      status: 'rejected',
+      decidedBy: ANA,
+      decidedAt: new Date().toISOString(),
+      version: 3,
+    });
+    transport.push(event(5, 'feedback.updated', { item: theirs }, ANA));
+    frame();
+    expect(room.items[0]?.status).toBe('rejected');
+    expect(notices).toHaveLength(1);
+    expect(notices[0]?.message).toBe('Ana rejected the important finding “Finding 1” you accepted.');
+    // Their next change is to a decision that is no longer mine: no second toast.
+    transport.push(event(6, 'feedback.updated', { item: { ...theirs, status: 'pending', version: 4 } }, ANA));
+    frame();
+    expect(notices).toHaveLength(1);
+  });
+
+  it('says nothing when the decision someone changes was mine long ago', async () => {
+    const old = item('1', {
+      status: 'accepted',
+      decidedBy: ME,
+      decidedAt: '2020-01-01T00:00:00.000Z',
+      version: 2,
+    });
+    const { room, transport, frame, notices } = await setup(snapshot({ feedback: [old] }));
+    transport.push(
+      event(
+        4,
+        'feedback.updated',
+        { item: item('1', { status: 'rejected', decidedBy: ANA, version: 3 }) },
+        ANA,
+      ),
+    );
+    frame();
+    expect(room.items[0]?.status).toBe('rejected');
+    expect(notices).toEqual([]);
   });
 
   it('lets viewers change nothing', async () => {
