@@ -9,39 +9,67 @@ import type { NewReviewEvent, ReviewEvent } from '@prism/core';
 import type { Redis } from 'ioredis';
 import { type ReviewKeys, reviewKeys } from './keys.ts';
 
-const APPEND_SCRIPT = `
-local nguards = tonumber(ARGV[4])
-local i = 5
-for g = 1, nguards do
-  local kind, key, field, expected = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
-  i = i + 4
-  local current
-  if kind == 'hget' then current = redis.call('HGET', key, field) else current = redis.call('GET', key) end
-  if current == false then current = '' end
-  if current ~= expected then return {0, g, current} end
+// One event, read from ARGV[i] on: its body, the guards (count, then kind/key/field/expected each),
+// the writes (count, then op/key/a/b each). Returns the result and the index of the next event, so
+// a batch can skip an event whose guard failed and go on with the next.
+const APPEND_EVENT = `
+local function append_event(i)
+  local body = ARGV[i]
+  local nguards = tonumber(ARGV[i + 1])
+  local w0 = i + 3 + 4 * nguards
+  local nwrites = tonumber(ARGV[w0 - 1])
+  local next_i = w0 + 4 * nwrites
+  for g = 1, nguards do
+    local j = i + 2 + 4 * (g - 1)
+    local kind, key, field, expected = ARGV[j], KEYS[tonumber(ARGV[j + 1])], ARGV[j + 2], ARGV[j + 3]
+    local current
+    if kind == 'hget' then current = redis.call('HGET', key, field) else current = redis.call('GET', key) end
+    if current == false then current = '' end
+    if current ~= expected then return {0, g, current}, next_i end
+  end
+  for w = 1, nwrites do
+    local j = w0 + 4 * (w - 1)
+    local op, key, a, b = ARGV[j], KEYS[tonumber(ARGV[j + 1])], ARGV[j + 2], ARGV[j + 3]
+    if op == 'hset' then redis.call('HSET', key, a, b)
+    elseif op == 'hdel' then redis.call('HDEL', key, a)
+    elseif op == 'set' then redis.call('SET', key, a)
+    elseif op == 'del' then redis.call('DEL', key)
+    elseif op == 'happend' then
+      local cur = redis.call('HGET', key, a)
+      if cur == false then cur = '' end
+      redis.call('HSET', key, a, cur .. b)
+    elseif op == 'hincrby' then redis.call('HINCRBY', key, a, tonumber(b))
+    else return redis.error_reply('unknown op ' .. op), next_i end
+  end
+  local seq = redis.call('INCR', KEYS[1])
+  local event = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', event)
+  redis.call('PUBLISH', ARGV[1], event)
+  return {1, seq}, next_i
 end
-local nwrites = tonumber(ARGV[i])
-i = i + 1
-for w = 1, nwrites do
-  local op, key, a, b = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
-  i = i + 4
-  if op == 'hset' then redis.call('HSET', key, a, b)
-  elseif op == 'hdel' then redis.call('HDEL', key, a)
-  elseif op == 'set' then redis.call('SET', key, a)
-  elseif op == 'del' then redis.call('DEL', key)
-  elseif op == 'happend' then
-    local cur = redis.call('HGET', key, a)
-    if cur == false then cur = '' end
-    redis.call('HSET', key, a, cur .. b)
-  elseif op == 'hincrby' then redis.call('HINCRBY', key, a, tonumber(b))
-  else return redis.error_reply('unknown op ' .. op) end
-end
-local seq = redis.call('INCR', KEYS[1])
-local event = '{"seq":' .. seq .. ',' .. string.sub(ARGV[3], 2)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', event)
-redis.call('PUBLISH', ARGV[1], event)
-return {1, seq}
 `;
+
+// ARGV: channel, maxLen, then one event.
+const APPEND_SCRIPT = `${APPEND_EVENT}
+local result = append_event(3)
+return result
+`;
+
+// ARGV: channel, maxLen, the number of events, then each event as above. One result per event.
+const APPEND_MANY_SCRIPT = `${APPEND_EVENT}
+local results = {}
+local i = 4
+for n = 1, tonumber(ARGV[3]) do
+  local result
+  result, i = append_event(i)
+  if result.err then return result end
+  results[n] = result
+end
+return results
+`;
+
+/** Events one `appendMany` script call carries: bounds how long Redis runs one script. */
+const APPEND_BATCH = 100;
 
 type KeyName = keyof Omit<ReviewKeys, 'channel'>;
 
@@ -86,12 +114,61 @@ const KEY_ORDER: KeyName[] = [
   'partials',
   'usage',
   'jobs',
+  'lifecycle',
 ];
 const KEY_INDEX = new Map(KEY_ORDER.map((name, i) => [name, i + 1]));
 
+type RawResult = [number, number, string?];
+
 type Scripted = Redis & {
-  prismAppend(numKeys: number, ...args: (string | number)[]): Promise<[number, number, string?]>;
+  prismAppend(numKeys: number, ...args: (string | number)[]): Promise<RawResult>;
+  prismAppendMany(numKeys: number, ...args: (string | number)[]): Promise<RawResult[]>;
 };
+
+/** One event with the guards and writes of its append, for `appendMany`. */
+export interface PendingAppend {
+  event: NewReviewEvent;
+  options?: AppendOptions;
+}
+
+/** The script arguments of one event: its body, then its guards and its writes, each counted. */
+function encodeEvent(event: NewReviewEvent, options: AppendOptions): (string | number)[] {
+  const args: (string | number)[] = [JSON.stringify(event)];
+  const guards = options.guards ?? [];
+  args.push(guards.length);
+  for (const guard of guards) {
+    args.push(
+      guard.kind,
+      KEY_INDEX.get(guard.key)!,
+      guard.kind === 'hget' ? guard.field : '',
+      guard.expected,
+    );
+  }
+  const writes = options.writes ?? [];
+  args.push(writes.length);
+  for (const write of writes) {
+    const index = KEY_INDEX.get(write.key)!;
+    switch (write.op) {
+      case 'hset':
+      case 'happend':
+        args.push(write.op, index, write.field, write.value);
+        break;
+      case 'hdel':
+        args.push(write.op, index, write.field, '');
+        break;
+      case 'set':
+        args.push(write.op, index, write.value, '');
+        break;
+      case 'del':
+        args.push(write.op, index, '', '');
+        break;
+      case 'hincrby':
+        args.push(write.op, index, write.field, write.by);
+        break;
+    }
+  }
+  return args;
+}
 
 export class EventLog {
   readonly prefix: string;
@@ -106,6 +183,9 @@ export class EventLog {
     if (!('prismAppend' in redis)) {
       redis.defineCommand('prismAppend', { lua: APPEND_SCRIPT });
     }
+    if (!('prismAppendMany' in redis)) {
+      redis.defineCommand('prismAppendMany', { lua: APPEND_MANY_SCRIPT });
+    }
     this.redis = redis as Scripted;
   }
 
@@ -116,43 +196,55 @@ export class EventLog {
   /** Appends one event; with guards, only if they all hold (else nothing is written). */
   async append(event: NewReviewEvent, options: AppendOptions = {}): Promise<AppendResult> {
     const keys = this.keys(event.reviewId);
-    const body = JSON.stringify(event);
-    const args: (string | number)[] = [keys.channel, this.maxLen, body];
-    const guards = options.guards ?? [];
-    args.push(guards.length);
-    for (const guard of guards) {
-      args.push(
-        guard.kind,
-        KEY_INDEX.get(guard.key)!,
-        guard.kind === 'hget' ? guard.field : '',
-        guard.expected,
-      );
-    }
-    const writes = options.writes ?? [];
-    args.push(writes.length);
-    for (const write of writes) {
-      const index = KEY_INDEX.get(write.key)!;
-      switch (write.op) {
-        case 'hset':
-        case 'happend':
-          args.push(write.op, index, write.field, write.value);
-          break;
-        case 'hdel':
-          args.push(write.op, index, write.field, '');
-          break;
-        case 'set':
-          args.push(write.op, index, write.value, '');
-          break;
-        case 'del':
-          args.push(write.op, index, '', '');
-          break;
-        case 'hincrby':
-          args.push(write.op, index, write.field, write.by);
-          break;
-      }
-    }
     const keyList = KEY_ORDER.map((name) => keys[name]);
-    const [ok, value, current] = await this.redis.prismAppend(keyList.length, ...keyList, ...args);
+    return this.result(
+      event,
+      await this.redis.prismAppend(
+        keyList.length,
+        ...keyList,
+        keys.channel,
+        this.maxLen,
+        ...encodeEvent(event, options),
+      ),
+    );
+  }
+
+  /**
+   * Appends several events of one review, in order, each exactly as `append` would: a failed
+   * guard skips that event alone. Events go APPEND_BATCH to a script call and every call is sent
+   * at once, so the whole list costs one round trip instead of one per event; each batch is
+   * atomic, and `seq` stays gap-free and in list order (other appends may fall between batches).
+   * Results are in the order of `entries`.
+   */
+  async appendMany(entries: PendingAppend[]): Promise<AppendResult[]> {
+    if (entries.length === 0) return [];
+    const reviewId = entries[0]!.event.reviewId;
+    if (entries.some(({ event }) => event.reviewId !== reviewId)) {
+      throw new Error('appendMany takes the events of one review');
+    }
+    const keys = this.keys(reviewId);
+    const keyList = KEY_ORDER.map((name) => keys[name]);
+    const batches: PendingAppend[][] = [];
+    for (let start = 0; start < entries.length; start += APPEND_BATCH) {
+      batches.push(entries.slice(start, start + APPEND_BATCH));
+    }
+    // Issued in one synchronous pass: ioredis writes them back to back and Redis runs them in order.
+    const replies = await Promise.all(
+      batches.map((batch) =>
+        this.redis.prismAppendMany(
+          keyList.length,
+          ...keyList,
+          keys.channel,
+          this.maxLen,
+          batch.length,
+          ...batch.flatMap(({ event, options }) => encodeEvent(event, options ?? {})),
+        ),
+      ),
+    );
+    return batches.flatMap((batch, b) => batch.map(({ event }, n) => this.result(event, replies[b]![n]!)));
+  }
+
+  private result(event: NewReviewEvent, [ok, value, current]: RawResult): AppendResult {
     if (ok !== 1) return { ok: false, guard: value, current: current ?? '' };
     this.onAppend?.(event);
     return { ok: true, seq: value };

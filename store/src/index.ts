@@ -1,4 +1,5 @@
 export * from './ai-info.ts';
+export * from './analysis.ts';
 export * from './event-log.ts';
 export * from './keys.ts';
 export * from './objects.ts';

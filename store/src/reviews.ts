@@ -22,6 +22,14 @@ import {
 } from '@prism/core';
 import type { Redis } from 'ioredis';
 import { readAiInfo } from './ai-info.ts';
+import {
+  type BusySection,
+  busySections,
+  cancelSections,
+  type QueuedSection,
+  queueSections,
+  type SectionJob,
+} from './analysis.ts';
 import type { EventLog, Write } from './event-log.ts';
 import { userReviewsKey } from './keys.ts';
 
@@ -300,6 +308,53 @@ export class ReviewStore {
   /** A new run number for a section's analysis (job ids must differ across runs). */
   async nextRun(reviewId: string, sectionId: string): Promise<number> {
     return this.redis.hincrby(this.log.keys(reviewId).jobs, `runs:${sectionId}`, 1);
+  }
+
+  /**
+   * Marks sections `queued` under new job ids, a few round trips whatever their number; sections
+   * already queued or analyzing keep their job (`queued: false`). See `store/src/analysis.ts`.
+   */
+  async queueSections(
+    reviewId: string,
+    sectionIds: readonly string[],
+    actor: User,
+    jobId: (sectionId: string, run: number) => string,
+  ): Promise<QueuedSection[]> {
+    return queueSections(this.redis, this.log, reviewId, sectionIds, actor, jobId);
+  }
+
+  /** The sections among `sectionIds` that are queued or analyzing, with their job ids. */
+  async busySections(reviewId: string, sectionIds: readonly string[]): Promise<BusySection[]> {
+    return busySections(this.redis, this.log, reviewId, sectionIds);
+  }
+
+  /** Marks `cancelled` the busy sections whose (removed) jobs are unchanged since; returns those. */
+  async cancelSections(
+    reviewId: string,
+    sections: readonly BusySection[],
+    actor: User,
+  ): Promise<SectionJob[]> {
+    return cancelSections(this.log, reviewId, sections, actor);
+  }
+
+  /**
+   * One chat message as a joiner would see it: a reply still streaming carries the text its
+   * deltas appended so far and the index of the last one (what a new attempt must not repeat).
+   */
+  async chatMessage(reviewId: string, messageId: string): Promise<ChatMessage | undefined> {
+    const keys = this.log.keys(reviewId);
+    const [[, raw], [, partials]] = (await this.redis
+      .multi()
+      .hget(keys.chat, messageId)
+      .hmget(keys.partials, messageId, partialIndexField(messageId))
+      .exec()) as [[null, string | null], [null, (string | null)[]]];
+    if (!raw) return undefined;
+    const [text, lastIndex] = partials;
+    const message = JSON.parse(raw) as ChatMessage;
+    return withPartial(message, {
+      ...(text != null ? { [messageId]: text } : {}),
+      ...(lastIndex != null ? { [partialIndexField(messageId)]: lastIndex } : {}),
+    });
   }
 }
 

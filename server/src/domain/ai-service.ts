@@ -20,8 +20,6 @@ import type { Queues } from '../infra/queues.ts';
 import { newId } from './ids.ts';
 import type { ReviewService } from './review-service.ts';
 
-const BUSY = new Set(['queued', 'analyzing']);
-
 export class AiService {
   private readonly reviews: ReviewService;
   readonly queues: Queues;
@@ -74,70 +72,48 @@ export class AiService {
     if (unknown) throw new PrismError('not_found', `This review has no section ${unknown}.`);
     await this.assertBudget(payload.reviewId);
 
-    const jobs: { sectionId: string; jobId: string }[] = [];
-    for (const sectionId of new Set(sectionIds)) {
-      const current = await this.store.sectionStatus(payload.reviewId, sectionId);
-      const running = await this.store.jobField(payload.reviewId, `job:analysis:${sectionId}`);
-      if (BUSY.has(current.status) && running) {
-        // Already queued or running: one analysis per section at a time.
-        jobs.push({ sectionId, jobId: running });
-        continue;
-      }
-      const run = await this.store.nextRun(payload.reviewId, sectionId);
-      const jobId = `a.${payload.reviewId}.${sectionId}.${run}`;
-      await this.store.log.append(
-        {
-          reviewId: payload.reviewId,
-          type: 'section.status',
-          at: new Date().toISOString(),
-          actor: user,
-          data: { sectionId, status: 'queued' },
-        },
-        {
-          writes: [
-            { op: 'hset', key: 'status', field: sectionId, value: JSON.stringify({ status: 'queued' }) },
-            { op: 'hset', key: 'jobs', field: `job:analysis:${sectionId}`, value: jobId },
-          ],
-        },
-      );
-      await this.queues.add(
-        'analysis.section',
-        { reviewId: payload.reviewId, sectionId, thinking: payload.thinking ?? false, requestedBy: user },
-        jobId,
-      );
-      jobs.push({ sectionId, jobId });
-    }
-    return jobs;
+    // A few round trips whatever the number of sections: one read, one batch of run numbers, one
+    // batch of `queued` events, then every job in one pipeline.
+    const sections = await this.store.queueSections(
+      payload.reviewId,
+      sectionIds,
+      user,
+      (sectionId, run) => `a.${payload.reviewId}.${sectionId}.${run}`,
+    );
+    await this.queues.addBulk(
+      'analysis.section',
+      sections
+        .filter((section) => section.queued)
+        .map(({ sectionId, jobId }) => ({
+          jobId,
+          payload: {
+            reviewId: payload.reviewId,
+            sectionId,
+            thinking: payload.thinking ?? false,
+            requestedBy: user,
+          },
+        })),
+    );
+    return sections.map(({ sectionId, jobId }) => ({ sectionId, jobId }));
   }
 
   async cancelAnalysis(user: User, payload: AnalysisCancelPayload): Promise<void> {
     const { meta } = await this.reviews.authorize(payload.reviewId, user, 'analysis:run');
     const sectionIds = payload.sectionIds ?? meta.sections.map((s) => s.id);
-    const running: string[] = [];
-    for (const sectionId of sectionIds) {
-      const current = await this.store.sectionStatus(payload.reviewId, sectionId);
-      const jobId = await this.store.jobField(payload.reviewId, `job:analysis:${sectionId}`);
-      if (!BUSY.has(current.status) || !jobId) continue;
-      if (await this.queues.removeIfWaiting('analysis.section', jobId)) {
-        await this.store.log.append(
-          {
-            reviewId: payload.reviewId,
-            type: 'section.status',
-            at: new Date().toISOString(),
-            actor: user,
-            data: { sectionId, status: 'cancelled' },
-          },
-          {
-            writes: [
-              { op: 'hset', key: 'status', field: sectionId, value: JSON.stringify({ status: 'cancelled' }) },
-            ],
-          },
-        );
-      } else {
-        running.push(jobId);
-      }
-    }
-    await this.cancelRunning(running, `cancelled by ${user.name}`);
+    const busy = await this.store.busySections(payload.reviewId, sectionIds);
+    const removed = await this.queues.removeUnlocked(
+      'analysis.section',
+      busy.map((section) => section.jobId),
+    );
+    await this.store.cancelSections(
+      payload.reviewId,
+      busy.filter((_, i) => removed[i]),
+      user,
+    );
+    await this.cancelRunning(
+      busy.filter((_, i) => !removed[i]).map((section) => section.jobId),
+      `cancelled by ${user.name}`,
+    );
   }
 
   async sendChat(user: User, payload: ChatSendPayload): Promise<{ messageId: string; replyId: string }> {
