@@ -22,10 +22,16 @@ export const replyToChat: Handler<'chat.reply'> = async (job, context, signal) =
   const guard: Guard = { kind: 'hget', key: 'jobs', field: `chat:${replyId}`, expected: attempt };
   const now = (): string => new Date().toISOString();
 
+  // Take the fence before reading: an older attempt still alive can append nothing more, so the
+  // partial text read below is all the room will ever have seen of this reply.
+  await store.setJobField(reviewId, `chat:${replyId}`, attempt);
   const messages = await store.chat(reviewId);
-  const reply = messages.find((m) => m.id === replyId);
+  // The reply with what earlier attempts appended (`store.chat` holds only its placeholder).
+  const reply = await store.chatMessage(reviewId, replyId);
   const question = messages.find((m) => m.id === questionId);
   if (!reply || !question || reply.status !== 'streaming') return { skipped: true };
+  const resumed = reply.lastIndex !== undefined || reply.text !== '';
+  delete reply.lastIndex;
 
   let index = 0;
   let streamed = '';
@@ -44,9 +50,10 @@ export const replyToChat: Handler<'chat.reply'> = async (job, context, signal) =
     );
   };
 
-  await store.setJobField(reviewId, `chat:${replyId}`, attempt);
-  // A previous attempt died after its first words reached the room: say so, keep what it wrote.
-  if (reply.lastIndex !== undefined || reply.text) {
+  // A previous attempt died after its first words reached the room. A new model call would start
+  // the answer over, and the room already shows its beginning: end it, keeping what it wrote, so
+  // no delta index is ever sent twice and the person can ask again.
+  if (resumed) {
     streamed = reply.text;
     await fail({ code: 'interrupted', message: 'The answer was interrupted; ask again for a complete one.' });
     return { interrupted: true };
