@@ -1,31 +1,54 @@
 /**
  * Signed tokens: sessions and invites. `v1.<payload>.<mac>` with an HMAC-SHA256 over the payload;
  * the first secret signs, every secret verifies, so secrets rotate without logging anyone out.
+ *
+ * Every token names its type (`t`) and audience (`aud`), and every reader checks both, with the
+ * claims' shape and values, before it trusts anything in it: an invite never opens a session, a
+ * session never accepts an invite, and an invite grants only the roles an invite may grant, even
+ * when someone holding the secret signed it.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Role, User } from '@prism/core';
+import { z } from 'zod';
 
 const SESSION_TTL_S = 30 * 24 * 3600;
 export const INVITE_TTL_S = 7 * 24 * 3600;
 
-interface SessionClaims {
-  t: 's';
-  sub: string;
-  name: string;
-  iat: number;
-  exp: number;
-}
+/** Audiences: who a token is for. Workspace invites (CONTRACT 7.2) get their own when they exist. */
+export const SESSION_AUDIENCE = 'prism:session';
+export const INVITE_AUDIENCE = 'prism:invite';
 
-interface InviteClaims {
-  t: 'i';
-  rid: string;
-  role: Exclude<Role, 'owner'>;
-  iat: number;
-  exp: number;
-  by: string;
-}
+/** The roles a review invite may grant: never `owner` (CONTRACT section 3). */
+export const REVIEW_INVITE_ROLES = ['reviewer', 'viewer'] as const satisfies readonly Role[];
+export type InviteRole = (typeof REVIEW_INVITE_ROLES)[number];
 
-type Claims = SessionClaims | InviteClaims;
+const expiry = z.number().int().positive();
+
+const SessionClaims = z.object({
+  t: z.literal('s'),
+  // Sessions signed before audiences existed have none; they are still sessions by `t` and the MAC,
+  // and refusing them would sign every person out on the deploy that adds audiences (a rolling
+  // deploy runs old and new servers side by side). They expire within SESSION_TTL_S of that deploy.
+  aud: z.literal(SESSION_AUDIENCE).optional(),
+  sub: z.string().min(1).max(200),
+  name: z.string().min(1).max(200),
+  iat: z.number().int(),
+  exp: expiry,
+});
+
+const InviteClaims = z.object({
+  t: z.literal('i'),
+  // Required: invites live 7 days, so an old link is re-issued rather than trusted without it.
+  aud: z.literal(INVITE_AUDIENCE),
+  rid: z.string().min(1).max(200),
+  role: z.enum(REVIEW_INVITE_ROLES),
+  iat: z.number().int(),
+  exp: expiry,
+  by: z.string().min(1).max(200),
+});
+
+type SessionClaims = z.infer<typeof SessionClaims>;
+type InviteClaims = z.infer<typeof InviteClaims>;
 
 export class TokenSigner {
   private readonly secrets: string[];
@@ -39,49 +62,71 @@ export class TokenSigner {
     return createHmac('sha256', secret).update(`prism.${payload}`).digest();
   }
 
-  private sign(claims: Claims): string {
+  private sign(claims: SessionClaims | InviteClaims): string {
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return `v1.${payload}.${this.mac(this.secrets[0]!, payload).toString('base64url')}`;
   }
 
-  private verify(token: unknown): Claims | undefined {
+  /** The claims of a genuine, unexpired token of the given shape; undefined for anything else. */
+  private verify<T extends { exp: number }>(token: unknown, shape: z.ZodType<T>): T | undefined {
     if (typeof token !== 'string' || token.length > 4096) return undefined;
-    const [version, payload, mac] = token.split('.');
-    if (version !== 'v1' || !payload || !mac) return undefined;
+    const [version, payload, mac, ...rest] = token.split('.');
+    if (version !== 'v1' || !payload || !mac || rest.length > 0) return undefined;
     const given = Buffer.from(mac, 'base64url');
     const valid = this.secrets.some((secret) => {
       const expected = this.mac(secret, payload);
       return expected.length === given.length && timingSafeEqual(expected, given);
     });
     if (!valid) return undefined;
+    let raw: unknown;
     try {
-      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Claims;
-      if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) return undefined;
-      return claims;
+      raw = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     } catch {
       return undefined;
     }
+    const claims = shape.safeParse(raw);
+    if (!claims.success || claims.data.exp * 1000 < Date.now()) return undefined;
+    return claims.data;
   }
 
   session(user: User): string {
     const now = Math.floor(Date.now() / 1000);
-    return this.sign({ t: 's', sub: user.id, name: user.name, iat: now, exp: now + SESSION_TTL_S });
+    return this.sign({
+      t: 's',
+      aud: SESSION_AUDIENCE,
+      sub: user.id,
+      name: user.name,
+      iat: now,
+      exp: now + SESSION_TTL_S,
+    });
   }
 
-  /** The user a session token names, or undefined when it is forged, malformed or expired. */
+  /** The user a session token names, or undefined when it is forged, malformed, expired or not a session. */
   verifySession(token: unknown): User | undefined {
-    const claims = this.verify(token);
-    return claims?.t === 's' ? { id: claims.sub, name: claims.name } : undefined;
+    const claims = this.verify(token, SessionClaims);
+    return claims ? { id: claims.sub, name: claims.name } : undefined;
   }
 
-  invite(reviewId: string, role: Exclude<Role, 'owner'>, by: User, ttlSeconds = INVITE_TTL_S): string {
+  invite(reviewId: string, role: InviteRole, by: User, ttlSeconds = INVITE_TTL_S): string {
     const now = Math.floor(Date.now() / 1000);
-    return this.sign({ t: 'i', rid: reviewId, role, iat: now, exp: now + ttlSeconds, by: by.id });
+    return this.sign({
+      t: 'i',
+      aud: INVITE_AUDIENCE,
+      rid: reviewId,
+      role,
+      iat: now,
+      exp: now + ttlSeconds,
+      by: by.id,
+    });
   }
 
-  verifyInvite(token: unknown): { reviewId: string; role: Exclude<Role, 'owner'> } | undefined {
-    const claims = this.verify(token);
-    return claims?.t === 'i' ? { reviewId: claims.rid, role: claims.role } : undefined;
+  /**
+   * The review and role a genuine invite grants, or undefined when it is forged, malformed, expired,
+   * not an invite, or claims a role no invite may grant (an `owner` invite signed with a leaked secret).
+   */
+  verifyInvite(token: unknown): { reviewId: string; role: InviteRole } | undefined {
+    const claims = this.verify(token, InviteClaims);
+    return claims ? { reviewId: claims.rid, role: claims.role } : undefined;
   }
 }
 
@@ -93,7 +138,14 @@ export function sessionFromCookie(header: string | undefined): string | undefine
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const [name, ...rest] = part.trim().split('=');
-    if (name === SESSION_COOKIE) return decodeURIComponent(rest.join('='));
+    if (name === SESSION_COOKIE) {
+      try {
+        return decodeURIComponent(rest.join('='));
+      } catch {
+        // A malformed cookie is no session, not a server error.
+        return undefined;
+      }
+    }
   }
   return undefined;
 }
