@@ -1,0 +1,70 @@
+import type { NewReviewEvent, ReviewEvent } from '@prism/core';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupKeys, REDIS_URL, uniquePrefix, waitFor } from '../../test/helpers.ts';
+import { EventLog } from './event-log.ts';
+
+const actor = { id: 'u_1', name: 'Olga' };
+const statusEvent = (reviewId: string, sectionId: string): NewReviewEvent => ({
+  reviewId,
+  type: 'section.status',
+  at: new Date().toISOString(),
+  actor,
+  data: { sectionId, status: 'queued' },
+});
+
+describe('EventLog.appendMany', () => {
+  const redis = new Redis(REDIS_URL);
+  redis.on('error', () => {});
+  const subscriber = new Redis(REDIS_URL);
+  subscriber.on('error', () => {});
+  afterAll(() => {
+    redis.disconnect();
+    subscriber.disconnect();
+  });
+
+  it('appends across several script batches in order, gap-free, skipping only the events whose guard fails', async () => {
+    const prefix = uniquePrefix('appendmany');
+    cleanupKeys(prefix);
+    const log = new EventLog(redis, { prefix });
+    const reviewId = 'r_many';
+    const keys = log.keys(reviewId);
+    const published: ReviewEvent[] = [];
+    subscriber.on('message', (_channel, raw: string) => published.push(JSON.parse(raw) as ReviewEvent));
+    await subscriber.subscribe(keys.channel);
+    await log.append(statusEvent(reviewId, 'before'));
+    // Sections whose index is a multiple of 7 were taken by someone else meanwhile.
+    const ids = Array.from({ length: 250 }, (_, i) => `s${i}`);
+    await redis.hset(keys.jobs, ...ids.filter((_, i) => i % 7 === 0).flatMap((id) => [`job:${id}`, 'other']));
+
+    const results = await log.appendMany(
+      ids.map((id) => ({
+        event: statusEvent(reviewId, id),
+        options: {
+          guards: [{ kind: 'hget', key: 'jobs', field: `job:${id}`, expected: '' }],
+          writes: [
+            { op: 'hset', key: 'jobs', field: `job:${id}`, value: 'mine' },
+            { op: 'hincrby', key: 'usage', field: 'queued', by: 1 },
+          ],
+        },
+      })),
+    );
+
+    const kept = ids.filter((_, i) => i % 7 !== 0);
+    expect(results.filter((r) => r.ok).map((r) => (r.ok ? r.seq : 0))).toEqual(kept.map((_, n) => n + 2));
+    results.forEach((result, i) => {
+      if (i % 7 === 0) expect(result).toEqual({ ok: false, guard: 1, current: 'other' });
+    });
+    const events = await log.all(reviewId);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: kept.length + 1 }, (_, n) => n + 1));
+    expect(events.slice(1).map((e) => (e.type === 'section.status' ? e.data.sectionId : ''))).toEqual(kept);
+    expect(await redis.hget(keys.usage, 'queued')).toBe(String(kept.length));
+    expect(await redis.hget(keys.jobs, 'job:s7')).toBe('other');
+    expect(await redis.hget(keys.jobs, 'job:s8')).toBe('mine');
+    await log.append(statusEvent(reviewId, 'after'));
+    expect(await log.seq(reviewId)).toBe(kept.length + 2);
+    // Subscribers hear every appended event, in seq order.
+    await waitFor(() => published.length >= kept.length + 2, 5000, 'every event published');
+    expect(published.map((e) => e.seq)).toEqual(Array.from({ length: kept.length + 2 }, (_, n) => n + 1));
+  });
+});
