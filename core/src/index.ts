@@ -6,6 +6,7 @@ export * from './env.ts';
 export * from './errors.ts';
 export * from './export.ts';
 export * from './jobs.ts';
+export * from './lifecycle.ts';
 export * from './protocol.ts';
 export * from './review.ts';
 export * from './schemas.ts';

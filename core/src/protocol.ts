@@ -49,6 +49,17 @@ export interface SectionState extends SectionRef {
   usage?: Usage;
 }
 
+/** Where a review is in its life: `open` to work on, `submitted` (complete, read-only until reopened), `archived`. */
+export type ReviewStatus = 'open' | 'submitted' | 'archived';
+
+/** What a submit or reopen counts: items by decision (all sources), and among them the people's own (`custom`). */
+export interface SubmitSummary {
+  accepted: number;
+  rejected: number;
+  pending: number;
+  custom: number;
+}
+
 export interface ReviewSummary {
   id: string;
   title: string;
@@ -56,6 +67,13 @@ export interface ReviewSummary {
   owner: User;
   role: Role;
   sections: SectionRef[];
+  status: ReviewStatus;
+  /** Items decided (accepted or rejected) of all items. */
+  progress: { decided: number; total: number };
+  /** The time of the review's last event (its last activity). */
+  updatedAt: string;
+  /** Who submitted the review and when, while it is `submitted`. */
+  submitted?: { by: User; at: string };
 }
 
 export interface Member {
@@ -120,6 +138,8 @@ export interface ReviewEventData {
   'analysis.delta': { sectionId: string; index: number; text: string };
   'member.joined': { user: User; role: Role };
   'export.ready': { jobId: string; location: string; files: string[] };
+  /** A submit or reopen; the actor is who did it. */
+  'review.status': { status: ReviewStatus; summary: SubmitSummary };
 }
 
 export type ReviewEventType = keyof ReviewEventData;

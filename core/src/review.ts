@@ -25,7 +25,9 @@ export type Action =
   | 'feedback:write'
   | 'chat:send'
   | 'invite:create'
-  | 'export:package';
+  | 'export:package'
+  | 'review:submit'
+  | 'review:reopen';
 
 const MIN_ROLE: Record<Action, Role> = {
   'review:read': 'viewer',
@@ -35,6 +37,8 @@ const MIN_ROLE: Record<Action, Role> = {
   'chat:send': 'reviewer',
   'invite:create': 'owner',
   'export:package': 'reviewer',
+  'review:submit': 'reviewer',
+  'review:reopen': 'owner',
 };
 
 export const can = (role: Role, action: Action): boolean => ROLE_RANK[role] >= ROLE_RANK[MIN_ROLE[action]];

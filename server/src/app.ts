@@ -15,10 +15,12 @@ import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import type { ServerConfig } from './config.ts';
 import { AiService } from './domain/ai-service.ts';
+import { LifecycleService } from './domain/lifecycle.ts';
 import { ReviewService } from './domain/review-service.ts';
 import { sessionFromCookie, TokenSigner } from './domain/tokens.ts';
 import { requireUser, sameOriginWrites } from './http/auth.ts';
 import { errorHandler, sendError } from './http/errors.ts';
+import { lifecycleRoutes } from './http/lifecycle.ts';
 import { reviewRoutes } from './http/reviews.ts';
 import { sessionRoutes } from './http/session.ts';
 import type { Metrics } from './infra/metrics.ts';
@@ -150,6 +152,7 @@ export function createApp(deps: AppDeps): App {
       maxUploadBytes: config.maxUploadBytes,
     }),
   );
+  api.use(lifecycleRoutes({ service, lifecycle: new LifecycleService(service, ai), objects }));
   api.use((_req, res) => sendError(res, new PrismError('not_found', 'There is no such API route.')));
   app.use('/api', api);
 

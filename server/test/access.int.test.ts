@@ -206,6 +206,9 @@ describe('access control', () => {
     ],
     ['GET export', `/api/reviews/${target}/export?format=json`, {}],
     ['POST export', `/api/reviews/${target}/export`, { method: 'POST', body: JSON.stringify({}) }],
+    ['POST submit', `/api/reviews/${target}/submit`, { method: 'POST', body: JSON.stringify({}) }],
+    ['POST reopen', `/api/reviews/${target}/reopen`, { method: 'POST', body: JSON.stringify({}) }],
+    ['GET package', `/api/reviews/${target}/package`, {}],
   ];
 
   beforeAll(async () => {
@@ -326,6 +329,19 @@ describe('access control', () => {
         body: JSON.stringify({}),
       });
       expect(await answer(exportPackage)).toEqual({ status: 403, code: 'forbidden' });
+      // Submitting and reopening are for the team doing the review, not for readers.
+      for (const action of ['submit', 'reopen']) {
+        const res = await api(server.url, viewer.token, `/api/reviews/${reviewId}/${action}`, {
+          method: 'POST',
+          body: JSON.stringify({}),
+        });
+        expect(await answer(res), action).toEqual({ status: 403, code: 'forbidden' });
+      }
+      // The package is for every member.
+      const zip = await api(server.url, viewer.token, `/api/reviews/${reviewId}/package`);
+      expect(zip.status).toBe(200);
+      expect(zip.headers.get('content-type')).toBe('application/zip');
+      await zip.body?.cancel();
       // Downloading an export is for any member: whatever this build answers, it is not a refusal.
       const download = await api(server.url, viewer.token, `/api/reviews/${reviewId}/export?format=json`);
       expect([401, 403]).not.toContain(download.status);
@@ -379,6 +395,17 @@ describe('access control', () => {
     });
     expect([401, 403]).not.toContain(exportPackage.status);
     await exportPackage.body?.cancel();
+    // Reopening is the owner's; the reviewer's submit is in lifecycle.int.test.ts (it closes the review).
+    await expectNothingAppended(async () => {
+      const reopen = await api(server.url, reviewer.token, `/api/reviews/${reviewId}/reopen`, {
+        method: 'POST',
+        body: JSON.stringify({}),
+      });
+      expect(await answer(reopen)).toEqual({ status: 403, code: 'forbidden' });
+    });
+    const zip = await api(server.url, reviewer.token, `/api/reviews/${reviewId}/package`);
+    expect(zip.status).toBe(200);
+    await zip.body?.cancel();
 
     // A reviewer decides anyone's item, and edits and deletes their own.
     const decided: Ack = await call(socket, 'feedback:decide', {

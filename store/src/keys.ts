@@ -16,6 +16,8 @@ export interface ReviewKeys {
   usage: string;
   /** Attempt fences and job ids: `analysis:<sectionId>`, `chat:<messageId>`. */
   jobs: string;
+  /** The review's status record (`LifecycleRecord` JSON); absent while it was never submitted. */
+  lifecycle: string;
 }
 
 export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
@@ -33,6 +35,7 @@ export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
     partials: `${base}:partials`,
     usage: `${base}:usage`,
     jobs: `${base}:jobs`,
+    lifecycle: `${base}:lifecycle`,
   };
 }
 

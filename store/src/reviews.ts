@@ -32,6 +32,14 @@ import {
 } from './analysis.ts';
 import type { EventLog, Write } from './event-log.ts';
 import { userReviewsKey } from './keys.ts';
+import {
+  lastEventAt,
+  parseLifecycle,
+  type ReviewState,
+  reviewState,
+  reviewStates,
+  type StoredLifecycle,
+} from './lifecycle.ts';
 
 /** What never changes after upload: kept apart so servers can cache it. */
 export interface ReviewMeta {
@@ -212,11 +220,16 @@ export class ReviewStore {
     uncached.forEach((i, n) => {
       metas[i] = this.cacheMeta(ids[i]!, replies[ids.length + n] ?? null);
     });
-    const summaries: ReviewSummary[] = [];
-    metas.forEach((meta, i) => {
+    const listed = metas.flatMap((meta, i) => {
       const member = replies[i];
-      if (meta && member) summaries.push(summary(meta, (JSON.parse(member) as MemberRecord).role));
+      return meta && member ? [{ meta, role: (JSON.parse(member) as MemberRecord).role }] : [];
     });
+    const states = await reviewStates(
+      this.redis,
+      this.log,
+      listed.map(({ meta }) => meta),
+    );
+    const summaries = listed.map(({ meta, role }) => summary(meta, role, states.get(meta.id)));
     return summaries.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
   }
 
@@ -242,8 +255,12 @@ export class ReviewStore {
       .hgetall(keys.chat)
       .hgetall(keys.partials)
       .hgetall(keys.usage)
+      .get(keys.lifecycle)
+      .xrevrange(keys.log, '+', '-', 'COUNT', 1)
       .exec()) as [null, unknown][];
-    const [seqRaw, status, members, feedback, chat, partials, usage] = replies.map(([, value]) => value) as [
+    const [seqRaw, status, members, feedback, chat, partials, usage, lifecycle, last] = replies.map(
+      ([, value]) => value,
+    ) as [
       string | null,
       Record<string, string>,
       Record<string, string>,
@@ -251,6 +268,8 @@ export class ReviewStore {
       Record<string, string>,
       Record<string, string>,
       Record<string, string>,
+      string | null,
+      [string, string[]][],
     ];
 
     const states: SectionState[] = sections.map((section) => {
@@ -271,7 +290,7 @@ export class ReviewStore {
     // Outside the review's hash slot, so not in the MULTI; it changes only when the fleet does.
     const ai = await readAiInfo(this.redis, this.prefix).catch(() => null);
     return {
-      ...summary(meta, role),
+      ...summary(meta, role, reviewState(lifecycle, items, lastEventAt(last), meta.createdAt)),
       seq: Number(seqRaw ?? 0),
       sections: states,
       feedback: items,
@@ -280,6 +299,11 @@ export class ReviewStore {
       stats: computeStats(items, usageFrom(usage)),
       ...(ai ? { ai } : {}),
     };
+  }
+
+  /** The review's status record and its exact serialization (the guard of a status change). */
+  async lifecycle(reviewId: string): Promise<StoredLifecycle> {
+    return parseLifecycle(await this.redis.get(this.log.keys(reviewId).lifecycle));
   }
 
   /** Tokens the review has spent so far, and on which models. */
@@ -403,11 +427,13 @@ function withPartial(message: ChatMessage, partials: Record<string, string>): Ch
 /** The `partials` field holding the index of the last delta of a streaming reply. */
 export const partialIndexField = (messageId: string): string => `${messageId}#i`;
 
-export const summary = (meta: ReviewMeta, role: Role): ReviewSummary => ({
+/** A review as lists show it; without `state`, as it is at upload (open, nothing found yet). */
+export const summary = (meta: ReviewMeta, role: Role, state?: ReviewState): ReviewSummary => ({
   id: meta.id,
   title: meta.title,
   createdAt: meta.createdAt,
   owner: meta.owner,
   role,
   sections: meta.sections,
+  ...(state ?? { status: 'open', progress: { decided: 0, total: 0 }, updatedAt: meta.createdAt }),
 });

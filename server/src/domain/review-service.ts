@@ -10,6 +10,7 @@ import {
   assertCan,
   assertCurrentVersion,
   assertMayModify,
+  assertOpen,
   type Change,
   collapse,
   type DecidePayload,
@@ -28,6 +29,14 @@ import { newId } from './ids.ts';
 
 const MAX_RACES = 20;
 
+/** What a submitted review refuses until it is reopened: changes to its findings and its conversation. */
+const CHANGES_REVIEW: ReadonlySet<Action> = new Set([
+  'analysis:run',
+  'feedback:decide',
+  'feedback:write',
+  'chat:send',
+]);
+
 export class ReviewService {
   readonly store: ReviewStore;
   private readonly log: EventLog;
@@ -45,12 +54,15 @@ export class ReviewService {
     user: User,
     action: Action,
   ): Promise<MemberRecord & { meta: ReviewMeta }> {
-    const [meta, member] = await Promise.all([
+    const changes = CHANGES_REVIEW.has(action);
+    const [meta, member, lifecycle] = await Promise.all([
       this.store.meta(reviewId),
       this.store.member(reviewId, user.id),
+      changes ? this.store.lifecycle(reviewId) : undefined,
     ]);
     if (!meta) throw new PrismError('not_found', 'There is no review with this id.');
     assertCan(member?.role, action);
+    if (lifecycle) assertOpen(lifecycle.status);
     return { ...member!, meta };
   }
 

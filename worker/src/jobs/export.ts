@@ -2,22 +2,16 @@
  * Writes the review package to the object store under `Logs and data/<YYYYMMDD_HHMMSS>_<name>/`
  * (documents, feedback, logs, report.json) and tells the room with `export.ready`.
  */
-import { PRISM_ACTOR, PrismError, packageFiles, packageFolder, reviewedDocx } from '@prism/core';
+import { PRISM_ACTOR } from '@prism/core';
+import { buildPackage } from '@prism/store';
 import { UnrecoverableError } from 'bullmq';
 import type { Handler } from './types.ts';
 
 export const writePackage: Handler<'export.package'> = async (job, { store, objects, log }) => {
   const { reviewId } = job.data;
-  const meta = await store.meta(reviewId);
-  if (!meta) throw new UnrecoverableError('The review no longer exists.');
-  const snapshot = await store.snapshot(reviewId, 'owner');
-  const events = await log.all(reviewId);
-  const original = await objects.get(meta.original.key).catch(() => {
-    throw new PrismError('not_found', 'The original document is missing from the object store.');
-  });
-  const reviewed = reviewedDocx(original, snapshot, meta.anchors);
-  const folder = packageFolder(meta.title, new Date());
-  const files = packageFiles(snapshot, events, original, reviewed, meta.original.name);
+  if (!(await store.meta(reviewId))) throw new UnrecoverableError('The review no longer exists.');
+  // The same package GET /api/reviews/:id/package zips (store/src/package.ts).
+  const { folder, files } = await buildPackage(store, objects, reviewId);
   // Every file first, the event last: whoever follows `location` finds the package complete.
   for (const [path, body] of Object.entries(files)) await objects.put(`${folder}${path}`, body);
   const jobId = job.id ?? 'export';

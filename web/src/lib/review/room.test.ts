@@ -99,6 +99,9 @@ function snapshot(overrides: Partial<ReviewSnapshot> = {}): ReviewSnapshot {
     createdAt: '2026-11-01T09:00:00.000Z',
     owner: ME,
     role: 'owner',
+    status: 'open',
+    progress: { decided: 0, total: 0 },
+    updatedAt: '2026-11-01T09:00:00.000Z',
     seq: 3,
     sections: [
       { id: 's1', title: 'Intro', level: 1, index: 0, html: '<p>Hello</p>', text: 'Hello', status: 'idle' },
