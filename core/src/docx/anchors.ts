@@ -10,7 +10,7 @@
  */
 import { type Unzipped, unzipSync } from 'fflate';
 import { Parser } from 'htmlparser2';
-import { collapse, shortTitle, textHeadingLevel } from './sections.ts';
+import { collapse, planSections, StyleTable, shortTitle } from './outline.ts';
 
 export const WORD_NS = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
 export const WORD_STRICT_NS = 'http://purl.oclc.org/ooxml/wordprocessingml/main';
@@ -38,6 +38,8 @@ export interface WordRun {
   inHyperlink: boolean;
   /** Content children (everything but `w:rPr`). */
   contentCount: number;
+  /** The run's part of its paragraph's `text`. */
+  text: string;
 }
 
 /** A content child of a run that carries paragraph text: `w:t`, or `w:tab`/`w:br`/... */
@@ -75,6 +77,8 @@ export interface WordParagraph {
   selfClosing: boolean;
   styleId?: string;
   numbered: boolean;
+  /** Direct `w:outlineLvl` (0-9, 9 being body text), when the paragraph sets one. */
+  outlineLevel?: number;
   /** Not inside a table. */
   bodyLevel: boolean;
   /** Bookmarks starting in it (mammoth turns them into `<a id>`, so it is no bold heading). */
@@ -83,7 +87,7 @@ export interface WordParagraph {
   runs: WordRun[];
   /** The paragraph's text as Word shows it; tabs and breaks are spaces. */
   text: string;
-  /** One entry per UTF-16 unit of `text`. */
+  /** One entry per UTF-16 unit of `text` (empty when parsed with `chars: false`). */
   chars: CharRef[];
 }
 
@@ -124,8 +128,12 @@ const CHAR_LIKE: Record<string, string> = { noBreakHyphen: '\u2011', softHyphen:
 const toggle = (value: string | undefined): boolean =>
   value === undefined || !['false', '0', 'off'].includes(value.toLowerCase());
 
-/** Parses a main document part, keeping offsets into `xml` for every element it reports. */
-export function parseDocumentXml(xml: string): WordDocumentXml {
+/**
+ * Parses a main document part, keeping offsets into `xml` for every element it reports.
+ * `chars: false` leaves `chars` empty: finding sections needs only the text, and it is faster.
+ */
+export function parseDocumentXml(xml: string, options: { chars?: boolean } = {}): WordDocumentXml {
+  const keepChars = options.chars ?? true;
   let prefix = 'w';
   let namespace = WORD_NS;
   let mc = 'mc';
@@ -155,10 +163,13 @@ export function parseDocumentXml(xml: string): WordDocumentXml {
   const parent = (): string | undefined => stack[stack.length - 1];
   const pushChars = (ref: WordRunChild, value: string, from: number) => {
     if (!paragraph) return;
-    for (let i = 0; i < value.length; i += 1) {
-      paragraph.chars.push({ child: ref, offset: from + i });
+    if (keepChars) {
+      for (let i = 0; i < value.length; i += 1) {
+        paragraph.chars.push({ child: ref, offset: from + i });
+      }
     }
     paragraph.text += value;
+    ref.run.text += value;
   };
 
   const parser = new Parser(
@@ -233,6 +244,11 @@ export function parseDocumentXml(xml: string): WordDocumentXml {
           case 'numPr':
             if (paragraph && stack.length === pPrDepth + 1) numbering = true;
             return;
+          case 'outlineLvl':
+            if (paragraph && stack.length === pPrDepth + 1 && /^\d$/.test(attribs[w('val')] ?? '')) {
+              paragraph.outlineLevel = Number(attribs[w('val')]);
+            }
+            return;
           case 'numId':
             if (paragraph && numbering && attribs[w('val')] !== '0') paragraph.numbered = true;
             return;
@@ -246,6 +262,7 @@ export function parseDocumentXml(xml: string): WordDocumentXml {
               bold: false,
               inHyperlink: hyperlinks > 0,
               contentCount: 0,
+              text: '',
             };
             paragraph.runs.push(run);
             return;
@@ -365,14 +382,19 @@ export function parseDocumentXml(xml: string): WordDocumentXml {
   return { xml, prefix, namespace, rootOpenEnd, paragraphs, maxId };
 }
 
-/** Paragraph and character style names by style id, from word/styles.xml. */
-export function parseStyleNames(xml: string | undefined): Map<string, string> {
-  const names = new Map<string, string>();
+/**
+ * Paragraph and character style names by style id, from word/styles.xml, with each style's
+ * outline level (`w:pPr/w:outlineLvl`, 0-8) resolved through the styles it is based on.
+ */
+export function parseStyleNames(xml: string | undefined): StyleTable {
+  const names = new StyleTable();
   if (!xml) return names;
   let prefix = 'w';
   let current: string | undefined;
   let depth = 0;
   let styleDepth = -1;
+  const basedOn = new Map<string, string>();
+  const ownOutline = new Map<string, number>();
   const parser = new Parser(
     {
       onopentag(name, attribs) {
@@ -382,9 +404,15 @@ export function parseStyleNames(xml: string | undefined): Map<string, string> {
         if (name === q('style')) {
           current = attribs[q('styleId')];
           styleDepth = depth;
-        } else if (name === q('name') && current !== undefined && depth === styleDepth + 1) {
-          const value = attribs[q('val')];
-          if (value !== undefined) names.set(current, value);
+          return;
+        }
+        if (current === undefined) return;
+        const value = attribs[q('val')];
+        if (value === undefined) return;
+        if (depth === styleDepth + 1 && name === q('name')) names.set(current, value);
+        else if (depth === styleDepth + 1 && name === q('basedOn')) basedOn.set(current, value);
+        else if (depth === styleDepth + 2 && name === q('outlineLvl') && /^\d$/.test(value)) {
+          ownOutline.set(current, Number(value));
         }
       },
       onclosetag() {
@@ -399,6 +427,18 @@ export function parseStyleNames(xml: string | undefined): Map<string, string> {
   );
   parser.write(xml);
   parser.end();
+  for (const id of new Set([...basedOn.keys(), ...ownOutline.keys()])) {
+    // The nearest style in the chain that sets a level decides; 9 ("body text") stops it.
+    let style: string | undefined = id;
+    for (let hops = 0; style !== undefined && hops < 20; hops += 1) {
+      const level = ownOutline.get(style);
+      if (level !== undefined) {
+        if (level <= 8) names.outline.set(id, level);
+        break;
+      }
+      style = basedOn.get(style);
+    }
+  }
   return names;
 }
 
@@ -417,98 +457,20 @@ export interface SectionAnchor {
 
 export { collapse };
 
-/** Heading level the way mammoth's default style map reads the paragraph style. */
-function styleLevel(paragraph: WordParagraph, styles: Map<string, string>): number | undefined {
-  const id = paragraph.styleId;
-  if (!id) return undefined;
-  for (const candidate of [id, styles.get(id) ?? '']) {
-    const match = /^heading ?([1-6])$/i.exec(candidate);
-    if (match) return Number(match[1]);
-    if (/^heading$/i.test(candidate)) return 1;
-  }
-  return undefined;
-}
-
-/** A short paragraph whose visible text is all directly bold reads as a heading (see sections.ts). */
-function boldHeading(paragraph: WordParagraph, styles: Map<string, string>): boolean {
-  if (!paragraph.bodyLevel || paragraph.numbered || paragraph.bookmarks > 0) return false;
-  if (styleLevel(paragraph, styles) !== undefined) return false;
-  const text = collapse(paragraph.text);
-  if (text.length === 0 || text.length > 100) return false;
-  const textOf = (run: WordRun) =>
-    paragraph.chars
-      .filter((ref) => ref.child.run === run)
-      .map((ref) => (ref.child.kind === 't' ? ref.child.text[ref.offset] : ' '))
-      .join('');
-  return paragraph.runs.every((run) => {
-    if (collapse(textOf(run)) === '') return true;
-    const strong = run.bold || (run.styleId !== undefined && /^strong$/i.test(styles.get(run.styleId) ?? ''));
-    return strong && !run.inHyperlink;
-  });
-}
-
-interface Draft {
-  title: string;
-  start: number;
-  hasText: boolean;
-}
-
 /**
- * Prism's sections found in the XML the same way `extractSections` finds them in mammoth's HTML:
- * heading styles 1-3 first; with fewer than two sections that way, headings people wrote (bold,
- * numbered, ALL CAPS, known names); else
- * the whole document as one section. Text before the first heading is an "Introduction".
- * (Headings inside text boxes are not seen here: mammoth reads text boxes, this does not.)
+ * Prism's sections found in the XML: the split `planSections` (outline.ts) decides, which is the
+ * one `extractSections` uses too. Text before the first heading is a section titled by its first
+ * line. (Text boxes are not read here: when all the text is in them, mammoth still makes one
+ * section of it, which starts at the first paragraph.)
  */
 export function findSections(doc: WordDocumentXml, styles: Map<string, string>): SectionAnchor[] {
-  const paragraphs = doc.paragraphs;
-  const split = (isHeading: (p: WordParagraph) => boolean): Draft[] => {
-    const drafts: Draft[] = [];
-    let current: Draft | undefined;
-    for (const paragraph of paragraphs) {
-      const text = collapse(paragraph.text);
-      if (paragraph.bodyLevel && isHeading(paragraph)) {
-        current = { title: shortTitle(text), start: paragraph.position, hasText: true };
-        drafts.push(current);
-        continue;
-      }
-      if (!current) {
-        if (text === '') continue;
-        current = { title: 'Introduction', start: paragraph.position, hasText: true };
-        drafts.push(current);
-      }
-      if (text !== '') current.hasText = true;
-    }
-    return drafts.filter((draft) => draft.hasText);
-  };
-
-  let drafts = split((p) => {
-    const level = styleLevel(p, styles);
-    const length = collapse(p.text).length;
-    return level !== undefined && level <= 3 && length > 0 && length <= 120;
-  });
-  if (drafts.length < 2) {
-    // Headings written without a style: all bold, numbered, ALL CAPS or a known section name.
-    // Word's own list numbering is a list to mammoth, never a heading.
-    const written = split(
-      (p) =>
-        boldHeading(p, styles) ||
-        (!p.numbered &&
-          styleLevel(p, styles) === undefined &&
-          textHeadingLevel(collapse(p.text)) !== undefined),
-    );
-    if (written.length >= 2) drafts = written;
-  }
-  if (drafts.length === 0) {
-    // All the text is where this reader does not look (text boxes): mammoth makes it one section.
-    const first = paragraphs.find((p) => collapse(p.text) !== '') ?? paragraphs[0];
-    drafts = [{ title: 'Introduction', start: first?.position ?? 0, hasText: true }];
-  }
-  return drafts.map((draft, index) => ({
+  const plan = planSections(doc, styles);
+  if (plan.length === 0) return [{ index: 0, title: '', paragraph: 0, end: doc.paragraphs.length }];
+  return plan.map((section, index) => ({
     index,
-    title: draft.title,
-    paragraph: draft.start,
-    end: drafts[index + 1]?.start ?? paragraphs.length,
+    title: section.title,
+    paragraph: section.position,
+    end: plan[index + 1]?.position ?? doc.paragraphs.length,
   }));
 }
 
@@ -597,15 +559,19 @@ export function mainPartPath(files: Unzipped): string {
 }
 
 /** The parts the anchors need, read from a .docx. */
-export function readWordParts(docx: Uint8Array): {
+export function readWordParts(
+  docx: Uint8Array,
+  options: { chars?: boolean } = {},
+): {
   files: Unzipped;
   mainPath: string;
   doc: WordDocumentXml;
-  styles: Map<string, string>;
+  styles: StyleTable;
 } {
-  const files = unzipSync(docx);
+  // Only XML parts are read here: media and embedded fonts can be most of a file's bytes.
+  const files = unzipSync(docx, { filter: (file) => /\.(xml|rels)$/i.test(file.name) });
   const mainPath = mainPartPath(files);
-  const doc = parseDocumentXml(decodeXml(files[mainPath]!));
+  const doc = parseDocumentXml(decodeXml(files[mainPath]!), options);
   const relsBytes = files[relsOf(mainPath)];
   const stylesRel = relsBytes
     ? relationshipTarget(decodeXml(relsBytes), 'styles', dirOf(mainPath))

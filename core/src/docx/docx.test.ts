@@ -104,7 +104,7 @@ describe('headings people write without styles', () => {
     const { sections, heading } = await ingest(buf);
     expect(heading).toBe('Quarterly incident report');
     expect(sections.map((s) => [s.title, s.level])).toEqual([
-      ['Introduction', 1],
+      ['Quarterly incident report', 1],
       ['EXECUTIVE SUMMARY', 1],
       ['1. Background', 1],
       ['1.1 Systems affected', 2],

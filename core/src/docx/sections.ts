@@ -1,20 +1,21 @@
 /**
- * Splits a Word document into reviewable sections with mammoth: by heading styles first; when
- * a document has none, by short bold paragraphs the way people write headings; else one section.
- * Section HTML is sanitized here, before anything stores it.
+ * Splits a Word document into reviewable sections: where sections start is decided from the
+ * document's XML by `planSections` (outline.ts: heading styles, outline levels, bold numbered and
+ * other written headings, by one stated rule), the same decision the export's anchors use; the
+ * sections' content is mammoth's HTML, cut at those paragraphs. Section HTML is sanitized here,
+ * before anything stores it.
  */
 import render from 'dom-serializer';
 import type { ChildNode, Element } from 'domhandler';
-import { textContent } from 'domutils';
 import { parseDocument } from 'htmlparser2';
 import mammoth from 'mammoth';
 import sanitizeHtml from 'sanitize-html';
 import { PrismError } from '../errors.ts';
 import type { Section } from '../protocol.ts';
+import { readWordParts } from './anchors.ts';
+import { collapse, type PlannedSection, planSections, shortTitle } from './outline.ts';
 
-export const MAX_TITLE_CHARS = 120;
-/** A "heading" longer than this is a body paragraph styled as a heading. */
-const MAX_HEADING_CHARS = 120;
+export { collapse, MAX_TITLE_CHARS, shortTitle, textHeadingLevel } from './outline.ts';
 
 const SANITIZE: sanitizeHtml.IOptions = {
   allowedTags: [
@@ -70,96 +71,6 @@ const headingLevel = (node: ChildNode): number | undefined => {
   return match ? Number(match[1]) : undefined;
 };
 
-/** Whitespace collapsed: how quotes and section text are compared everywhere in Prism. */
-export const collapse = (text: string): string => text.replace(/\s+/g, ' ').trim();
-
-export const shortTitle = (text: string): string => {
-  const clean = collapse(text);
-  return clean.length <= MAX_TITLE_CHARS ? clean : `${clean.slice(0, MAX_TITLE_CHARS - 1).trimEnd()}…`;
-};
-
-/** A paragraph whose whole text is bold and short reads as a heading to a person. */
-function boldHeading(node: ChildNode): boolean {
-  if (!isElement(node) || node.name !== 'p') return false;
-  const text = collapse(textContent(node));
-  if (text.length === 0 || text.length > 100) return false;
-  const meaningful = node.children.filter(
-    (child) => !(child.type === 'text' && collapse(textContent(child)) === ''),
-  );
-  return (
-    meaningful.length > 0 &&
-    meaningful.every((child) => isElement(child) && (child.name === 'strong' || child.name === 'b'))
-  );
-}
-
-/** Section names reports use, recognised as headings when they stand alone on a line. */
-const KNOWN_SECTIONS = new RegExp(
-  `^(${[
-    'executive summary',
-    'summary',
-    'introduction',
-    'background',
-    'context',
-    'scope',
-    'purpose',
-    'objectives?',
-    'methodology',
-    'method',
-    'approach',
-    'findings',
-    'results',
-    'analysis',
-    'discussion',
-    'impact',
-    'root cause',
-    'timeline',
-    'recommendations?',
-    'actions?',
-    'next steps',
-    'action items',
-    'risks?',
-    'conclusions?',
-    'lessons learned',
-    'appendix( [a-z0-9]+)?',
-    'references',
-    'glossary',
-    'definitions',
-  ].join('|')})\\s*:?$`,
-  'i',
-);
-const NUMBERED = /^((\d{1,2}(\.\d{1,2}){0,3})\.?|[A-Z]\.|[IVXLC]{1,6}\.)\s+\S/;
-
-/**
- * The level of a line of text people wrote as a heading without a heading style, or undefined:
- * numbered lines ("1.", "2.1", "A.", "IV."), ALL CAPS lines and known section names. Numbered
- * ones take their depth as level. Shared with the export's anchor finder, so both split alike.
- */
-export function textHeadingLevel(text: string): number | undefined {
-  if (text.length === 0 || text.length > 100) return undefined;
-  const numbered = NUMBERED.exec(text);
-  if (numbered && text.length <= 80 && !/[.:;,]$/.test(text)) {
-    return Math.min(numbered[2] ? numbered[2].split('.').length : 1, 3);
-  }
-  const letters = text.replace(/[^\p{L}]/gu, '');
-  if (
-    letters.length >= 4 &&
-    letters === letters.toUpperCase() &&
-    letters !== letters.toLowerCase() &&
-    text.length <= 80
-  ) {
-    return 1;
-  }
-  return KNOWN_SECTIONS.test(text) ? 1 : undefined;
-}
-
-/** A paragraph written as a heading: short and all bold, or see `textHeadingLevel`. */
-function writtenHeadingLevel(block: Block): number | undefined {
-  const node = block.node;
-  if (!isElement(node) || node.name !== 'p' || block.text.includes('\n')) return undefined;
-  if (boldHeading(node)) return 1;
-  return textHeadingLevel(block.text);
-}
-
 interface Block {
   node: ChildNode;
   /** Text with a line per paragraph, list item or table row and cells apart, for prompts and search. */
@@ -194,23 +105,48 @@ interface Draft {
   blocks: Block[];
 }
 
-function split(blocks: Block[], isHeading: (block: Block) => number | undefined): Draft[] {
+/**
+ * Cuts mammoth's blocks where the plan starts sections. A planned start is found by its text and
+ * how many blocks with that text came before it (a p or h block for each paragraph of the body);
+ * text before the first one found is the first planned section, or is titled by its first line.
+ */
+function cut(blocks: Block[], plan: PlannedSection[]): Draft[] {
+  const byKey = new Map<string, number>();
+  for (const [index, planned] of plan.entries()) {
+    if (planned.occurrence >= 0) byKey.set(`${planned.occurrence}\u0000${planned.text}`, index);
+  }
+  const seen = new Map<string, number>();
   const drafts: Draft[] = [];
-  let current: Draft | undefined;
+  let started = -1;
   for (const block of blocks) {
-    const level = isHeading(block);
-    if (level !== undefined) {
-      current = { title: shortTitle(block.text), level, blocks: [block] };
-      drafts.push(current);
+    let index: number | undefined;
+    if (
+      block.text.length > 0 &&
+      isElement(block.node) &&
+      (block.node.name === 'p' || headingLevel(block.node))
+    ) {
+      const text = collapse(block.text);
+      const count = seen.get(text) ?? 0;
+      seen.set(text, count + 1);
+      index = byKey.get(`${count}\u0000${text}`);
+    }
+    if (index !== undefined && index > started) {
+      started = index;
+      drafts.push({ title: plan[index]!.title, level: plan[index]!.level, blocks: [block] });
       continue;
     }
-    if (!current) {
-      current = { title: 'Introduction', level: 1, blocks: [] };
-      drafts.push(current);
+    if (drafts.length === 0) {
+      if (block.text.length === 0) continue;
+      const first = plan[0];
+      started = Math.max(started, 0);
+      drafts.push({
+        title: first?.title ?? shortTitle(block.text.split('\n')[0]!),
+        level: first?.level ?? 1,
+        blocks: [],
+      });
     }
-    current.blocks.push(block);
+    drafts.at(-1)!.blocks.push(block);
   }
-  // A heading with nothing under it and no text of its own adds nothing to review.
   return drafts.filter((draft) => draft.blocks.some((block) => block.text.length > 0));
 }
 
@@ -219,6 +155,16 @@ export interface ExtractedDocument {
   /** The document's first line when it reads as a title, a fallback title for the review. */
   heading?: string;
   warnings: string[];
+}
+
+/** The planned section starts; none (one section) when the XML cannot be read where mammoth could. */
+function plan(buf: Uint8Array): PlannedSection[] {
+  try {
+    const { doc, styles } = readWordParts(buf, { chars: false });
+    return planSections(doc, styles);
+  } catch {
+    return [];
+  }
 }
 
 /** Converts a checked .docx (see `inspectDocx`) into sections. */
@@ -244,26 +190,12 @@ export async function extractSections(buf: Uint8Array): Promise<ExtractedDocumen
     throw new PrismError('empty_document', 'The document has no text to review.');
   }
 
-  const byStyle = (block: Block): number | undefined => {
-    const level = headingLevel(block.node);
-    return level !== undefined &&
-      level <= 3 &&
-      block.text.length > 0 &&
-      block.text.length <= MAX_HEADING_CHARS
-      ? level
-      : undefined;
-  };
-  let drafts = split(blocks, byStyle);
-  if (drafts.length < 2) {
-    const written = split(blocks, (block) => writtenHeadingLevel(block));
-    if (written.length >= 2) drafts = written;
-  }
-  if (drafts.length === 0) drafts = [{ title: 'Document', level: 1, blocks }];
+  const drafts = cut(blocks, plan(buf));
 
   const sections: Section[] = drafts.map((draft, index) => ({
     id: `s${index + 1}`,
     index,
-    title: draft.title || `Section ${index + 1}`,
+    title: draft.title,
     level: draft.level,
     html: sanitize(draft.blocks.map((block) => render(block.node)).join('')),
     text: draft.blocks
