@@ -31,6 +31,18 @@ const clip = (text: string, max = 90): string => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
+/** Quote marks a text may already carry at its ends (a description that opens with a quoted word). */
+const QUOTE_ENDS = /^[\s"'“”‘’«»„‚]+|[\s"'“”‘’«»„‚]+$/g;
+
+/** `text` clipped and in one pair of quote marks, never two (“‘are finished’ is…” stays as is inside). */
+export const quoted = (text: string, max = 70): string => {
+  const inner = clip(text, max);
+  const bare = inner.replace(QUOTE_ENDS, '');
+  // Only strip marks that wrap the whole text; a description that merely starts with a quoted word keeps them.
+  const wrapped = /^["“‘'«„]/.test(inner) && /["”’'»]$/.test(inner.replace(/…$/, ''));
+  return `“${wrapped ? bare : inner}”`;
+};
+
 const typeWord: Record<FeedbackItem['type'], string> = {
   critical: 'a critical finding',
   important: 'an important finding',
@@ -42,7 +54,7 @@ export function activityFromEvent(event: ReviewEvent, context: ActivityContext):
   const base = { id: `e${event.seq}`, at: event.at, actor: event.actor };
   const where = (sectionId: string) => {
     const title = context.sectionTitle(sectionId);
-    return title ? `“${clip(title, 60)}”` : 'a section';
+    return title ? quoted(title, 60) : 'a section';
   };
   switch (event.type) {
     case 'section.status': {
@@ -81,12 +93,12 @@ export function activityFromEvent(event: ReviewEvent, context: ActivityContext):
       if (before && before !== item.status) {
         const verb =
           item.status === 'accepted' ? 'accepted' : item.status === 'rejected' ? 'rejected' : 'reopened';
-        return { ...base, kind: 'decision', text: `${verb} “${clip(item.description, 70)}”` };
+        return { ...base, kind: 'decision', text: `${verb} ${quoted(item.description)}` };
       }
-      return { ...base, kind: 'edit', text: `edited “${clip(item.description, 70)}”` };
+      return { ...base, kind: 'edit', text: `edited ${quoted(item.description)}` };
     }
     case 'feedback.deleted':
-      return { ...base, kind: 'edit', text: `deleted “${clip(event.data.item.description, 70)}”` };
+      return { ...base, kind: 'edit', text: `deleted ${quoted(event.data.item.description)}` };
     case 'chat.message': {
       const { message } = event.data;
       if (message.role !== 'user') return null;
@@ -124,7 +136,7 @@ export function activityFromSnapshot(snapshot: ReviewSnapshot): ActivityEntry[] 
         at: item.decidedAt,
         actor: item.decidedBy,
         kind: 'decision',
-        text: `${item.status} “${clip(item.description, 70)}”`,
+        text: `${item.status} ${quoted(item.description)}`,
       });
     }
   }

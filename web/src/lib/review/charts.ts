@@ -23,13 +23,17 @@ Chart.register(
   Tooltip,
 );
 
-export interface Series {
-  labels: string[];
-  values: number[];
-  colors: string[];
-}
+import type { Series } from './statistics.ts';
+
+export type { Series } from './statistics.ts';
 
 export type ChartKind = 'doughnut' | 'bar' | 'hbar';
+
+/** The series' colours (CSS custom properties) as the current theme has them. */
+function resolve(colors: string[]): string[] {
+  const style = getComputedStyle(document.documentElement);
+  return colors.map((name) => (name.startsWith('--') ? style.getPropertyValue(name).trim() || '#888' : name));
+}
 
 export function drawChart(canvas: HTMLCanvasElement, kind: ChartKind, series: Series): Chart {
   const style = getComputedStyle(document.documentElement);
@@ -37,7 +41,7 @@ export function drawChart(canvas: HTMLCanvasElement, kind: ChartKind, series: Se
   const grid = style.getPropertyValue('--border').trim() || '#ddd';
   const dataset = {
     data: series.values,
-    backgroundColor: series.colors,
+    backgroundColor: resolve(series.colors),
     borderWidth: kind === 'doughnut' ? 2 : 0,
     borderColor: style.getPropertyValue('--surface').trim() || '#fff',
     borderRadius: kind === 'doughnut' ? 0 : 4,
@@ -52,14 +56,19 @@ export function drawChart(canvas: HTMLCanvasElement, kind: ChartKind, series: Se
       indexAxis: kind === 'hbar' ? 'y' : 'x',
       plugins: {
         legend: { display: kind === 'doughnut', position: 'right', labels: { color: text, boxWidth: 12 } },
-        tooltip: { enabled: true },
+        tooltip: {
+          enabled: true,
+          backgroundColor: style.getPropertyValue('--surface-3').trim() || '#222',
+          titleColor: style.getPropertyValue('--text').trim() || '#fff',
+          bodyColor: style.getPropertyValue('--text').trim() || '#fff',
+        },
       },
       ...(kind === 'doughnut'
         ? {}
         : {
             scales: {
-              x: { ticks: { color: text, precision: 0 }, grid: { color: grid } },
-              y: { ticks: { color: text, precision: 0 }, grid: { color: grid } },
+              x: { beginAtZero: true, ticks: { color: text, precision: 0 }, grid: { color: grid } },
+              y: { beginAtZero: true, ticks: { color: text, precision: 0 }, grid: { color: grid } },
             },
           }),
     },
@@ -72,7 +81,7 @@ export function updateChart(chart: Chart, series: Series): void {
   const dataset = chart.data.datasets[0];
   if (dataset) {
     dataset.data = series.values;
-    dataset.backgroundColor = series.colors;
+    dataset.backgroundColor = resolve(series.colors);
   }
   chart.update();
 }
