@@ -1,4 +1,4 @@
-import type { ReviewSnapshot, ReviewSummary, Role, User } from './types.ts';
+import type { ReviewSnapshot, ReviewStatus, ReviewSummary, Role, User } from './types.ts';
 
 /** An error from the Prism API (`{"error":{"code","message"}}`), or from reaching it (status 0). */
 export class ApiError extends Error {
@@ -186,4 +186,16 @@ export const api = {
     }),
   acceptInvite: (token: string) =>
     request<AcceptInviteResponse>('/api/invites/accept', { method: 'POST', body: { token } }),
+  /** Completes the review for everyone (owner, reviewer); a no-op when it is submitted already. */
+  submitReview: (reviewId: string) =>
+    request<{ status: ReviewStatus }>(`/api/reviews/${encodeURIComponent(reviewId)}/submit`, {
+      method: 'POST',
+      body: {},
+    }),
+  /** Opens a submitted review for changes again (owner). */
+  reopenReview: (reviewId: string) =>
+    request<{ status: ReviewStatus }>(`/api/reviews/${encodeURIComponent(reviewId)}/reopen`, {
+      method: 'POST',
+      body: {},
+    }),
 };

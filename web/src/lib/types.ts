@@ -33,12 +33,14 @@ export type {
   ReviewEventType,
   ReviewSnapshot,
   ReviewStats,
+  ReviewStatus,
   ReviewSummary,
   SectionRef,
   SectionRef as SectionSummary,
   SectionState,
   SectionState as Section,
   ServerToClientEvents,
+  SubmitSummary,
 } from '../../../core/src/protocol.ts';
 export type {
   AddFeedbackPayload,

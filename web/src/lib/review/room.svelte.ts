@@ -30,6 +30,7 @@ import type {
 import type { ActivityEntry } from './activity.ts';
 import { type ExportNotice, emptyUsage, type Overruled, ReviewState, type UsageTotals } from './apply.ts';
 import { TYPE_LABEL } from './labels.ts';
+import { ReviewLifecycle } from './lifecycle.svelte.ts';
 import { DecisionOverlay } from './overlay.ts';
 import { defaultSchedule, SeqSync, type SyncTransport } from './sync.ts';
 
@@ -116,8 +117,13 @@ export class Room {
   deciding = $state.raw<ReadonlySet<string>>(new Set());
 
   selectedSectionId = $state<string | null>(null);
+  /** Open or submitted (lifecycle.svelte.ts); a submitted review is read-only until the owner reopens it. */
+  readonly lifecycle = new ReviewLifecycle();
 
-  readonly canWrite: boolean = $derived(this.role === 'owner' || this.role === 'reviewer');
+  /** May submit the review, or write its package: owner and reviewer, whatever its status. */
+  readonly canSubmit: boolean = $derived(this.role === 'owner' || this.role === 'reviewer');
+  /** May change findings, run analysis and ask: owner and reviewer while the review is open. */
+  readonly canWrite: boolean = $derived(this.canSubmit && !this.lifecycle.isSubmitted);
   readonly isOwner: boolean = $derived(this.role === 'owner');
   /** A model analyses (Bedrock): thinking means something. Rules are deterministic checks. */
   readonly hasModel: boolean = $derived(this.ai?.provider === 'bedrock');
@@ -164,7 +170,10 @@ export class Room {
     });
     this.#sync = new SeqSync(id, options.transport, options.schedule ?? defaultSchedule, {
       snapshot: (snapshot) => this.#applySnapshot(snapshot),
-      apply: (event) => this.#state.apply(event),
+      apply: (event) => {
+        this.#state.apply(event);
+        this.lifecycle.apply(event);
+      },
       publish: () => this.#publish(),
       failed: (error, fatal) => {
         if (fatal) {
@@ -216,6 +225,7 @@ export class Room {
     this.owner = snapshot.owner;
     this.role = snapshot.role;
     this.ai = snapshot.ai ?? null;
+    this.lifecycle.load(snapshot);
     this.#state.load(snapshot);
     this.#overlay.prune(this.#state.server);
     if (!this.selectedSectionId || !this.#state.sections.has(this.selectedSectionId)) {

@@ -1,0 +1,50 @@
+/**
+ * Where the open review is in its life (CONTRACT 7.3): open, or submitted by someone (then read-only
+ * until the owner reopens it). Loaded from the snapshot, changed by the `review.status` event, so every
+ * member sees a submit the moment it is logged. The room owns one and calls `load` and `apply`.
+ */
+import type {
+  FeedbackItem,
+  ReviewEvent,
+  ReviewSnapshot,
+  ReviewStatus,
+  SubmitSummary,
+  User,
+} from '../types.ts';
+
+export class ReviewLifecycle {
+  status = $state<ReviewStatus>('open');
+  /** Who submitted and when, while submitted. */
+  submitted = $state.raw<{ by: User; at: string } | null>(null);
+
+  readonly isSubmitted: boolean = $derived(this.status === 'submitted');
+
+  load(snapshot: Pick<ReviewSnapshot, 'status' | 'submitted'>): void {
+    // Older servers send no status: such a review is open.
+    this.status = snapshot.status ?? 'open';
+    this.submitted = snapshot.submitted ?? null;
+  }
+
+  /** Any event of the log; only `review.status` changes anything here. */
+  apply(event: ReviewEvent): void {
+    if (event.type !== 'review.status') return;
+    this.status = event.data.status;
+    this.submitted = event.data.status === 'submitted' ? { by: event.actor, at: event.at } : null;
+  }
+}
+
+/** The counts a submit announces, as the server counts them (core/src/lifecycle.ts `submitSummary`). */
+export function submitSummary(items: readonly Pick<FeedbackItem, 'status' | 'source'>[]): SubmitSummary {
+  const summary: SubmitSummary = { accepted: 0, rejected: 0, pending: 0, custom: 0 };
+  for (const item of items) {
+    summary[item.status] += 1;
+    if (item.source === 'user') summary.custom += 1;
+  }
+  return summary;
+}
+
+const reviewPath = (reviewId: string, action: string): string =>
+  `/api/reviews/${encodeURIComponent(reviewId)}/${action}`;
+
+/** Where the review package downloads as a zip (a plain link: the session cookie goes with it). */
+export const packageUrl = (reviewId: string): string => reviewPath(reviewId, 'package');
