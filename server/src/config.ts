@@ -6,10 +6,11 @@
 import { hostname } from 'node:os';
 import { ConfigError, configProblems, optional, port, sharedEnv } from '@prism/core';
 import { z } from 'zod';
+import { DEV_SECRET, weakSecret } from './secrets.ts';
 
 export { ConfigError };
 
-const DEV_SECRET = 'prism-development-secret-do-not-use-in-production';
+const perMinute = optional(z.coerce.number().int().positive().max(1_000_000));
 
 const Env = z.object({
   ...sharedEnv,
@@ -27,6 +28,17 @@ const Env = z.object({
   METRICS_PORT: optional(port).default(9464),
   /** The built web app to serve. Default: web/build beside the server package. */
   WEB_DIR: optional(z.string()),
+  /**
+   * Sessions (POST /api/session) one client address may create per minute, across servers. Default
+   * 120: a team of 100 behind one NAT address signing in at once. Load tests from one machine raise it.
+   */
+  RATE_LIMIT_SESSIONS_PER_IP: perMinute.default(120),
+  /** Uploads one client address may make per minute, on top of 60 per person. Default 120. */
+  RATE_LIMIT_UPLOADS_PER_IP: perMinute.default(120),
+  /** Invites one client address may accept per minute. Default 120. */
+  RATE_LIMIT_INVITES_PER_IP: perMinute.default(120),
+  /** Live sockets one person may hold across servers; a new one beyond it closes their oldest. Default 20. */
+  MAX_SOCKETS_PER_USER: optional(z.coerce.number().int().positive().max(10_000)).default(20),
 });
 
 export interface ServerConfig {
@@ -48,6 +60,9 @@ export interface ServerConfig {
   logLevel: string;
   instance: string;
   webDir?: string | undefined;
+  /** Per client address, per minute, shared by every server through Redis. */
+  ipLimits: { sessions: number; uploads: number; invites: number };
+  maxSocketsPerUser: number;
 }
 
 function parseTrustProxy(value: string | undefined): ServerConfig['trustProxy'] {
@@ -73,8 +88,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServerConfi
   if (secrets.length === 0 && mode === 'production') {
     problems.push('SESSION_SECRET: required when NODE_ENV=production');
   }
-  if (secrets.some((s) => s.length < 16))
+  if (mode === 'production') {
+    secrets.forEach((secret, i) => {
+      const problem = weakSecret(
+        secret,
+        secrets.length > 1 ? `SESSION_SECRET (secret ${i + 1})` : 'SESSION_SECRET',
+      );
+      if (problem) problems.push(problem);
+    });
+  } else if (secrets.some((s) => s.length < 16)) {
     problems.push('SESSION_SECRET: every secret needs at least 16 characters');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
@@ -86,7 +110,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServerConfi
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     redis: { url: env.REDIS_URL, password: env.REDIS_PASSWORD, prefix: env.REDIS_KEY_PREFIX },
     sessionSecrets: secrets.length > 0 ? secrets : [DEV_SECRET],
-    usingDevSecret: secrets.length === 0,
+    usingDevSecret: secrets.length === 0 || secrets.includes(DEV_SECRET),
     storageUrl: env.STORAGE_URL,
     s3EndpointUrl: env.S3_ENDPOINT_URL,
     awsRegion: env.AWS_REGION,
@@ -97,5 +121,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServerConfi
     logLevel: env.LOG_LEVEL,
     instance: env.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     webDir: env.WEB_DIR,
+    ipLimits: {
+      sessions: env.RATE_LIMIT_SESSIONS_PER_IP,
+      uploads: env.RATE_LIMIT_UPLOADS_PER_IP,
+      invites: env.RATE_LIMIT_INVITES_PER_IP,
+    },
+    maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
   };
 }
