@@ -214,6 +214,14 @@ async function main(): Promise<void> {
       );
     }
 
+    // Both list every section's findings (the list follows the selected section otherwise).
+    for (const p of [olivia, ravi]) {
+      await p.page
+        .getByRole('group', { name: 'Show the findings of' })
+        .getByRole('button', { name: /^All sections/ })
+        .click();
+    }
+
     // 3. Analyze all: the rules' findings arrive in both rooms.
     await olivia.page.getByRole('button', { name: 'Analyze all', exact: true }).click();
     await until(

@@ -31,16 +31,21 @@ const clip = (text: string, max = 90): string => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
-/** Quote marks a text may already carry at its ends (a description that opens with a quoted word). */
-const QUOTE_ENDS = /^[\s"'“”‘’«»„‚]+|[\s"'“”‘’«»„‚]+$/g;
+const OPENS = /^["“‘'«„]/;
+const CLOSES = /["”’'»]$/;
 
-/** `text` clipped and in one pair of quote marks, never two (“‘are finished’ is…” stays as is inside). */
+/**
+ * `text` clipped, in quote marks, never doubled: a text wrapped in its own marks gets “ ” instead, and one
+ * that starts or ends with a quoted word (“was caused” is passive voice) keeps its own marks only.
+ */
 export const quoted = (text: string, max = 70): string => {
   const inner = clip(text, max);
-  const bare = inner.replace(QUOTE_ENDS, '');
-  // Only strip marks that wrap the whole text; a description that merely starts with a quoted word keeps them.
-  const wrapped = /^["“‘'«„]/.test(inner) && /["”’'»]$/.test(inner.replace(/…$/, ''));
-  return `“${wrapped ? bare : inner}”`;
+  const end = inner.replace(/…$/, '');
+  if (OPENS.test(inner) && CLOSES.test(end) && !/["“”]/.test(inner.slice(1, -1))) {
+    return `“${inner.slice(1, -1).trim()}”`;
+  }
+  if (OPENS.test(inner) || CLOSES.test(end)) return inner;
+  return `“${inner}”`;
 };
 
 const typeWord: Record<FeedbackItem['type'], string> = {

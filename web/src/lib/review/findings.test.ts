@@ -94,6 +94,9 @@ describe('activity lines', () => {
     expect(quoted('Passive voice')).toBe('“Passive voice”');
     expect(quoted('“Passive voice”')).toBe('“Passive voice”');
     expect(quoted('"weasel words"')).toBe('“weasel words”');
-    expect(quoted('‘are finished’ is passive voice')).toBe('“‘are finished’ is passive voice”');
+    expect(quoted('“was caused” and “was deployed” are passive voice')).toBe(
+      '“was caused” and “was deployed” are passive voice',
+    );
+    expect(quoted('Uses “TBD” twice')).toBe('“Uses “TBD” twice”');
   });
 });
