@@ -27,9 +27,8 @@ import type {
   ServerToClientEvents,
   User,
 } from '../types.ts';
-import type { ActivityEntry } from './activity.ts';
+import { type ActivityEntry, quoted } from './activity.ts';
 import { type ExportNotice, emptyUsage, type Overruled, ReviewState, type UsageTotals } from './apply.ts';
-import { TYPE_LABEL } from './labels.ts';
 import { ReviewLifecycle } from './lifecycle.svelte.ts';
 import { DecisionOverlay } from './overlay.ts';
 import { defaultSchedule, SeqSync, type SyncTransport } from './sync.ts';
@@ -69,18 +68,11 @@ export type ActionResult<T = unknown> = { ok: true; value: T } | { ok: false; er
 const byCreated = (a: { createdAt: string; id: string }, b: { createdAt: string; id: string }): number =>
   a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
-const clip = (text: string, max = 60): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-
-/** "Ana rejected the important finding “Passive voice…” you accepted." */
+/** "Ana rejected “Passive voice…”, which you accepted." */
 export function overruledMessage(change: Overruled): string {
   const verb =
-    change.item.status === 'accepted'
-      ? 'accepted'
-      : change.item.status === 'rejected'
-        ? 'rejected'
-        : 'reopened';
-  const kind = TYPE_LABEL[change.item.type]?.toLowerCase() ?? 'the';
-  return `${change.by.name} ${verb} the ${kind} finding “${clip(change.item.description)}” you ${change.from}.`;
+    change.item.status === 'accepted' ? 'accepted' : change.item.status === 'rejected' ? 'rejected' : 'reopened';
+  return `${change.by.name} ${verb} ${quoted(change.item.description, 60)}, which you ${change.from}.`;
 }
 
 export class Room {

@@ -379,7 +379,7 @@ describe('Room: decisions', () => {
     frame();
     expect(room.items[0]?.status).toBe('rejected');
     expect(notices).toHaveLength(1);
-    expect(notices[0]?.message).toBe('Ana rejected the important finding “Finding 1” you accepted.');
+    expect(notices[0]?.message).toBe('Ana rejected “Finding 1”, which you accepted.');
     // Their next change is to a decision that is no longer mine: no second toast.
     transport.push(event(6, 'feedback.updated', { item: { ...theirs, status: 'pending', version: 4 } }, ANA));
     frame();
