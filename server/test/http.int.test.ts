@@ -460,6 +460,10 @@ describe('HTTP API', () => {
       owner: person.user,
       role: 'owner',
       sections: expect.any(Array),
+      // CONTRACT 7.3: a new review is open, nothing decided of nothing found, last active when created.
+      status: 'open',
+      progress: { decided: 0, total: 0 },
+      updatedAt: review.createdAt,
     });
     expect(new Date(review.createdAt).toISOString()).toBe(review.createdAt);
     expect(review.sections.map((s: { title: string }) => s.title)).toEqual(['Summary', 'Actions']);
