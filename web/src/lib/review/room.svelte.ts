@@ -71,7 +71,11 @@ const byCreated = (a: { createdAt: string; id: string }, b: { createdAt: string;
 /** "Ana rejected “Passive voice…”, which you accepted." */
 export function overruledMessage(change: Overruled): string {
   const verb =
-    change.item.status === 'accepted' ? 'accepted' : change.item.status === 'rejected' ? 'rejected' : 'reopened';
+    change.item.status === 'accepted'
+      ? 'accepted'
+      : change.item.status === 'rejected'
+        ? 'rejected'
+        : 'reopened';
   return `${change.by.name} ${verb} ${quoted(change.item.description, 60)}, which you ${change.from}.`;
 }
 
