@@ -116,7 +116,17 @@ export function activityFromEvent(event: ReviewEvent, context: ActivityContext):
     case 'member.joined':
       return { ...base, kind: 'member', text: `joined as ${event.data.role}` };
     case 'export.ready':
-      return { ...base, kind: 'export', text: `wrote the review package to ${event.data.location}` };
+      // The location is a path on the server or a bucket key: nothing a reader can open from here.
+      return { ...base, kind: 'export', text: `saved the review package to the team's storage` };
+    case 'review.status': {
+      if (event.data.status === 'open') return { ...base, kind: 'decision', text: 'reopened the review' };
+      const { accepted, rejected, pending } = event.data.summary;
+      return {
+        ...base,
+        kind: 'decision',
+        text: `submitted the review: ${accepted} accepted, ${rejected} rejected, ${pending} pending`,
+      };
+    }
     default:
       return null;
   }
