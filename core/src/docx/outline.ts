@@ -11,16 +11,17 @@
  *   3. bold numbered lines ("1.", "2.1", "IV.", "Article 3", "Section 2");
  *   4. other lines people write as headings: short all-bold lines, numbered lines, ALL CAPS lines,
  *      known section names ("Summary", "Recommendations").
- * Three or more heading lines with no text between them are a cover page, a typed table of
- * contents or a stack of titles: only the last of them (the one its text follows) and any
- * heading-styled one start a section; the others are text of the section before.
+ * Lines of a typed table of contents ("PURPOSE1-1", "Scope ..... 4") are not headings. Three or
+ * more heading lines with no text between them (a cover page, a table of contents, a stack of
+ * titles) start one section, at the last of them (the one its text follows); the others are text
+ * of the section before, unless heading-styled.
  *
- * The split (the rule where these disagree): the authored headings (1 and 2) when they make at
- * least two sections; without them, every written heading (3 and 4). Then each section longer
- * than MAX_SECTION_CHARS is split again at the bold numbered lines inside it, and a part still
- * too long at the other written headings inside it. So authored structure is never overridden,
- * a stray outline level or cover page cannot swallow a document, and a long document whose real
- * headings are bold numbered lines is split at them even when a few heading styles exist.
+ * The split (the rule where these disagree): headings 1-3 when they make at least two sections;
+ * otherwise every heading (1-4). Then each section longer than MAX_SECTION_CHARS (too long for one
+ * good analysis) is split again at the written headings (4) inside it, where that cuts off parts
+ * of at least MIN_WRITTEN_PART_CHARS. So structure the author marked is never overridden, weaker
+ * signals are used only where they are the only structure or a section is too long, and a stray
+ * outline level or a cover page cannot swallow a document.
  *
  * Text before the first heading is a section titled by its own first line: no title is invented.
  */
@@ -36,6 +37,8 @@ export const MAX_SECTION_CHARS = 12_000;
  * (names in an annex, labels), not a section: it stays with the part before.
  */
 const MIN_WRITTEN_PART_CHARS = 300;
+/** A typed table-of-contents entry: dot leaders then a page, or a page glued on ("PURPOSE1-1"). */
+const CONTENTS_ENTRY = /(\.{3,}|…)\s*\d{1,4}$|\p{L}\d{1,3}-\d{1,3}$/u;
 /** This many heading lines in a row with no text between are a list of lines, not headings. */
 const HEADING_RUN = 3;
 
@@ -161,6 +164,8 @@ interface Line {
   text: string;
   kind?: Kind;
   level: number;
+  /** A typed table-of-contents entry: neither heading nor text when runs of headings are found. */
+  contents?: boolean;
 }
 
 /** A section start: the paragraph, its level and title; `occurrence` tells equal texts apart. */
@@ -199,6 +204,10 @@ function readLines(doc: WordDocumentXml, styles: Map<string, string>): Line[] {
     }
     // Word's own list numbering makes a list item in mammoth's HTML, never a heading.
     if (paragraph.numbered) continue;
+    if (CONTENTS_ENTRY.test(text)) {
+      line.contents = true;
+      continue;
+    }
     const outline = outlineLevel(paragraph, styles);
     if (outline !== undefined && outline <= 3) {
       Object.assign(line, { kind: 'outline', level: outline });
@@ -233,9 +242,14 @@ function dropHeadingRuns(lines: Line[]): void {
   };
   for (const line of lines) {
     if (line.kind) run.push(line);
-    else if (line.text.length > 0) close();
+    else if (line.text.length > 0 && !line.contents) close();
   }
   close();
+}
+
+/** How many paragraphs read as headings of any kind (after the guards): structure a split can use. */
+export function countHeadingLines(doc: WordDocumentXml, styles: Map<string, string>): number {
+  return readLines(doc, styles).filter((line) => line.kind !== undefined).length;
 }
 
 interface Part {
@@ -261,7 +275,8 @@ function splitAt(lines: Line[], from: number, to: number, isStart: (line: Line) 
   return parts;
 }
 
-const AUTHORED = new Set<Kind | undefined>(['style', 'outline']);
+/** Headings 1-3 of the rule above: marked by the author, or bold and numbered. */
+const MARKED = new Set<Kind | undefined>(['style', 'outline', 'boldNumbered']);
 const WRITTEN = new Set<Kind | undefined>(['style', 'outline', 'boldNumbered', 'written']);
 
 /**
@@ -300,7 +315,7 @@ export function planSections(doc: WordDocumentXml, styles: Map<string, string>):
 
   let parts = withText(
     lines,
-    splitAt(lines, firstText, end, (l) => AUTHORED.has(l.kind)),
+    splitAt(lines, firstText, end, (l) => MARKED.has(l.kind)),
   );
   if (parts.length < 2) {
     const written = withText(
@@ -309,9 +324,7 @@ export function planSections(doc: WordDocumentXml, styles: Map<string, string>):
     );
     if (written.length >= 2) parts = written;
   } else {
-    parts = refine(lines, parts, new Set(['boldNumbered']));
-    parts = refine(lines, parts, new Set(['written']), MIN_WRITTEN_PART_CHARS);
-    parts = withText(lines, parts);
+    parts = withText(lines, refine(lines, parts, new Set(['written']), MIN_WRITTEN_PART_CHARS));
   }
 
   // Occurrence of each text among the paragraphs mammoth shows as blocks of their own.
