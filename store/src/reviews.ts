@@ -6,6 +6,7 @@ import {
   byCreation,
   type ChatMessage,
   computeStats,
+  type Failure,
   type FeedbackItem,
   higherRole,
   type Member,
@@ -30,6 +31,7 @@ import {
   queueSections,
   type SectionJob,
 } from './analysis.ts';
+import { postChatMessages, stopChatReply } from './chat.ts';
 import type { EventLog, Write } from './event-log.ts';
 import { userReviewsKey } from './keys.ts';
 import {
@@ -334,6 +336,28 @@ export class ReviewStore {
     return this.redis.hincrby(this.log.keys(reviewId).jobs, `runs:${sectionId}`, 1);
   }
 
+  /** Every section's status record and the `jobs` hash (fences and job ids), read together. */
+  async analysisState(
+    reviewId: string,
+  ): Promise<{ statuses: Record<string, SectionStatusRecord>; jobs: Record<string, string> }> {
+    const keys = this.log.keys(reviewId);
+    const [[statusError, status], [jobsError, jobs]] = (await this.redis
+      .multi()
+      .hgetall(keys.status)
+      .hgetall(keys.jobs)
+      .exec()) as [[Error | null, Record<string, string>], [Error | null, Record<string, string>]];
+    if (statusError) throw statusError;
+    if (jobsError) throw jobsError;
+    const statuses: Record<string, SectionStatusRecord> = {};
+    for (const [sectionId, raw] of Object.entries(status)) statuses[sectionId] = JSON.parse(raw);
+    return { statuses, jobs };
+  }
+
+  /** Sets a `jobs` field only if it is absent (HSETNX): true for the one caller that set it. */
+  async claimJobField(reviewId: string, field: string, value: string): Promise<boolean> {
+    return (await this.redis.hsetnx(this.log.keys(reviewId).jobs, field, value)) === 1;
+  }
+
   /**
    * Marks sections `queued` under new job ids, a few round trips whatever their number; sections
    * already queued or analyzing keep their job (`queued: false`). See `store/src/analysis.ts`.
@@ -379,6 +403,19 @@ export class ReviewStore {
       ...(text != null ? { [messageId]: text } : {}),
       ...(lastIndex != null ? { [partialIndexField(messageId)]: lastIndex } : {}),
     });
+  }
+
+  /** Posts chat messages (a question and its reply's placeholder) in order, in one round trip. */
+  async postChatMessages(reviewId: string, messages: ChatMessage[]): Promise<void> {
+    await postChatMessages(this.log, reviewId, messages);
+  }
+
+  /**
+   * Ends a reply no worker holds with `chat.failed`, keeping the text already streamed; false
+   * when it was no longer streaming.
+   */
+  async stopChatReply(reviewId: string, replyId: string, actor: User, error: Failure): Promise<boolean> {
+    return stopChatReply(this.redis, this.log, reviewId, replyId, actor, error);
   }
 }
 

@@ -127,4 +127,32 @@ describe('worker failure mid-reply', () => {
     expect(reply.lastIndex).toBeUndefined();
     expect(feed.gapsSeen).toBe(0);
   }, 90_000);
+
+  it('a reply no worker has taken is stopped by the server: chat.failed cancelled, in the log and the snapshot', async () => {
+    const prefix = uniquePrefix('chatstop');
+    cleanupKeys(prefix);
+    const server = await startServer(prefix);
+    const owner = await session(server.url, 'Olga');
+    const review = await createReview(
+      server.url,
+      owner.token,
+      await makeDocx([{ title: 'Findings', paragraphs: ['Restores were never tested.'] }]),
+    );
+    const socket = await connect(server.url, owner.token);
+    const feed = new ReviewFeed(socket, review.id);
+    await feed.join();
+    const ack = await call(socket, 'chat:send', { reviewId: review.id, text: 'Were restores tested?' });
+    const stopped = await call(socket, 'chat:cancel', { reviewId: review.id, messageId: ack.replyId });
+    expect(stopped.ok).toBe(true);
+    const failed = await waitFor(
+      () => feed.events.find((e) => e.type === 'chat.failed' && e.data.messageId === ack.replyId),
+      10_000,
+      'the reply to be stopped',
+    );
+    expect(failed.type === 'chat.failed' && failed.data.error.code).toBe('cancelled');
+    const snapshot = (await call(socket, 'review:join', { reviewId: review.id })).snapshot;
+    const reply = (snapshot.chat as ChatMessage[]).find((m) => m.id === ack.replyId)!;
+    expect(reply.status).toBe('failed');
+    expect(reply.error?.code).toBe('cancelled');
+  });
 });

@@ -142,18 +142,7 @@ export class AiService {
       status: 'streaming',
       replyTo: question.id,
     };
-    for (const message of [question, reply]) {
-      await this.store.log.append(
-        {
-          reviewId: payload.reviewId,
-          type: 'chat.message',
-          at: message.createdAt,
-          actor: message.author,
-          data: { message },
-        },
-        { writes: [{ op: 'hset', key: 'chat', field: message.id, value: JSON.stringify(message) }] },
-      );
-    }
+    await this.store.postChatMessages(payload.reviewId, [question, reply]);
     const jobId = `c.${payload.reviewId}.${reply.id}`;
     await this.queues.add(
       'chat.reply',
@@ -178,27 +167,11 @@ export class AiService {
     if (reply.status !== 'streaming') return;
     const jobId = `c.${payload.reviewId}.${reply.id}`;
     if (await this.queues.removeIfWaiting('chat.reply', jobId)) {
-      const error = { code: 'cancelled', message: `Stopped by ${user.name}.` };
-      await this.store.log.append(
-        {
-          reviewId: payload.reviewId,
-          type: 'chat.failed',
-          at: new Date().toISOString(),
-          actor: user,
-          data: { messageId: reply.id, error },
-        },
-        {
-          guards: [{ kind: 'hget', key: 'chat', field: reply.id, expected: JSON.stringify(reply) }],
-          writes: [
-            {
-              op: 'hset',
-              key: 'chat',
-              field: reply.id,
-              value: JSON.stringify({ ...reply, status: 'failed', error }),
-            },
-          ],
-        },
-      );
+      // No worker holds it (not started, or waiting again after its worker died): stop it here.
+      await this.store.stopChatReply(payload.reviewId, reply.id, user, {
+        code: 'cancelled',
+        message: `Stopped by ${user.name}.`,
+      });
       return;
     }
     await this.cancelRunning([jobId], `stopped by ${user.name}`);
