@@ -131,12 +131,18 @@ export class ReviewStore {
       .hset(keys.sections, ...sectionFields)
       .hset(keys.status, ...statusFields)
       .exec();
-    await this.addMember(meta.id, meta.owner, 'owner');
+    // At the review's creation time, so a new review's last activity (`updatedAt`) is its `createdAt`.
+    await this.addMember(meta.id, meta.owner, 'owner', meta.createdAt);
   }
 
   /** Adds a member (or raises their role) with a `member.joined` event. Returns the role they hold. */
-  async addMember(reviewId: string, user: User, role: Role): Promise<Role> {
-    const record: MemberRecord = { user, role, joinedAt: new Date().toISOString() };
+  async addMember(
+    reviewId: string,
+    user: User,
+    role: Role,
+    at: string = new Date().toISOString(),
+  ): Promise<Role> {
+    const record: MemberRecord = { user, role, joinedAt: at };
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const current = await this.redis.hget(this.log.keys(reviewId).members, user.id);
       if (current) {
