@@ -155,7 +155,7 @@ export class ReviewState {
       case 'chat.delta': {
         const { messageId, index, text } = event.data;
         const message = this.chat.get(messageId);
-        if (!message || message.status !== 'streaming') break;
+        if (message?.status !== 'streaming') break;
         // A mid-reply snapshot's text already holds the deltas up to `lastIndex`.
         if (message.lastIndex !== undefined && index <= message.lastIndex) break;
         this.chat.set(messageId, { ...message, text: message.text + text, lastIndex: index });
