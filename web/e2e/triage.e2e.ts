@@ -412,6 +412,17 @@ async function main(): Promise<void> {
     assert.doesNotMatch(openText, /Rubric refs/i);
     await shot(olivia, '7-card-open');
 
+    // A person's Important item with the default risk: the card says its risk, the statistics agree.
+    await panel(olivia).getByRole('button', { name: 'Add feedback', exact: true }).click();
+    const form = olivia.getByRole('form', { name: 'New feedback' });
+    await form.getByLabel('Kind').selectOption('important');
+    await form.getByLabel('Description').fill('The timeline has no owner for the rollback.');
+    await form.getByRole('button', { name: 'Add feedback', exact: true }).click();
+    const mine = panel(olivia).locator('article[data-source="user"]');
+    await mine.waitFor();
+    const myRisk = ((await mine.locator('.risk').textContent()) ?? '').trim();
+    log(`a person's Important item with the default risk: the card says "${myRisk}"`);
+
     // Statistics in dark mode: readable colours (screenshot), the counts as the cards say.
     await olivia.emulateMedia({ colorScheme: 'dark' });
     await olivia.getByRole('button', { name: 'Statistics', exact: true }).click();
@@ -419,10 +430,13 @@ async function main(): Promise<void> {
     await stats.locator('canvas').first().waitFor();
     await sleep(600);
     await scope.getByRole('button', { name: /^All sections/ }).click();
-    const lowCards = await panel(olivia).locator('.risk', { hasText: 'Low risk' }).count();
     const riskBoard = stats.locator('figure', { hasText: 'By risk' });
-    const lowStat = await riskBoard.locator('li', { hasText: 'Low risk' }).locator('strong').textContent();
-    assert.equal(Number(lowStat), lowCards, 'statistics count low-risk items where the cards say');
+    for (const risk of ['High risk', 'Medium risk', 'Low risk']) {
+      const onCards = await panel(olivia).locator('.risk', { hasText: risk }).count();
+      const counted = await riskBoard.locator('li', { hasText: risk }).locator('strong').textContent();
+      assert.equal(Number(counted), onCards, `statistics count "${risk}" items where the cards say`);
+    }
+    assert.equal(await panel(olivia).locator('article[data-feedback-id]').count(), total + 1);
     await shot(olivia, '8-statistics-dark');
 
     assert.deepEqual(errors, [], `uncaught page errors:\n${errors.join('\n')}`);
