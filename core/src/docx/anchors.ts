@@ -87,7 +87,7 @@ export interface WordParagraph {
   runs: WordRun[];
   /** The paragraph's text as Word shows it; tabs and breaks are spaces. */
   text: string;
-  /** One entry per UTF-16 unit of `text` (empty when parsed with `chars: false`). */
+  /** One entry per UTF-16 unit of `text`. */
   chars: CharRef[];
 }
 
@@ -128,12 +128,8 @@ const CHAR_LIKE: Record<string, string> = { noBreakHyphen: '\u2011', softHyphen:
 const toggle = (value: string | undefined): boolean =>
   value === undefined || !['false', '0', 'off'].includes(value.toLowerCase());
 
-/**
- * Parses a main document part, keeping offsets into `xml` for every element it reports.
- * `chars: false` leaves `chars` empty: finding sections needs only the text, and it is faster.
- */
-export function parseDocumentXml(xml: string, options: { chars?: boolean } = {}): WordDocumentXml {
-  const keepChars = options.chars ?? true;
+/** Parses a main document part, keeping offsets into `xml` for every element it reports. */
+export function parseDocumentXml(xml: string): WordDocumentXml {
   let prefix = 'w';
   let namespace = WORD_NS;
   let mc = 'mc';
@@ -163,10 +159,8 @@ export function parseDocumentXml(xml: string, options: { chars?: boolean } = {})
   const parent = (): string | undefined => stack[stack.length - 1];
   const pushChars = (ref: WordRunChild, value: string, from: number) => {
     if (!paragraph) return;
-    if (keepChars) {
-      for (let i = 0; i < value.length; i += 1) {
-        paragraph.chars.push({ child: ref, offset: from + i });
-      }
+    for (let i = 0; i < value.length; i += 1) {
+      paragraph.chars.push({ child: ref, offset: from + i });
     }
     paragraph.text += value;
     ref.run.text += value;
@@ -559,10 +553,7 @@ export function mainPartPath(files: Unzipped): string {
 }
 
 /** The parts the anchors need, read from a .docx. */
-export function readWordParts(
-  docx: Uint8Array,
-  options: { chars?: boolean } = {},
-): {
+export function readWordParts(docx: Uint8Array): {
   files: Unzipped;
   mainPath: string;
   doc: WordDocumentXml;
@@ -571,7 +562,7 @@ export function readWordParts(
   // Only XML parts are read here: media and embedded fonts can be most of a file's bytes.
   const files = unzipSync(docx, { filter: (file) => /\.(xml|rels)$/i.test(file.name) });
   const mainPath = mainPartPath(files);
-  const doc = parseDocumentXml(decodeXml(files[mainPath]!), options);
+  const doc = parseDocumentXml(decodeXml(files[mainPath]!));
   const relsBytes = files[relsOf(mainPath)];
   const stylesRel = relsBytes
     ? relationshipTarget(decodeXml(relsBytes), 'styles', dirOf(mainPath))
@@ -579,6 +570,22 @@ export function readWordParts(
   const stylesBytes = files[stylesRel?.path ?? `${dirOf(mainPath)}styles.xml`];
   const styles = parseStyleNames(stylesBytes ? decodeXml(stylesBytes) : undefined);
   return { files, mainPath, doc, styles };
+}
+
+const partsByBuffer = new WeakMap<Uint8Array, ReturnType<typeof readWordParts>>();
+
+/**
+ * `readWordParts(docx)`, kept as long as the buffer lives: an upload asks for its sections
+ * (`extractSections`), then for their anchors, and the main part is parsed once for both.
+ * The buffer must not be changed in between.
+ */
+export function wordPartsOf(docx: Uint8Array): ReturnType<typeof readWordParts> {
+  let parts = partsByBuffer.get(docx);
+  if (!parts) {
+    parts = readWordParts(docx);
+    partsByBuffer.set(docx, parts);
+  }
+  return parts;
 }
 
 /**
@@ -590,6 +597,6 @@ export function anchorSections(
   docx: Uint8Array,
   sections?: { index: number; title: string }[],
 ): SectionAnchor[] {
-  const { doc, styles } = readWordParts(docx);
+  const { doc, styles } = wordPartsOf(docx);
   return sections ? alignSections(doc, styles, sections) : findSections(doc, styles);
 }

@@ -12,7 +12,7 @@ import mammoth from 'mammoth';
 import sanitizeHtml from 'sanitize-html';
 import { PrismError } from '../errors.ts';
 import type { Section } from '../protocol.ts';
-import { readWordParts } from './anchors.ts';
+import { wordPartsOf } from './anchors.ts';
 import { collapse, type PlannedSection, planSections, shortTitle } from './outline.ts';
 
 export { collapse, MAX_TITLE_CHARS, shortTitle, textHeadingLevel } from './outline.ts';
@@ -160,7 +160,7 @@ export interface ExtractedDocument {
 /** The planned section starts; none (one section) when the XML cannot be read where mammoth could. */
 function plan(buf: Uint8Array): PlannedSection[] {
   try {
-    const { doc, styles } = readWordParts(buf, { chars: false });
+    const { doc, styles } = wordPartsOf(buf);
     return planSections(doc, styles);
   } catch {
     return [];
