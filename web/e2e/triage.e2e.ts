@@ -299,6 +299,12 @@ async function main(): Promise<void> {
     assert.equal(await focusedCardId(olivia), markId, 'the card has the focus');
     const markText = (await lastMark.textContent()) ?? '';
     const paragraph = await lastMark.evaluate((m) => m.closest('p')?.textContent ?? '');
+    // The mark covers the words at issue, not the sentence the finding quotes.
+    const evidence = await card.locator('blockquote').textContent();
+    assert.ok(
+      evidence && markText.length < evidence.length,
+      `the highlight "${markText}" is shorter than its quote`,
+    );
     log(
       `highlight "${markText}" (of a ${paragraph.length}-character paragraph) -> its card is in view and focused`,
     );

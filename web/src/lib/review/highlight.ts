@@ -1,7 +1,8 @@
 /**
  * Quotes in the document: each item's `quote` is verbatim text of one paragraph or table cell of its
  * section, compared with whitespace collapsed. We find it in the rendered section and wrap it in
- * `<mark data-feedback-id>` elements (one per text node it spans).
+ * `<mark data-feedback-id>` elements (one per text node it spans); when the finding names the words at
+ * issue inside its quote, only those words are wrapped.
  */
 
 const BLOCKS = new Set([
@@ -86,28 +87,64 @@ function wrap(node: Text, start: number, end: number, id: string): void {
   mark.appendChild(target);
 }
 
-/** Wraps each quote's first occurrence in marks. Returns the ids whose quote was found. */
-export function highlightQuotes(root: Element, quotes: { id: string; quote: string }[]): Set<string> {
+export interface QuoteMark {
+  id: string;
+  quote: string;
+  /** The words at issue inside the quote: only they are marked (the whole quote when none is found in it). */
+  focus?: string[];
+}
+
+/**
+ * The words a description puts in quote marks that also occur in `quote`: what a rules finding flags
+ * inside the sentence it quotes (“was merged” is passive voice).
+ */
+export function flaggedWords(description: string, quote: string): string[] {
+  const inQuote = collapse(quote);
+  const words: string[] = [];
+  for (const match of description.matchAll(/[“"‘]([^”"’“]{1,80})[”"’]/g)) {
+    const word = collapse(match[1] ?? '');
+    if (word && inQuote.includes(word) && !words.includes(word)) words.push(word);
+  }
+  // “the” inside “the the”: the longer names the place, the shorter would mark another “the”.
+  return words.filter((word) => !words.some((other) => other !== word && other.includes(word)));
+}
+
+/** Wraps each quote's first occurrence (or the focus words in it) in marks. Returns the ids found. */
+export function highlightQuotes(root: Element, quotes: QuoteMark[]): Set<string> {
   const found = new Set<string>();
-  for (const { id, quote } of quotes) {
+  for (const { id, quote, focus } of quotes) {
     const needle = collapse(quote);
     if (!needle) continue;
     const flat = flatten(root);
     const at = flat.text.indexOf(needle);
     if (at < 0) continue;
-    const first = flat.map[at];
-    const last = flat.map[at + needle.length - 1];
-    if (!first || !last) continue;
-    // The text nodes the match spans, with the part of each that is in it.
-    const spans = new Map<Text, { start: number; end: number }>();
-    for (let i = at; i < at + needle.length; i += 1) {
-      const entry = flat.map[i];
-      if (!entry) continue;
-      const span = spans.get(entry.node);
-      if (span) span.end = entry.offset + 1;
-      else spans.set(entry.node, { start: entry.offset, end: entry.offset + 1 });
+    let ranges: [number, number][] = [];
+    for (const word of focus ?? []) {
+      const w = collapse(word);
+      const k = w ? needle.indexOf(w) : -1;
+      if (k >= 0) ranges.push([at + k, at + k + w.length]);
     }
-    for (const [node, { start, end }] of spans) wrap(node, start, end, id);
+    if (ranges.length === 0) ranges = [[at, at + needle.length]];
+    // Last first: splitting a text node keeps the offsets before the split valid. Overlaps are merged.
+    ranges.sort((x, y) => x[0] - y[0]);
+    const merged: [number, number][] = [];
+    for (const range of ranges) {
+      const last = merged.at(-1);
+      if (last && range[0] <= last[1]) last[1] = Math.max(last[1], range[1]);
+      else merged.push([...range]);
+    }
+    for (const [start, end] of merged.reverse()) {
+      // The text nodes the range spans, with the part of each that is in it.
+      const spans = new Map<Text, { start: number; end: number }>();
+      for (let i = start; i < end; i += 1) {
+        const entry = flat.map[i];
+        if (!entry) continue;
+        const span = spans.get(entry.node);
+        if (span) span.end = entry.offset + 1;
+        else spans.set(entry.node, { start: entry.offset, end: entry.offset + 1 });
+      }
+      for (const [node, { start: from, end: to }] of [...spans].reverse()) wrap(node, from, to, id);
+    }
     found.add(id);
   }
   return found;
