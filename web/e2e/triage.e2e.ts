@@ -364,6 +364,22 @@ async function main(): Promise<void> {
       );
     }
     log('ten findings triaged by keyboard, each in view when current');
+    // n: the next pending finding; its highlight is in the document view.
+    await olivia.keyboard.press('n');
+    const pendingId = await until('a pending finding focused', async () => {
+      const id = await focusedCardId(olivia);
+      return id && !(id in decided) ? id : null;
+    });
+    const pendingCard = panel(olivia).locator(`article[data-feedback-id="${pendingId}"]`);
+    assert.equal((await pendingCard.locator('.status-word').textContent())?.trim(), 'Pending');
+    assert.ok(await inside(pendingCard, list), 'the pending finding is in view');
+    const pendingMark = olivia.locator(`mark[data-feedback-id="${pendingId}"]`).first();
+    if (await pendingMark.count()) {
+      const docScroller = olivia
+        .getByRole('region', { name: 'Document text', exact: true })
+        .locator('.scroller');
+      await until('its highlight in the document view', async () => inside(pendingMark, docScroller), 3000);
+    }
     await shot(olivia, '4-triaged');
     await until(
       'the ten decisions reach Ravi',

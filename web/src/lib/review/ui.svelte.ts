@@ -37,7 +37,8 @@ export class RoomUi {
   /** Set to ask the findings list to scroll to and focus a card. */
   reveal = $state<{ id: string; at: number; block?: 'center' | 'nearest' } | null>(null);
   /** Set to ask the document pane to scroll to a finding's quote. */
-  showQuote = $state<{ id: string; at: number } | null>(null);
+  /** `quiet`: the keyboard moved to the finding; scroll only if its quote is out of view, no flash. */
+  showQuote = $state<{ id: string; at: number; quiet?: boolean } | null>(null);
   /** Set to ask the assistant panel to focus its message box. */
   focusChat = $state(0);
   /** The findings list's filters. */
