@@ -460,6 +460,22 @@ async function main(): Promise<void> {
     }
     assert.equal(await panel(olivia).locator('article[data-feedback-id]').count(), total + 1);
     await shot(olivia, '8-statistics-dark');
+    await olivia.getByRole('button', { name: 'Close statistics' }).click();
+    await shot(olivia, '9-room-dark');
+    // Below 1000 px the findings are a drawer; a click on a highlight opens it on the card.
+    await olivia.setViewportSize({ width: 900, height: 800 });
+    const scrim = olivia.getByRole('button', { name: 'Close the panel' });
+    if (await scrim.count()) await scrim.click({ position: { x: 20, y: 300 } });
+    const narrowMark = olivia.locator('mark[data-feedback-id]').first();
+    const narrowId = await narrowMark.getAttribute('data-feedback-id');
+    await narrowMark.click();
+    const narrowCard = olivia.locator(`.drawer.open article[data-feedback-id="${narrowId}"]`);
+    await narrowCard.waitFor();
+    await until('the card in the drawer in view', async () =>
+      inside(narrowCard, olivia.locator('.drawer [aria-label="Findings"] .list')),
+    );
+    await sleep(300);
+    await shot(olivia, '10-narrow-drawer');
 
     assert.deepEqual(errors, [], `uncaught page errors:\n${errors.join('\n')}`);
     log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${RESULTS}`);
