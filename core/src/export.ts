@@ -23,6 +23,7 @@ function commentText(item: FeedbackItem): string {
   const lines = [`[${item.type.toUpperCase()} · ${item.risk} risk] ${item.category}: ${item.description}`];
   if (item.suggestion) lines.push(`Suggestion: ${item.suggestion}`);
   if (item.example) lines.push(`Example: ${item.example}`);
+  if (item.replacement) lines.push(`Replace with: ${item.replacement}`);
   for (const question of item.questions) lines.push(`Question: ${question}`);
   if (item.refs.length > 0) lines.push(`Rubric: ${item.refs.join(', ')}`);
   lines.push(`— ${origin}`);
@@ -98,6 +99,7 @@ const CSV_COLUMNS = [
   'decided_at',
   'created_by',
   'created_at',
+  'replacement',
 ] as const;
 
 const csvCell = (value: unknown): string => {
@@ -128,6 +130,7 @@ export function exportCsv(snapshot: ReviewSnapshot): string {
       item.decidedAt,
       item.createdBy.name,
       item.createdAt,
+      item.replacement,
     ]
       .map(csvCell)
       .join(','),

@@ -18,7 +18,19 @@ export interface JobPayloads {
     thinking: boolean;
     requestedBy: { id: string; name: string };
   };
-  'chat.reply': { reviewId: string; questionId: string; replyId: string; sectionId?: string };
+  /**
+   * The whole-document pass, once every section is analysed: contradictions across sections.
+   * `round` names the set of section runs it follows (one pass per round).
+   */
+  'analysis.document': { reviewId: string; round: string };
+  'chat.reply': {
+    reviewId: string;
+    questionId: string;
+    replyId: string;
+    sectionId?: string;
+    /** The asker wants the model to reason first (chat:send `thinking`). */
+    thinking?: boolean;
+  };
   'export.package': { reviewId: string; requestedBy: { id: string; name: string } };
 }
 
@@ -26,6 +38,7 @@ export type JobName = keyof JobPayloads;
 
 export const JOB_QUEUE: Record<JobName, QueueName> = {
   'analysis.section': QUEUES.analysis,
+  'analysis.document': QUEUES.analysis,
   'chat.reply': QUEUES.chat,
   'export.package': QUEUES.export,
 };

@@ -101,6 +101,7 @@ export function newUserItem(payload: AddFeedbackPayload, actor: User, id: string
   };
   if (payload.suggestion) item.suggestion = payload.suggestion;
   if (payload.quote) item.quote = payload.quote;
+  if (payload.replacement) item.replacement = payload.replacement;
   if (payload.linkedTo) item.linkedTo = payload.linkedTo;
   return item;
 }
@@ -113,7 +114,7 @@ export function assertMayModify(item: FeedbackItem, actor: User, role: Role): vo
   }
 }
 
-const EDITABLE = ['type', 'category', 'description', 'suggestion', 'quote', 'risk'] as const;
+const EDITABLE = ['type', 'category', 'description', 'suggestion', 'quote', 'replacement', 'risk'] as const;
 
 export function edit(item: FeedbackItem, payload: EditFeedbackPayload): Change {
   if (item.version !== payload.version) throw conflict(item);
@@ -123,8 +124,9 @@ export function edit(item: FeedbackItem, payload: EditFeedbackPayload): Change {
     const value = payload[field];
     if (value === undefined || value === item[field]) continue;
     changed = true;
-    if (value === '' && (field === 'suggestion' || field === 'quote')) delete next[field];
-    else Object.assign(next, { [field]: value });
+    if (value === '' && (field === 'suggestion' || field === 'quote' || field === 'replacement')) {
+      delete next[field];
+    } else Object.assign(next, { [field]: value });
   }
   if (!changed) return { kind: 'noop', item };
   next.version = item.version + 1;

@@ -11,6 +11,7 @@ export const LIMITS = {
   title: 200,
   name: 80,
   question: 1000,
+  replacement: 4000,
 } as const;
 
 export const id = z.string().min(1).max(100);
@@ -51,6 +52,8 @@ export const FeedbackItem = z.object({
   risk: Risk,
   confidence: z.number().min(0).max(1),
   quote: z.string().max(LIMITS.quote).optional(),
+  /** Text that replaces `quote` when the item is applied (CONTRACT 7.5). */
+  replacement: z.string().max(LIMITS.replacement).optional(),
   linkedTo: id.optional(),
   source: FeedbackSource,
   model: z.string().optional(),
@@ -119,6 +122,7 @@ export const AddFeedbackPayload = z.object({
   description: z.string().trim().min(1).max(LIMITS.description),
   suggestion: z.string().max(LIMITS.suggestion).optional(),
   quote: z.string().max(LIMITS.quote).optional(),
+  replacement: z.string().max(LIMITS.replacement).optional(),
   linkedTo: id.optional(),
   risk: Risk.optional(),
 });
@@ -131,6 +135,7 @@ export const EditFeedbackPayload = z.object({
   description: z.string().trim().min(1).max(LIMITS.description).optional(),
   suggestion: z.string().max(LIMITS.suggestion).optional(),
   quote: z.string().max(LIMITS.quote).optional(),
+  replacement: z.string().max(LIMITS.replacement).optional(),
   risk: Risk.optional(),
 });
 export const DeleteFeedbackPayload = z.object({ reviewId, feedbackId: id, version: z.number().int().min(1) });
@@ -138,6 +143,8 @@ export const ChatSendPayload = z.object({
   reviewId,
   text: z.string().trim().min(1).max(LIMITS.chatText),
   sectionId: id.optional(),
+  /** Let the model reason before answering (where it can); the reasoning is never shown as the answer. */
+  thinking: z.boolean().optional(),
 });
 export const ChatCancelPayload = z.object({ reviewId, messageId: id });
 export const PresencePayload = z.object({

@@ -359,6 +359,19 @@ export class ReviewStore {
     return { statuses, jobs };
   }
 
+  /**
+   * Adds a model call's usage to the review's totals without an event (a background pass that
+   * may add no item); the next snapshot shows it.
+   */
+  async addUsage(reviewId: string, model: string, usage: Usage): Promise<void> {
+    const key = this.log.keys(reviewId).usage;
+    const multi = this.redis.multi();
+    for (const write of usageWrites(model, usage)) {
+      if (write.op === 'hincrby') multi.hincrby(key, write.field, write.by);
+    }
+    await multi.exec();
+  }
+
   /** Sets a `jobs` field only if it is absent (HSETNX): true for the one caller that set it. */
   async claimJobField(reviewId: string, field: string, value: string): Promise<boolean> {
     return (await this.redis.hsetnx(this.log.keys(reviewId).jobs, field, value)) === 1;

@@ -151,6 +151,7 @@ export class AiService {
         questionId: question.id,
         replyId: reply.id,
         ...(payload.sectionId ? { sectionId: payload.sectionId } : {}),
+        ...(payload.thinking ? { thinking: true } : {}),
       },
       jobId,
     );
