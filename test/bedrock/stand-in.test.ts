@@ -663,3 +663,38 @@ describe('out-of-process control', () => {
     }
   }, 20_000);
 });
+
+describe('scripted answers and recorded requests', () => {
+  it('answers from the script first, by kind and condition, each entry as many times as it says', async () => {
+    const line = JSON.stringify({ type: 'critical', description: 'scripted', quote: 'Alerts fired' });
+    standIn.script(
+      { kind: 'chat', text: 'Scripted chat answer [s1].' },
+      { kind: 'analysis', when: (body) => JSON.stringify(body).includes('Actions'), text: line, times: 2 },
+    );
+    expect((await run(request())).text).toBe(line);
+    expect((await run(chatRequest())).text).toBe('Scripted chat answer [s1].');
+    expect((await run(request())).text).toBe(line);
+    // Used up: the built-in answers again.
+    expect((await run(request())).text).not.toBe(line);
+    expect((await run(chatRequest())).text).toContain('According to the document');
+  });
+
+  it('tells requests apart by kind, and the whole-document pass gets no findings unless scripted', async () => {
+    const check = request({
+      messages: [
+        {
+          role: 'user',
+          content: [{ text: '<consistency-check>\nSections:\n[s1] Summary\n</consistency-check>' }],
+        },
+      ],
+    });
+    expect((await run(check)).text).not.toContain('{');
+    await run(chatRequest());
+    await run(request());
+    expect(standIn.requestsOf('consistency')).toHaveLength(1);
+    expect(standIn.requestsOf('chat')).toHaveLength(1);
+    expect(standIn.requestsOf('analysis')).toHaveLength(1);
+    standIn.script({ kind: 'consistency', text: (body) => `seen ${body.messages!.length}` });
+    expect((await run(check)).text).toBe('seen 1');
+  });
+});

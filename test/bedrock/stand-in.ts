@@ -163,6 +163,21 @@ export interface RecordedRequest {
   outcome?: string;
 }
 
+/** What a request asks for, as Prism's prompts shape it (worker/src/ai/prompts.ts). */
+export type RequestKind = 'analysis' | 'consistency' | 'chat';
+
+/** A scripted answer: the first queued one that matches a request answers it, then is used up. */
+export interface ScriptedAnswer {
+  /** Which requests it answers (default: any). */
+  kind?: RequestKind;
+  /** A further condition on the request. */
+  when?: (request: ConverseBody, modelId: string) => boolean;
+  /** The answer text, or a function of the request that makes it. */
+  text: string | ((request: ConverseBody, modelId: string) => string);
+  /** How many requests it answers (default 1; `Infinity` for every one). */
+  times?: number;
+}
+
 export interface StandIn {
   url: string;
   port: number;
@@ -175,7 +190,11 @@ export interface StandIn {
   /** Streams currently open (stalled ones included). */
   inFlight(): number;
   callCount(modelId: string): number;
-  /** Clears requests, call counts and the prompt cache; restores the config given at start. */
+  /** Queues scripted answers, taken before `respond` and the built-in answers (in process only). */
+  script(...answers: ScriptedAnswer[]): void;
+  /** The recorded requests of one kind, oldest first. */
+  requestsOf(kind: RequestKind): RecordedRequest[];
+  /** Clears requests, call counts, scripted answers and the prompt cache; restores the config given at start. */
   reset(): void;
   /** Stops the server and destroys every connection, stalled streams included. */
   close(): Promise<void>;
@@ -331,6 +350,24 @@ const textOf = (blocks: { text?: string }[] | undefined): string =>
     .map((b) => (typeof b.text === 'string' ? b.text : ''))
     .filter(Boolean)
     .join('\n');
+
+/** The system prompt's text (every block before and after the cache point). */
+export const systemTextOf = (body: ConverseBody): string => textOf(body.system);
+
+/** The text of the last user turn (the task, after the cache point). */
+export const lastUserTextOf = (body: ConverseBody): string =>
+  textOf([...(body.messages ?? [])].reverse().find((m) => m.role === 'user')?.content);
+
+/** Analysis holds a `<section …>` block, the whole-document pass `<consistency-check>`, chat neither. */
+export function requestKind(body: ConverseBody): RequestKind {
+  const text = lastUserTextOf(body);
+  if (SECTION_RE.test(text)) return 'analysis';
+  if (text.includes('<consistency-check>')) return 'consistency';
+  return 'chat';
+}
+
+/** What the built-in whole-document pass answers: the sections agree (no finding lines). */
+export const CONSISTENT_ANSWER = 'The sections agree with each other: no inconsistencies found.';
 
 const firstWords = (text: string, n: number): string => {
   const words = text.split(/\s+/).filter(Boolean);
@@ -526,6 +563,19 @@ export async function startBedrockStandIn(options: StandInOptions = {}): Promise
   const initial = (): StandInConfig => ({ ...DEFAULT_CONFIG, models: {}, ...copyPlain(given) });
   const config: StandInConfig = initial();
   const requests: RecordedRequest[] = [];
+  const scripted: (ScriptedAnswer & { left: number })[] = [];
+  /** The first scripted answer for this request, used up; undefined when none matches. */
+  const takeScripted = (body: ConverseBody, modelId: string): string | undefined => {
+    const kind = requestKind(body);
+    const at = scripted.findIndex(
+      (entry) => (!entry.kind || entry.kind === kind) && (!entry.when || entry.when(body, modelId)),
+    );
+    if (at < 0) return undefined;
+    const entry = scripted[at]!;
+    entry.left -= 1;
+    if (entry.left <= 0) scripted.splice(at, 1);
+    return typeof entry.text === 'function' ? entry.text(body, modelId) : entry.text;
+  };
   const calls: Record<string, number> = {};
   const outcomes: Record<string, number> = {};
   let inFlight = 0;
@@ -723,11 +773,15 @@ export async function startBedrockStandIn(options: StandInOptions = {}): Promise
     const section = sectionMatch
       ? { id: sectionMatch[1]!, title: sectionMatch[2]!, text: sectionMatch[3]! }
       : null;
-    let text = knobs.respond
-      ? knobs.respond(body, modelId)
-      : section
-        ? analysisAnswer(section, knobs, rng)
-        : chatAnswer(systemText, userText, knobs, rng);
+    let text =
+      takeScripted(body, modelId) ??
+      (knobs.respond
+        ? knobs.respond(body, modelId)
+        : section
+          ? analysisAnswer(section, knobs, rng)
+          : requestKind(body) === 'consistency'
+            ? CONSISTENT_ANSWER
+            : chatAnswer(systemText, userText, knobs, rng));
     const thinkingOn =
       (body.additionalModelRequestFields?.thinking as { type?: string } | undefined)?.type === 'enabled';
     const reasoning = thinkingOn ? reasoningText(section, knobs.reasoningTokens) : '';
@@ -966,8 +1020,13 @@ export async function startBedrockStandIn(options: StandInOptions = {}): Promise
     outcomes,
     inFlight: () => inFlight,
     callCount: (modelId) => calls[modelId] ?? 0,
+    script(...answers) {
+      for (const answer of answers) scripted.push({ ...answer, left: answer.times ?? 1 });
+    },
+    requestsOf: (kind) => requests.filter((request) => requestKind(request.body) === kind),
     reset() {
       requests.length = 0;
+      scripted.length = 0;
       for (const key of Object.keys(calls)) delete calls[key];
       for (const key of Object.keys(outcomes)) delete outcomes[key];
       cache.clear();

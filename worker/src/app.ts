@@ -5,7 +5,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { type ControlMessage, JOB_QUEUE, type JobName, QUEUES } from '@prism/core';
+import {
+  type ControlMessage,
+  DEFAULT_JOB_OPTIONS,
+  JOB_QUEUE,
+  type JobName,
+  type JobPayloads,
+  QUEUES,
+} from '@prism/core';
 import {
   AI_INFO_TTL_SECONDS,
   controlChannel,
@@ -69,6 +76,18 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
     registers: [registry],
   });
 
+  // Follow-up jobs a handler queues (the whole-document pass), on the commands connection.
+  const producers = new Map(
+    Object.values(QUEUES).map((name) => {
+      const queue = new Queue(name, {
+        connection: redis.commands,
+        prefix: `${config.redis.prefix}bull`,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+      });
+      queue.on('error', () => {});
+      return [name, queue] as const;
+    }),
+  );
   const log = new EventLog(redis.commands, {
     prefix: config.redis.prefix,
     onAppend: (event) => appended.inc({ type: event.type }),
@@ -81,6 +100,10 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
     provider,
     tokenBudget: config.reviewTokenBudget,
     minConfidence: config.minConfidence,
+    maxFindings: config.maxFindingsPerSection,
+    enqueue: async <N extends JobName>(name: N, payload: JobPayloads[N], jobId: string) => {
+      await producers.get(JOB_QUEUE[name])!.add(name, payload, { jobId });
+    },
   };
 
   const workers = Object.values(QUEUES).map((queue) => {
@@ -182,6 +205,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
       closing = true;
       stopAnnouncing();
       await Promise.all([queueDepth?.close(), ...workers.map((worker) => worker.close())]);
+      await Promise.all([...producers.values()].map((queue) => queue.close()));
       health.close();
     },
   };

@@ -19,6 +19,11 @@ const Env = z.object({
   BEDROCK_ENDPOINT_URL: optional(z.url()),
   /** Findings below this confidence are not shown. Default 0.8. */
   MIN_CONFIDENCE: optional(z.coerce.number().min(0).max(1)).default(0.8),
+  /**
+   * At most this many findings per section (asked of the model, and enforced when they arrive),
+   * and per whole-document pass. Default 8.
+   */
+  MAX_FINDINGS_PER_SECTION: optional(z.coerce.number().int().min(1).max(50)).default(8),
   /** A Bedrock stream silent this long fails. Default 60000. */
   BEDROCK_INACTIVITY_TIMEOUT_MS: optional(z.coerce.number().int().min(100)).default(60_000),
   // Where the AWS SDK would find credentials; only looked at to choose the default provider.
@@ -50,6 +55,8 @@ export interface WorkerConfig {
   /** Why that provider: set explicitly, or chosen by whether AWS credentials are configured. */
   aiProviderReason: string;
   minConfidence: number;
+  /** Findings shown per section at most (MAX_FINDINGS_PER_SECTION). */
+  maxFindingsPerSection: number;
   bedrockInactivityTimeoutMs: number;
   bedrockModels: string[];
   bedrockEndpointUrl?: string | undefined;
@@ -75,6 +82,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WorkerConfi
     awsRegion: env.AWS_REGION,
     ...chooseProvider(env),
     minConfidence: env.MIN_CONFIDENCE,
+    maxFindingsPerSection: env.MAX_FINDINGS_PER_SECTION,
     bedrockInactivityTimeoutMs: env.BEDROCK_INACTIVITY_TIMEOUT_MS,
     bedrockModels: env.BEDROCK_MODELS
       ? env.BEDROCK_MODELS.split(',')

@@ -87,6 +87,17 @@ async function room(
   return { prefix, a, b, owner, review, socketA, socketB, seenA, seenB, feedA, feedB };
 }
 
+/** Like `waitFor`, for a check that must ask Redis (re-checked every 20 ms until the timeout). */
+async function waitForAsync<T>(check: () => Promise<T | false>, timeoutMs: number, what: string): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const ofType = <T extends ReviewEvent['type']>(events: ReviewEvent[], type: T) =>
   events.filter((e): e is Extract<ReviewEvent, { type: T }> => e.type === type);
 
@@ -133,7 +144,7 @@ describe('analysis on Bedrock', () => {
     expect(done.usage!.outputTokens).toBeGreaterThan(0);
   });
 
-  it('sends the same system prefix with a cachePoint to every section and chat turn, and reads the cache after the first', async () => {
+  it('sends the same system prefix with a cachePoint to every section, the whole-document pass and chat, and reads the cache after the first', async () => {
     standIn.reset();
     const r = await room('cache');
     await call(r.socketA, 'analysis:start', { reviewId: r.review.id });
@@ -146,19 +157,31 @@ describe('analysis on Bedrock', () => {
     await waitFor(() => ofType(r.feedA.events, 'chat.done').length === 1, 20_000, 'chat done');
     expect(chat.ok).toBe(true);
 
+    // The whole-document pass follows the last section: the same prefix again.
+    await waitFor(() => standIn.requestsOf('consistency').length === 1, 20_000, 'whole-document pass');
     const requests = standIn.requests.filter((q) => q.modelId === FIRST);
-    expect(requests).toHaveLength(4);
+    expect(requests).toHaveLength(5);
     const systems = requests.map((q) => JSON.stringify(q.body.system));
     expect(new Set(systems).size).toBe(1);
     expect(requests[0]!.body.system!.at(-1)).toEqual({ cachePoint: { type: 'default' } });
+    // What differs per call (the section, the question) comes after the cache point.
+    const tasks = requests.map((q) => JSON.stringify(q.body.messages));
+    expect(new Set(tasks).size).toBe(5);
     const usage = ofType(r.feedA.events, 'section.status')
       .filter((e) => e.data.status === 'done')
       .map((e) => e.data.usage!);
     expect(usage.filter((u) => (u.cacheWriteTokens ?? 0) > 0)).toHaveLength(1);
     expect(usage.filter((u) => (u.cacheReadTokens ?? 0) > 0)).toHaveLength(2);
     // The snapshot's stats add it all up, per model.
-    const snapshot = (await call(r.socketB, 'review:join', { reviewId: r.review.id })).snapshot;
-    expect(snapshot.stats.usage.models[FIRST]).toBe(4);
+    // The pass has no event of its own: its usage is in the next snapshot.
+    const snapshot = await waitForAsync(
+      async () => {
+        const joined = (await call(r.socketB, 'review:join', { reviewId: r.review.id })).snapshot;
+        return joined.stats.usage.models[FIRST] === 5 && joined;
+      },
+      10_000,
+      'usage of five calls',
+    );
     expect(snapshot.stats.usage.outputTokens).toBeGreaterThan(0);
   });
 

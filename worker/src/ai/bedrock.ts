@@ -17,9 +17,18 @@ import {
 import type { Usage } from '@prism/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Logger } from 'pino';
-import { LineSplitter, parseFindingLine } from './findings.ts';
+import { LineSplitter, parseCrossFindingLine, parseFindingLine } from './findings.ts';
 import { supportsCachePoint, supportsThinking } from './models.ts';
-import { analysisPrompt, chatHistory, chatPrompt, citationsIn, systemPrompt } from './prompts.ts';
+import { PART_CHARS } from './parts.ts';
+import {
+  analysisPrompt,
+  chatHistory,
+  chatPrompt,
+  citationsIn,
+  crossCheckPrompt,
+  findingsBlock,
+  systemPrompt,
+} from './prompts.ts';
 import {
   type AiProvider,
   type AnalysisRequest,
@@ -28,6 +37,8 @@ import {
   type ChatRequest,
   type ChatResult,
   type ChatSink,
+  type CrossCheckRequest,
+  type CrossCheckSink,
   ProviderError,
   type StopReason,
 } from './provider.ts';
@@ -45,6 +56,9 @@ export interface BedrockOptions {
 
 /** Output caps: tight, since output tokens are the expensive ones. */
 export const MAX_TOKENS = { analysis: 4096, chat: 2048, thinkingBudget: 2048 } as const;
+
+/** Findings asked for when the request names no cap (MAX_FINDINGS_PER_SECTION's default). */
+const DEFAULT_MAX_FINDINGS = 8;
 
 type Verdict = 'skip' | 'throttled' | 'fail' | 'drop-thinking' | 'drop-cache';
 
@@ -139,6 +153,7 @@ interface Streamed {
 
 export class BedrockProvider implements AiProvider {
   readonly name = 'bedrock' as const;
+  readonly partChars = PART_CHARS;
   private readonly client: BedrockRuntimeClient;
   private readonly options: BedrockOptions;
 
@@ -281,19 +296,60 @@ export class BedrockProvider implements AiProvider {
   async analyze(request: AnalysisRequest, sink: AnalysisSink, signal: AbortSignal): Promise<AnalysisResult> {
     const section = request.document.sections.find((s) => s.id === request.sectionId);
     if (!section) throw new ProviderError('not_found', 'The section to analyze does not exist.');
+    const prompt = analysisPrompt(section, {
+      maxFindings: request.maxFindings ?? DEFAULT_MAX_FINDINGS,
+      decided: request.decided,
+      part: request.part,
+    });
+    return this.jsonLines(request.document, prompt, request.thinking, signal, sink, (line) => {
+      const finding = parseFindingLine(line);
+      return finding ? () => sink.finding(finding) : undefined;
+    });
+  }
+
+  async crossCheck(
+    request: CrossCheckRequest,
+    sink: CrossCheckSink,
+    signal: AbortSignal,
+  ): Promise<AnalysisResult> {
+    const prompt = crossCheckPrompt(request.document, request);
+    return this.jsonLines(
+      request.document,
+      prompt,
+      false,
+      signal,
+      { ...sink, reasoning: () => {} },
+      (line) => {
+        const finding = parseCrossFindingLine(line);
+        return finding ? () => sink.finding(finding) : undefined;
+      },
+    );
+  }
+
+  /**
+   * One call whose answer is JSON Lines: each complete line is parsed and handed over in order,
+   * the moment its newline arrives.
+   */
+  private async jsonLines(
+    document: AnalysisRequest['document'],
+    prompt: string,
+    thinking: boolean,
+    signal: AbortSignal,
+    sink: { started(model: string): Promise<void>; reasoning(text: string): void },
+    parse: (line: string) => (() => Promise<void>) | undefined,
+  ): Promise<AnalysisResult> {
     const lines = new LineSplitter();
-    // Findings are handed over in order, each once its line is complete.
     let chain: Promise<void> = Promise.resolve();
     const emit = (line: string): void => {
-      const finding = parseFindingLine(line);
-      if (finding) chain = chain.then(() => sink.finding(finding));
+      const deliver = parse(line);
+      if (deliver) chain = chain.then(deliver);
     };
     const result = await this.stream(
       {
-        system: systemPrompt(request.document),
-        messages: [{ role: 'user', content: [{ text: analysisPrompt(section) } as ContentBlock] }],
+        system: systemPrompt(document),
+        messages: [{ role: 'user', content: [{ text: prompt } as ContentBlock] }],
         maxTokens: MAX_TOKENS.analysis,
-        thinking: request.thinking,
+        thinking,
       },
       {
         started: (model) => sink.started(model),
@@ -317,14 +373,24 @@ export class BedrockProvider implements AiProvider {
       role: turn.role,
       content: [{ text: turn.text }],
     }));
-    const question = chatPrompt(request.question, section);
-    if (messages.at(-1)?.role === 'user') messages.at(-1)!.content!.push({ text: question });
-    else messages.push({ role: 'user', content: [{ text: question }] });
+    // After the cache point: the findings change with every decision, the document does not.
+    const question: ContentBlock[] = [
+      { text: findingsBlock(request.findings, request.document.sections) },
+      { text: chatPrompt(request.question, section) },
+    ];
+    if (messages.at(-1)?.role === 'user') messages.at(-1)!.content!.push(...question);
+    else messages.push({ role: 'user', content: question });
     let text = '';
     const result = await this.stream(
-      { system: systemPrompt(request.document), messages, maxTokens: MAX_TOKENS.chat, thinking: false },
+      {
+        system: systemPrompt(request.document),
+        messages,
+        maxTokens: MAX_TOKENS.chat,
+        thinking: request.thinking ?? false,
+      },
       {
         started: (model) => sink.started(model),
+        // Reasoning is the model's scratchpad: never part of the answer the room reads.
         reasoning: () => {},
         text: (delta) => {
           text += delta;

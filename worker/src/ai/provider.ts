@@ -34,12 +34,65 @@ export interface Finding {
   confidence: number;
   /** Verbatim text of one paragraph or table cell of the section. */
   quote?: string;
+  /** Text that replaces `quote`, where a rewrite fits (CONTRACT 7.5). */
+  replacement?: string;
+}
+
+/**
+ * An item of the section the team has already decided on (or written themselves): the model is
+ * told about them so it neither repeats a rejected point nor restates an accepted one.
+ */
+export interface DecidedItem {
+  type: FeedbackType;
+  category: string;
+  description: string;
+  quote?: string;
+  status: 'accepted' | 'rejected';
+  source: 'ai' | 'rules' | 'user';
+  /** Who decided (or wrote) it. */
+  decidedBy?: string;
+  /** Why, when someone said so (a reply, or a person's item linked to it). */
+  reason?: string;
+}
+
+/** One part of a section too long for one good analysis (split at sub-headings or paragraphs). */
+export interface SectionPart {
+  /** From 1. */
+  index: number;
+  count: number;
+  /** Whole lines of the section, verbatim. */
+  text: string;
 }
 
 export interface AnalysisRequest {
   document: DocumentContext;
   sectionId: string;
   thinking: boolean;
+  /** At most this many findings, most important first (MAX_FINDINGS_PER_SECTION, or a part's share). */
+  maxFindings?: number;
+  /** The section's decided items, most recent first. */
+  decided?: DecidedItem[];
+  /** Set when the section is analysed in parts: the part this call reviews. */
+  part?: SectionPart;
+}
+
+/** A cross-section finding: it quotes its own section, and the other place where there is one. */
+export interface CrossFinding extends Finding {
+  sectionId: string;
+  /** The other place involved (another section and its words). */
+  other?: { sectionId: string; quote?: string };
+}
+
+export interface CrossCheckRequest {
+  document: DocumentContext;
+  maxFindings: number;
+  /** Decided items of the whole review, each with its section, so nothing rejected comes back. */
+  decided: (DecidedItem & { sectionId: string })[];
+}
+
+export interface CrossCheckSink {
+  finding(finding: CrossFinding): Promise<void>;
+  started(model: string): Promise<void>;
 }
 
 export interface AnalysisSink {
@@ -60,12 +113,26 @@ export interface AnalysisResult {
   model: string;
   usage: Usage;
   stopReason: StopReason;
+  /** What the room should say about the section's review (e.g. the language the checks skip). */
+  note?: string;
 }
 
 export interface ChatTurn {
   role: 'user' | 'assistant';
   author: string;
   text: string;
+}
+
+/** A finding as chat sees it: no ids, its decision and who made it. */
+export interface ChatFinding {
+  sectionId: string;
+  type: FeedbackType;
+  category: string;
+  description: string;
+  quote?: string;
+  status: 'pending' | 'accepted' | 'rejected';
+  source: 'ai' | 'rules' | 'user';
+  decidedBy?: string;
 }
 
 export interface ChatRequest {
@@ -75,6 +142,10 @@ export interface ChatRequest {
   question: ChatTurn;
   /** The section the asker was looking at. */
   sectionId?: string;
+  /** The review's findings and the team's decisions, so chat can say what was decided and why. */
+  findings?: ChatFinding[];
+  /** Reason before answering, where the model can (the reasoning is not part of the answer). */
+  thinking?: boolean;
 }
 
 export interface ChatSink {
@@ -107,7 +178,17 @@ export class ProviderError extends Error {
 
 export interface AiProvider {
   readonly name: 'bedrock' | 'rules';
+  /**
+   * The longest section text one `analyze` call reviews well; longer sections are analysed in
+   * parts of about this size. Unset: every section in one call.
+   */
+  readonly partChars?: number;
   analyze(request: AnalysisRequest, sink: AnalysisSink, signal: AbortSignal): Promise<AnalysisResult>;
+  /**
+   * The whole-document pass: contradictions and inconsistencies across sections. Providers
+   * without one (the rules provider) skip the pass.
+   */
+  crossCheck?(request: CrossCheckRequest, sink: CrossCheckSink, signal: AbortSignal): Promise<AnalysisResult>;
   chat(request: ChatRequest, sink: ChatSink, signal: AbortSignal): Promise<ChatResult>;
   /** What /ready reports, without invoking a model. */
   describe(): Record<string, unknown>;

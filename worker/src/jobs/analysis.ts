@@ -3,14 +3,28 @@
  * into the log as the provider completes them, and ends with `done` (and its usage) or `failed`
  * with the reason. Every append is fenced by this attempt's id, so a retried or duplicated job
  * can never interleave with an older attempt or record a finding twice.
+ *
+ * The request carries the section's decided items, and a finding that repeats a rejected one is
+ * dropped (CONTRACT 7.4). A section longer than the provider's `partChars` is analysed in parts,
+ * one provider call after another, under the one section status. When the last section of a
+ * review is done, the whole-document pass is queued (jobs/consistency.ts).
  */
 import { createHash } from 'node:crypto';
-import { type FeedbackItem, FeedbackItem as FeedbackItemSchema, PRISM_ACTOR, PrismError } from '@prism/core';
+import {
+  type FeedbackItem,
+  FeedbackItem as FeedbackItemSchema,
+  PRISM_ACTOR,
+  PrismError,
+  type Usage,
+} from '@prism/core';
 import { type Guard, type StoredItem, usageWrites, type Write } from '@prism/store';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Coalescer } from '../ai/coalescer.ts';
 import { FindingFilter } from '../ai/findings.ts';
-import { ProviderError } from '../ai/provider.ts';
+import { splitIntoParts } from '../ai/parts.ts';
+import { type AnalysisResult, ProviderError } from '../ai/provider.ts';
+import { queueDocumentPassIfDone } from './consistency.ts';
+import { decidedItems, rejectedPoints } from './memory.ts';
 import { assertBudget, documentContext, newAttempt, Superseded } from './shared.ts';
 import type { Handler } from './types.ts';
 
@@ -70,7 +84,15 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
       }
     }
 
-    const filter = new FindingFilter(section.text, { minConfidence: context.minConfidence });
+    // What the team decided stays decided: the model is told, and repeats of rejections are dropped.
+    const items = (await store.feedbackItems(reviewId)).map(({ item }) => item);
+    const decided = decidedItems(items, sectionId).map(({ sectionId: _, ...item }) => item);
+    const filter = new FindingFilter(section.text, {
+      minConfidence: context.minConfidence,
+      maxFindings: context.maxFindings,
+      rejected: rejectedPoints(items, sectionId),
+    });
+    const parts = provider.partChars ? splitIntoParts(section.text, provider.partChars) : undefined;
     let model = '';
     let reasoningIndex = 0;
     let found = 0;
@@ -89,54 +111,90 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
       reasoningIndex += 1;
     });
 
-    const result = await provider
-      .analyze(
-        { document, sectionId, thinking },
-        {
-          started: async (answering) => {
-            model = answering;
+    const sink = {
+      started: async (answering: string) => {
+        model = answering;
+      },
+      reasoning: (text: string) => reasoning.push(text),
+      finding: async (finding: Parameters<FindingFilter['accept']>[0]) => {
+        const shown = filter.accept(finding);
+        if (!shown) return;
+        const item: FeedbackItem = {
+          // Derived from the attempt: the same attempt cannot add the same finding twice.
+          id: `f_${createHash('sha256').update(`${attempt}:${found}`).digest('base64url').slice(0, 16)}`,
+          sectionId,
+          ...shown,
+          source: provider.name === 'rules' ? 'rules' : 'ai',
+          model: model || provider.name,
+          status: 'pending',
+          createdBy: PRISM_ACTOR,
+          createdAt: now(),
+          version: 1,
+        };
+        const valid = FeedbackItemSchema.safeParse(item);
+        if (!valid.success) {
+          logger.debug({ reviewId, sectionId, issues: valid.error.issues }, 'finding dropped: invalid');
+          return;
+        }
+        found += 1;
+        const appended = await log.append(
+          {
+            reviewId,
+            type: 'feedback.added',
+            at: item.createdAt,
+            actor: PRISM_ACTOR,
+            data: { item: valid.data },
           },
-          reasoning: (text) => reasoning.push(text),
-          finding: async (finding) => {
-            const shown = filter.accept(finding);
-            if (!shown) return;
-            const item: FeedbackItem = {
-              // Derived from the attempt: the same attempt cannot add the same finding twice.
-              id: `f_${createHash('sha256').update(`${attempt}:${found}`).digest('base64url').slice(0, 16)}`,
-              sectionId,
-              ...shown,
-              source: provider.name === 'rules' ? 'rules' : 'ai',
-              model: model || provider.name,
-              status: 'pending',
-              createdBy: PRISM_ACTOR,
-              createdAt: now(),
-              version: 1,
-            };
-            const valid = FeedbackItemSchema.safeParse(item);
-            if (!valid.success) {
-              logger.debug({ reviewId, sectionId, issues: valid.error.issues }, 'finding dropped: invalid');
-              return;
-            }
-            found += 1;
-            const appended = await log.append(
-              {
-                reviewId,
-                type: 'feedback.added',
-                at: item.createdAt,
-                actor: PRISM_ACTOR,
-                data: { item: valid.data },
-              },
-              {
-                guards: [guard, { kind: 'hget', key: 'feedback', field: item.id, expected: '' }],
-                writes: [{ op: 'hset', key: 'feedback', field: item.id, value: JSON.stringify(valid.data) }],
-              },
-            );
-            if (!appended.ok) throw new Superseded();
+          {
+            guards: [guard, { kind: 'hget', key: 'feedback', field: item.id, expected: '' }],
+            writes: [{ op: 'hset', key: 'feedback', field: item.id, value: JSON.stringify(valid.data) }],
           },
-        },
-        signal ?? new AbortController().signal,
-      )
-      .finally(() => reasoning.close().catch(() => reasoning.discard()));
+        );
+        if (!appended.ok) throw new Superseded();
+      },
+    };
+
+    // One call per part, in order; each part gets its share of the cap (the filter holds the total).
+    const calls: AnalysisResult[] = [];
+    try {
+      for (const part of parts ?? [undefined]) {
+        const share = part ? Math.ceil(context.maxFindings / part.count) : context.maxFindings;
+        const call = await provider.analyze(
+          {
+            document,
+            sectionId,
+            thinking,
+            maxFindings: share,
+            decided,
+            ...(part ? { part } : {}),
+          },
+          sink,
+          signal ?? new AbortController().signal,
+        );
+        calls.push(call);
+        if (call.stopReason === 'other') break;
+      }
+    } finally {
+      await reasoning.close().catch(() => reasoning.discard());
+    }
+    const last = calls.at(-1)!;
+    const result: AnalysisResult = {
+      model: last.model,
+      usage: addUsage(calls.map((call) => call.usage)),
+      stopReason: calls.some((call) => call.stopReason === 'other')
+        ? 'other'
+        : calls.some((call) => call.stopReason === 'max_tokens')
+          ? 'max_tokens'
+          : last.stopReason,
+    };
+    if (calls.length === 1) result.usage = last.usage;
+    const writes = calls.flatMap((call) => usageWrites(call.model, call.usage));
+    if (Object.values(filter.dropped).some((n) => n > 0)) {
+      logger.debug(
+        { reviewId, sectionId, dropped: filter.dropped, parts: parts?.length ?? 1 },
+        'findings held back',
+      );
+    }
 
     if (result.stopReason === 'max_tokens') {
       await status(
@@ -149,7 +207,7 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
             message: `The model's answer was cut short at its output limit; the ${found} findings shown are complete. Analyze the section again for more.`,
           },
         },
-        usageWrites(result.model, result.usage),
+        writes,
       );
     } else if (result.stopReason === 'other') {
       await status(
@@ -162,16 +220,14 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
             message: 'The model stopped: its guardrails or content filters intervened.',
           },
         },
-        usageWrites(result.model, result.usage),
+        writes,
       );
       throw new UnrecoverableError('content filtered');
     } else {
-      await status(
-        { status: 'done', model: result.model, usage: result.usage },
-        usageWrites(result.model, result.usage),
-      );
+      await status({ status: 'done', model: result.model, usage: result.usage }, writes);
     }
-    return { findings: found, model: result.model };
+    await queueDocumentPassIfDone(context, reviewId);
+    return { findings: found, model: result.model, parts: parts?.length ?? 1 };
   } catch (error) {
     if (error instanceof Superseded) return { superseded: true };
     if (signal?.aborted) {
@@ -193,3 +249,15 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
     throw new UnrecoverableError(body.message);
   }
 };
+
+/** The usage of several calls, added up. */
+function addUsage(usages: Usage[]): Usage {
+  const total: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  for (const usage of usages) {
+    total.inputTokens += usage.inputTokens;
+    total.outputTokens += usage.outputTokens;
+    total.cacheReadTokens! += usage.cacheReadTokens ?? 0;
+    total.cacheWriteTokens! += usage.cacheWriteTokens ?? 0;
+  }
+  return total;
+}

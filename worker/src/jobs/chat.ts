@@ -9,6 +9,7 @@ import { type Guard, partialIndexField, usageWrites } from '@prism/store';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Coalescer } from '../ai/coalescer.ts';
 import { ProviderError } from '../ai/provider.ts';
+import { chatFindings } from './memory.ts';
 import { assertBudget, documentContext, newAttempt, Superseded } from './shared.ts';
 import type { Handler } from './types.ts';
 
@@ -98,6 +99,9 @@ export const replyToChat: Handler<'chat.reply'> = async (job, context, signal) =
         history,
         question: { role: 'user', author: question.author.name, text: question.text },
         ...(sectionId ? { sectionId } : {}),
+        // The findings and who decided them, so "why did we reject X?" has an answer.
+        findings: chatFindings((await store.feedbackItems(reviewId)).map(({ item }) => item)),
+        ...(job.data.thinking ? { thinking: true } : {}),
       },
       {
         started: async (answering) => {

@@ -1,11 +1,13 @@
 /** The worker's handler table: one handler per job declared in core. */
 import { analyzeSection } from './analysis.ts';
 import { replyToChat } from './chat.ts';
+import { checkConsistency } from './consistency.ts';
 import { writePackage } from './export.ts';
 import type { HandlerTable } from './types.ts';
 
 export const handlers: HandlerTable = {
   'analysis.section': analyzeSection,
+  'analysis.document': checkConsistency,
   'chat.reply': replyToChat,
   'export.package': writePackage,
 };

@@ -14,6 +14,10 @@ export interface JobContext {
   tokenBudget: number;
   /** Findings below this confidence are not shown. */
   minConfidence: number;
+  /** Findings shown per section (and per whole-document pass) at most. */
+  maxFindings: number;
+  /** Queues a follow-up job (the whole-document pass); a job id already queued is not added twice. */
+  enqueue<N extends JobName>(name: N, payload: JobPayloads[N], jobId: string): Promise<void>;
   /** Makes this worker wait before taking more jobs (every model throttles). */
   rateLimit(ms: number): Promise<void>;
 }
