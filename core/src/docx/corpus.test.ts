@@ -82,7 +82,16 @@ describe('outline levels, bold numbered lines and cover pages on real files', ()
     // A later outline-level line and the bold numbered lines inside long parts start sections.
     expect(titles).toContain('MEDIDA 6');
     expect(titles).toContain('1.1 REGULACIONES PARA INCREMENTAR LA EQUIDAD URBANA');
-    expect(sections.length).toBeGreaterThanOrEqual(20);
+    // The bold "MEDIDA n" lines split alike everywhere, not only inside the longest parts.
+    for (let n = 1; n <= 11; n += 1) expect(titles).toContain(`MEDIDA ${n}`);
+  });
+
+  it('a Japanese tender notice: split at its bold full-width numbered lines ("１．")', async () => {
+    const titles = (await accepted('poi-stress019-ja-proposal.docx'))!.map((s) => s.title);
+    expect(titles).toEqual(
+      expect.arrayContaining(['１．委託業務の名称', '２．業務目的', '１１．提案者の失格']),
+    );
+    expect(titles[0]).toBe('リーダーシップに係る発行運営業務委託');
   });
 
   it('university rules: the 9 bold numbered headings stay, a style with an outline level used once does not split', async () => {

@@ -12,16 +12,20 @@
  *   4. other lines people write as headings: short all-bold lines, numbered lines, ALL CAPS lines,
  *      known section names ("Summary", "Recommendations").
  * Lines of a typed table of contents ("PURPOSE1-1", "Scope ..... 4") are not headings. Three or
- * more heading lines with no text between them (a cover page, a table of contents, a stack of
- * titles) start one section, at the last of them (the one its text follows); the others are text
- * of the section before, unless heading-styled.
+ * more heading lines with no text between (a cover page, a contents list) start one section, at
+ * the last of them (the one its text follows); the others are text of the section before, unless
+ * heading-styled or of a more trusted kind than the last (a stack of numbered headings).
  *
- * The split (the rule where these disagree): headings 1-3 when they make at least two sections;
- * otherwise every heading (1-4). Then each section longer than MAX_SECTION_CHARS (too long for one
- * good analysis) is split again at the written headings (4) inside it, where that cuts off parts
- * of at least MIN_WRITTEN_PART_CHARS. So structure the author marked is never overridden, weaker
- * signals are used only where they are the only structure or a section is too long, and a stray
- * outline level or a cover page cannot swallow a document.
+ * The split, where these disagree:
+ *   - the marked split, at headings 1-3, when it makes at least two sections; otherwise the split
+ *     at every heading (1-4);
+ *   - the split at every heading instead of the marked one when it is closer to analysable sizes
+ *     by at least one section's worth: its text beyond MAX_SECTION_CHARS per section is at least
+ *     MAX_SECTION_CHARS less. A part it would start at a written heading (4) that is shorter than
+ *     MIN_WRITTEN_PART_CHARS stays with the part before (a list of names, a label).
+ * So headings the author marked are always kept, weaker ones are added only when they are the
+ * only structure or the marked split leaves sections far too long (and then everywhere, so alike
+ * headings split alike), and a stray outline level or a cover page cannot swallow a document.
  *
  * Text before the first heading is a section titled by its own first line: no title is invented.
  */
@@ -30,11 +34,11 @@ import type { WordDocumentXml, WordParagraph, WordRun } from './anchors.ts';
 export const MAX_TITLE_CHARS = 120;
 /** A "heading" longer than this is a body paragraph styled as a heading. */
 const MAX_HEADING_CHARS = 120;
-/** Above this, a section is split further at less trusted headings inside it (see above). */
+/** A section longer than this is too long for one good analysis (see the split rule above). */
 export const MAX_SECTION_CHARS = 12_000;
 /**
- * A part the weakest headings (4) would cut off that is shorter than this is a line of a list
- * (names in an annex, labels), not a section: it stays with the part before.
+ * A part the weakest headings (4) would start that is shorter than this is a line of a list
+ * (names in an annex, labels), not a section, when they supplement the marked headings.
  */
 const MIN_WRITTEN_PART_CHARS = 300;
 /** A typed table-of-contents entry: dot leaders then a page, or a page glued on ("PURPOSE1-1"). */
@@ -90,8 +94,11 @@ const KNOWN_SECTIONS = new RegExp(
   ].join('|')})\\s*:?$`,
   'i',
 );
-/** "1.", "2.1", "A.", "IV." then text. */
-const NUMBERED = /^((\d{1,2}(\.\d{1,2}){0,3})\.?|[A-Z]\.|[IVXLC]{1,6}\.)\s+\S/;
+/** "1.", "2.1", "A.", "IV." then text ("28 days", "11 U.S.C." are no numbering). */
+const NUMBERED = /^((\d{1,2}(\.\d{1,2}){1,3})\.?|\d{1,2}\.|[A-Z]\.|[IVXLC]{1,6}\.)\s+\S/;
+/** Numbering written the Chinese and Japanese way, no space after it: "１．", "二、", "第三部分：", "（1）". */
+const CJK_NUMBERED =
+  /^(([0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})[．.、]|第[一二三四五六七八九十0-9０-９]{1,3}[部章节條条]分?[：:\s]?|[（(]([0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})[）)])\s*[^\s0-9０-９]/u;
 /** "Article 3", "Section 2.1", "Sec. 4", "Chapter IV", "§ 5": numbered by a word. */
 const NAMED_NUMBER =
   /^(article|art\.|section|sec\.|§|chapter|part|clause|schedule|annex|appendix)\s*(\d{1,3}(\.\d{1,2}){0,3}|[IVXLC]{1,6}|[A-Z])\b\.?(\s|$)/i;
@@ -102,7 +109,7 @@ export function numberedLevel(text: string): number | undefined {
   const named = NAMED_NUMBER.exec(text);
   if (named) return Math.min(named[2]!.split('.').length, 3);
   const numbered = NUMBERED.exec(text);
-  if (!numbered) return undefined;
+  if (!numbered) return CJK_NUMBERED.test(text) ? 1 : undefined;
   return Math.min(numbered[2] ? numbered[2].split('.').length : 1, 3);
 }
 
@@ -231,12 +238,21 @@ function readLines(doc: WordDocumentXml, styles: Map<string, string>): Line[] {
   return lines;
 }
 
-/** In a run of HEADING_RUN or more heading lines with no text between, only the last and styled ones stay. */
+const RANK: Record<Kind, number> = { style: 4, outline: 3, boldNumbered: 2, written: 1 };
+
+/**
+ * In a run of HEADING_RUN or more heading lines with no text between, the last stays a heading,
+ * and so do the lines of a stronger kind than it (a stack "Part One / 1. Politics / Summary:" keeps
+ * its numbered lines); lines like the last before it (a cover page, a typed contents list) do not.
+ */
 function dropHeadingRuns(lines: Line[]): void {
   let run: Line[] = [];
   const close = () => {
-    if (run.length >= HEADING_RUN) {
-      for (const line of run.slice(0, -1)) if (line.kind !== 'style') line.kind = undefined;
+    const last = run.at(-1);
+    if (last?.kind && run.length >= HEADING_RUN) {
+      for (const line of run.slice(0, -1)) {
+        if (line.kind !== 'style' && RANK[line.kind!] <= RANK[last.kind]) line.kind = undefined;
+      }
     }
     run = [];
   };
@@ -279,24 +295,21 @@ function splitAt(lines: Line[], from: number, to: number, isStart: (line: Line) 
 const MARKED = new Set<Kind | undefined>(['style', 'outline', 'boldNumbered']);
 const WRITTEN = new Set<Kind | undefined>(['style', 'outline', 'boldNumbered', 'written']);
 
-/**
- * Splits an over-long part again at lines of `kinds` inside it; parts within size are kept. Cut
- * parts shorter than `minChars` stay with the part before them.
- */
-function refine(lines: Line[], parts: Part[], kinds: Set<Kind | undefined>, minChars = 0): Part[] {
-  return parts.flatMap((part) => {
-    if (part.chars <= MAX_SECTION_CHARS) return [part];
-    const cut = splitAt(lines, part.from, part.to, (l) => kinds.has(l.kind));
-    const kept: Part[] = [];
-    for (const piece of cut) {
-      const before = kept.at(-1);
-      if (before && piece.chars < minChars) {
-        before.to = piece.to;
-        before.chars += piece.chars;
-      } else kept.push(piece);
-    }
-    return kept;
-  });
+/** Text beyond MAX_SECTION_CHARS in each part, summed: how far a split is from analysable sections. */
+const excess = (parts: Part[]): number =>
+  parts.reduce((sum, part) => sum + Math.max(0, part.chars - MAX_SECTION_CHARS), 0);
+
+/** A part that a written heading (kind 4) starts and that is shorter than `minChars` joins the part before. */
+function mergeShortWritten(lines: Line[], parts: Part[], minChars: number): Part[] {
+  const kept: Part[] = [];
+  for (const part of parts) {
+    const before = kept.at(-1);
+    if (before && part.chars < minChars && lines[part.from]!.kind === 'written') {
+      before.to = part.to;
+      before.chars += part.chars;
+    } else kept.push({ ...part });
+  }
+  return kept;
 }
 
 /** Number of parts that hold text. */
@@ -313,18 +326,22 @@ export function planSections(doc: WordDocumentXml, styles: Map<string, string>):
   if (firstText === -1) return [];
   const end = lines.length;
 
-  let parts = withText(
+  const marked = withText(
     lines,
     splitAt(lines, firstText, end, (l) => MARKED.has(l.kind)),
   );
-  if (parts.length < 2) {
-    const written = withText(
-      lines,
-      splitAt(lines, firstText, end, (l) => WRITTEN.has(l.kind)),
-    );
-    if (written.length >= 2) parts = written;
+  const all = withText(
+    lines,
+    splitAt(lines, firstText, end, (l) => WRITTEN.has(l.kind)),
+  );
+  let parts = marked;
+  if (marked.length < 2) {
+    if (all.length >= 2) parts = all;
   } else {
-    parts = withText(lines, refine(lines, parts, new Set(['written']), MIN_WRITTEN_PART_CHARS));
+    // The written headings too, when they take at least a section's worth of text out of
+    // sections too long to analyse; lines of a list among them (short parts) are no sections.
+    const supplemented = mergeShortWritten(lines, all, MIN_WRITTEN_PART_CHARS);
+    if (excess(supplemented) <= excess(marked) - MAX_SECTION_CHARS) parts = supplemented;
   }
 
   // Occurrence of each text among the paragraphs mammoth shows as blocks of their own.
