@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'encrypted_document',
   'empty_document',
   'too_large',
+  /** A document with more sections, paragraphs or tables than Prism reads, or one too slow or too big to parse. */
+  'too_complex',
   'internal',
 ] as const;
 
@@ -38,6 +40,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   encrypted_document: 400,
   empty_document: 400,
   too_large: 413,
+  too_complex: 422,
   internal: 500,
 };
 

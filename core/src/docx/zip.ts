@@ -11,13 +11,28 @@ export interface ZipLimits {
   maxTotalBytes: number;
   /** Inflated/compressed ratio above which an entry over 4 MB is refused (real documents: under 35). */
   maxRatio: number;
+  /**
+   * A tighter cap for some entries (by name), e.g. the XML parts a parser will load whole. An entry
+   * over it is refused as `part` (too large to read, though not a bomb), before it is fully inflated.
+   */
+  partLimit?: (name: string) => number | undefined;
 }
 
 export class ZipError extends Error {
-  readonly kind: 'corrupt' | 'bomb';
-  constructor(kind: 'corrupt' | 'bomb', message: string) {
+  readonly kind: 'corrupt' | 'bomb' | 'part';
+  /** The entry refused, for `part`. */
+  readonly entry: string | undefined;
+  /** What the zip declares the entry inflates to (it may lie; the cap holds either way). */
+  readonly declaredBytes: number | undefined;
+  constructor(
+    kind: 'corrupt' | 'bomb' | 'part',
+    message: string,
+    detail: { entry?: string; declaredBytes?: number } = {},
+  ) {
     super(message);
     this.kind = kind;
+    this.entry = detail.entry;
+    this.declaredBytes = detail.declaredBytes;
   }
 }
 
@@ -51,6 +66,7 @@ export function readZip(input: Uint8Array, limits: ZipLimits): Map<string, Buffe
     }
     const method = buf.readUInt16LE(offset + 10);
     const compressedSize = buf.readUInt32LE(offset + 20);
+    const declaredSize = buf.readUInt32LE(offset + 24);
     const nameLength = buf.readUInt16LE(offset + 28);
     const extraLength = buf.readUInt16LE(offset + 30);
     const commentLength = buf.readUInt16LE(offset + 32);
@@ -67,9 +83,22 @@ export function readZip(input: Uint8Array, limits: ZipLimits): Map<string, Buffe
     if (dataEnd > buf.length) throw new ZipError('corrupt', `entry ${name} runs past the end of the file`);
     const data = buf.subarray(dataStart, dataEnd);
 
+    // A part over its own cap is refused by what it declares, before any inflating, and otherwise
+    // when inflating passes the cap (a zip that under-declares gets no further than the cap).
+    const partLimit = limits.partLimit?.(name);
+    const tooLargePart = (): ZipError =>
+      new ZipError('part', `entry ${name} is larger than ${partLimit} bytes`, {
+        entry: name,
+        declaredBytes: declaredSize,
+      });
+    if (partLimit !== undefined && declaredSize > partLimit) throw tooLargePart();
+
     // Stop inflating as soon as an entry passes what its compressed size makes plausible.
     const plausible = Math.max(4_000_000, compressedSize * limits.maxRatio);
-    const room = Math.min(limits.maxEntryBytes, limits.maxTotalBytes - total, plausible);
+    const bombRoom = Math.min(limits.maxEntryBytes, limits.maxTotalBytes - total, plausible);
+    const room = Math.min(bombRoom, partLimit ?? Number.POSITIVE_INFINITY);
+    const overflow = (): ZipError =>
+      room < bombRoom ? tooLargePart() : new ZipError('bomb', `entry ${name} inflates past the limits`);
     let inflated: Buffer;
     if (method === 0) {
       inflated = data;
@@ -77,15 +106,13 @@ export function readZip(input: Uint8Array, limits: ZipLimits): Map<string, Buffe
       try {
         inflated = inflateRawSync(data, { maxOutputLength: Math.max(1, room) });
       } catch (error) {
-        if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-          throw new ZipError('bomb', `entry ${name} inflates past the limits`);
-        }
+        if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw overflow();
         throw new ZipError('corrupt', `entry ${name} cannot be inflated`);
       }
     } else {
       throw new ZipError('corrupt', `entry ${name} uses an unsupported compression method`);
     }
-    if (inflated.length > room) throw new ZipError('bomb', `entry ${name} is too large`);
+    if (inflated.length > room) throw overflow();
     total += inflated.length;
     entries.set(name, inflated);
   }
