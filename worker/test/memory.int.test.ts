@@ -35,6 +35,9 @@ import {
   waitFor,
 } from '../../test/helpers.ts';
 import { BedrockProvider } from '../src/ai/bedrock.ts';
+import { createProvider } from '../src/ai/index.ts';
+import type { AiProvider } from '../src/ai/provider.ts';
+import { loadConfig } from '../src/config.ts';
 import { queueDocumentPassIfDone } from '../src/jobs/consistency.ts';
 import type { JobContext } from '../src/jobs/types.ts';
 
@@ -82,12 +85,19 @@ type Sections = { title: string; paragraphs: string[] }[];
 
 async function room(
   name: string,
-  options: { env?: Record<string, string>; workers?: number; doc?: Sections } = {},
+  options: {
+    env?: Record<string, string>;
+    workers?: number;
+    doc?: Sections;
+    provider?: () => AiProvider;
+  } = {},
 ) {
   const prefix = uniquePrefix(name);
   cleanupKeys(prefix);
   const server = await startServer(prefix, { env: options.env });
-  for (let i = 0; i < (options.workers ?? 1); i += 1) await startWorker(prefix, provider(), options.env);
+  for (let i = 0; i < (options.workers ?? 1); i += 1) {
+    await startWorker(prefix, (options.provider ?? provider)(), options.env);
+  }
   const owner = await session(server.url, 'Olga');
   const review = await createReview(server.url, owner.token, await makeDocx(options.doc ?? REPORT));
   const socket = await connect(server.url, owner.token);
@@ -481,5 +491,66 @@ describe('long sections', () => {
       (item) => parts[1]!.includes(item.quote!) && !parts[0]!.includes(item.quote!),
     );
     expect(fromSecond.length).toBeGreaterThan(0);
+  });
+});
+
+describe('without a model', () => {
+  it('the rules provider does not bring back what the team rejected, and there is no whole-document pass', async () => {
+    const rules = () =>
+      createProvider(loadConfig({ REDIS_URL, AI_PROVIDER: 'rules' }), pino({ level: 'silent' }));
+    const doc = [
+      {
+        title: 'Policy',
+        paragraphs: [
+          'The decision was made by the committee after the the review.',
+          'In order to utilize the new system, staff should perhaps attend training.',
+          'TBD: the retention period for customer records.',
+        ],
+      },
+      { title: 'Owners', paragraphs: ['We will improve the process soon.'] },
+    ];
+    const r = await room('rules-memory', { provider: rules, doc });
+    const policy = r.sectionId('Policy');
+    await call(r.socket, 'analysis:start', { reviewId: r.review.id });
+    await waitFor(
+      () => r.review.sections.every((s: { id: string }) => statusesOf(r.feed, s.id).includes('done')),
+      30_000,
+      'both sections analysed',
+    );
+    const first = added(r.feed).filter((i) => i.sectionId === policy);
+    expect(first.length).toBeGreaterThan(0);
+    const target = first[0]!;
+    expect(target.source).toBe('rules');
+    const rejected = await call(r.socket, 'feedback:decide', {
+      reviewId: r.review.id,
+      feedbackId: target.id,
+      status: 'rejected',
+      version: 1,
+    });
+    expect(rejected.ok).toBe(true);
+
+    const mark = r.feed.seq;
+    await call(r.socket, 'analysis:start', { reviewId: r.review.id, sectionIds: [policy] });
+    await sectionReaches(r.feed, policy, 'done', mark);
+    const again = added(r.feed, mark);
+    // The rules are deterministic: the rest comes back, the rejected point does not.
+    expect(again.length).toBeGreaterThanOrEqual(1);
+    for (const item of again) {
+      if (target.quote) expect(item.quote).not.toBe(target.quote);
+      expect(item.description).not.toBe(target.description);
+    }
+
+    const queue = new Queue('analysis', { connection: { url: REDIS_URL }, prefix: `${r.prefix}bull` });
+    onCleanup(() => queue.close());
+    await waitForAsync(
+      async () => {
+        const counts = await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
+        return Object.values(counts).every((n) => n === 0);
+      },
+      20_000,
+      'queues drained',
+    );
+    const jobs = await queue.getJobs(['completed', 'failed', 'waiting', 'active']);
+    expect(jobs.map((job) => job.name)).not.toContain('analysis.document');
   });
 });
