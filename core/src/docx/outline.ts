@@ -182,8 +182,6 @@ export interface PlannedSection {
   title: string;
   /** The paragraph's text, whitespace collapsed. */
   text: string;
-  /** Whether it is a heading (false for the text before the first heading). */
-  heading: boolean;
   /**
    * How many earlier paragraphs that mammoth shows as a top-level p or h have the same text
    * (body paragraphs with text, not in a table, not list items): finds it among the HTML blocks.
@@ -192,13 +190,24 @@ export interface PlannedSection {
 }
 
 /** Paragraphs mammoth shows as top-level blocks of their own (not list items, not in tables). */
-export const topLevelBlock = (paragraph: WordParagraph, styles: Map<string, string>): boolean =>
+const topLevelBlock = (paragraph: WordParagraph, styles: Map<string, string>): boolean =>
   paragraph.bodyLevel && (!paragraph.numbered || styleLevel(paragraph, styles) !== undefined);
 
 /** Reads every paragraph once: its text, size and, when it reads as one, its heading kind and level. */
 function readLines(doc: WordDocumentXml, styles: Map<string, string>): Line[] {
   const lines: Line[] = [];
-  let outlined = 0;
+  // One paragraph with an outline level is a stray style or a formatting accident, not an outline.
+  const outlined = doc.paragraphs.filter((p) => {
+    const length = collapse(p.text).length;
+    return (
+      p.bodyLevel &&
+      !p.numbered &&
+      length > 0 &&
+      length <= MAX_HEADING_CHARS &&
+      styleLevel(p, styles) === undefined &&
+      (outlineLevel(p, styles) ?? 9) <= 3
+    );
+  }).length;
   for (const paragraph of doc.paragraphs) {
     const text = collapse(paragraph.text);
     const line: Line = { paragraph, text, level: 1 };
@@ -215,10 +224,9 @@ function readLines(doc: WordDocumentXml, styles: Map<string, string>): Line[] {
       line.contents = true;
       continue;
     }
-    const outline = outlineLevel(paragraph, styles);
+    const outline = outlined >= 2 ? outlineLevel(paragraph, styles) : undefined;
     if (outline !== undefined && outline <= 3) {
       Object.assign(line, { kind: 'outline', level: outline });
-      outlined += 1;
       continue;
     }
     const bold = allBold(paragraph, styles, text);
@@ -229,10 +237,6 @@ function readLines(doc: WordDocumentXml, styles: Map<string, string>): Line[] {
       const written = textHeadingLevel(text);
       if (written !== undefined) Object.assign(line, { kind: 'written', level: written });
     }
-  }
-  // One paragraph with an outline level is a stray style or a formatting accident, not an outline.
-  if (outlined < 2) {
-    for (const line of lines) if (line.kind === 'outline') line.kind = undefined;
   }
   dropHeadingRuns(lines);
   return lines;
@@ -361,7 +365,6 @@ export function planSections(doc: WordDocumentXml, styles: Map<string, string>):
       level: line.kind ? line.level : 1,
       title: shortTitle(line.text),
       text: line.text,
-      heading: line.kind !== undefined,
       occurrence: occurrence.get(part.from) ?? -1,
     };
   });
