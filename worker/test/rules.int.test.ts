@@ -20,7 +20,7 @@ import {
 import { RulesProvider } from '../src/ai/rules.ts';
 
 describe('the rules provider through the real worker', () => {
-  it('streams labelled prose findings and answers chat from the document', async () => {
+  it('streams labelled structural and prose findings and answers chat from the document', async () => {
     const prefix = uniquePrefix('rules');
     cleanupKeys(prefix);
     const server = await startServer(prefix);
@@ -30,6 +30,8 @@ describe('the rules provider through the real worker', () => {
       'The decision was made by the committee after the the review.',
       'In order to utilize the new system, staff should perhaps attend training.',
       'The retention period for customer records is seven years.',
+      'The archive was moved to cold storage and was encrypted with a new key.',
+      'The budget owner is TBD.',
     ];
     const review = await createReview(
       server.url,
@@ -53,8 +55,19 @@ describe('the rules provider through the real worker', () => {
     const categories = new Set(items.map((i) => i.category));
     expect(categories).toContain('Passive voice');
     expect(categories).toContain('Repeated word');
+    // Structural findings come first; prose ones are grouped, one per kind in the section.
+    expect(items[0]).toMatchObject({ category: 'Placeholder', quote: 'TBD', type: 'important' });
+    const passive = items.filter((i) => i.category === 'Passive voice');
+    expect(passive).toHaveLength(1);
+    expect(passive[0]!.quote).toBe('was made');
+    expect(passive[0]!.description).toContain('“was moved”');
+    expect(items.find((i) => i.category === 'Repeated word')).toMatchObject({
+      quote: 'the the',
+      replacement: 'the',
+    });
     for (const item of items) {
-      expect(item).toMatchObject({ source: 'rules', model: 'rules', status: 'pending' });
+      // A rule matches or it does not: no probability to show.
+      expect(item).toMatchObject({ source: 'rules', model: 'rules', status: 'pending', confidence: 1 });
       expect(paragraphs.some((p) => p.includes(item.quote!))).toBe(true);
     }
     expect(new Set(items.map((i) => i.description)).size).toBe(items.length);

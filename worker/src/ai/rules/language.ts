@@ -2,14 +2,16 @@
  * Which language a section is in (franc, trigram statistics over 82 languages), so the prose
  * checks, which are English, run only on English, and a section in another language says so.
  */
-import { franc } from 'franc-min';
+import { francAll } from 'franc-min';
 import { STOPWORDS } from './text.ts';
 
 const LETTER = /\p{L}/gu;
 const LATIN = /\p{Script=Latin}/gu;
 const WORD = /[\p{L}']+/gu;
-/** Below this many letters franc guesses; the script and function-word test decides instead. */
+/** Below this many letters English is recognised by its function words alone. */
 const FRANC_MIN_LETTERS = 200;
+/** franc's score of the runner-up (the best is 1) from which the two cannot be told apart. */
+const AMBIGUOUS = 0.9;
 /** Below this many letters franc confuses neighbours (Russian and Bulgarian): no name then. */
 const NAME_MIN_LETTERS = 120;
 /** franc reads this much of a section: enough for a stable answer, fast on a 100-page one. */
@@ -51,15 +53,12 @@ export function detectLanguage(text: string): Language {
   const letters = sample.match(LETTER)?.length ?? 0;
   // Nothing to read (numbers, an empty section): nothing to say about its language either.
   if (letters === 0) return { code: 'und', prose: true };
-  const short = letters < FRANC_MIN_LETTERS;
-  if (short && looksEnglish(sample)) return { code: 'eng', name: 'English', prose: true };
-  // A few Latin-script words ("List item 1", names, codes) say nothing about the language; the
-  // prose checks still look at each paragraph before they run.
-  if (short && (sample.match(LATIN)?.length ?? 0) / letters >= 0.8) return { code: 'und', prose: true };
-  let code = franc(sample, { minLength: short ? 3 : 10 });
+  if (letters < FRANC_MIN_LETTERS && looksEnglish(sample))
+    return { code: 'eng', name: 'English', prose: true };
+  const ranked = francAll(sample, { minLength: 3 });
+  let code = ranked[0]?.[0] ?? 'und';
   // Scots is English to the trigrams of most business English; franc cannot tell them apart.
   if (code === 'sco') code = 'eng';
-  if (code === 'und') code = looksEnglish(sample) ? 'eng' : 'und';
   if (code === 'eng') return { code, name: 'English', prose: true };
   // franc mistakes short, jargon-heavy English for a Latin-script neighbour: trust function words.
   if (looksEnglish(sample)) {
@@ -68,7 +67,14 @@ export function detectLanguage(text: string): Language {
     if (words.length > 0 && common / words.length >= 0.2)
       return { code: 'eng', name: 'English', prose: true };
   }
-  if (letters < NAME_MIN_LETTERS) return { code, prose: false };
+  // A few Latin words where two languages score alike ("List item 1", names, codes) are no
+  // language franc can tell (on long text neighbours score alike too, and franc is right): the per-paragraph English test decides. In other scripts close neighbours
+  // (Russian, Bulgarian) always score alike, and the best one is named from enough text.
+  const short = letters < FRANC_MIN_LETTERS;
+  const ambiguous = code === 'und' || (short && (ranked[1]?.[1] ?? 0) >= AMBIGUOUS);
+  const latin = (sample.match(LATIN)?.length ?? 0) / letters >= 0.8;
+  if (ambiguous && latin) return { code: 'und', prose: true };
+  if (code === 'und' || letters < NAME_MIN_LETTERS) return { code, prose: false };
   let name: string | undefined;
   try {
     const named = names.of(code);

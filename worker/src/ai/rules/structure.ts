@@ -88,9 +88,15 @@ const NOT_AN_ACTION =
   /:\s*$|^(?:the|this|these|those|it|in|on|at|for|all|each|following|below|after|before|as|if|when|there)\b/i;
 const OWNER_WORDS =
   /\b(?:owner|owned by|owners?:|responsible|assignee|assigned to|accountable|lead|led by|team|group|department|dept|committee|board|manager|officer|director|engineer|administrator|vendor|contractor|supplier|we|our|i)\b/i;
-/** "Alice to rotate", "— Alice", "(Alice)", "Owner: Alice", "@alice". */
-const NAMED_OWNER =
-  /^\s*(?:\d+[.)]\s*)?\p{Lu}\p{Ll}+(?:\s\p{Lu}\p{Ll}+)?\s+(?:to|will|shall|must)\b|[—–-]\s*\p{Lu}\p{Ll}+(?:\s\p{Lu}\p{Ll}+)?\s*[.)]?\s*$|\(\s*\p{Lu}[\p{L}. ]{1,30}\)\s*\.?$|@\w+/u;
+/** "Alice to rotate", "— Alice, by May", "(Alice)", "Owner: Alice", "assigned to Alice", "@alice". */
+const NAMED_OWNER = [
+  /^\s*(?:\d+[.)]\s*)?(?<name>\p{Lu}\p{Ll}+)(?:\s\p{Lu}\p{Ll}+)?\s+(?:to|will|shall|must)\s/u,
+  /[—–]\s*(?<name>\p{Lu}\p{Ll}+)(?:\s\p{Lu}\p{Ll}+)?\s*(?:[,.;)]|$)/u,
+  /\s-\s(?<name>\p{Lu}\p{Ll}+)(?:\s\p{Lu}\p{Ll}+)?\s*(?:[,.;)]|$)/u,
+  /\(\s*(?<name>\p{Lu}[\p{L}.]+)[\p{L}. ]{0,30}(?:[,;][^)]*)?\)/u,
+  /\b(?:by|to|with)\s+(?<name>\p{Lu}\p{Ll}+)\s+(?:by|before|on|in)\b/u,
+  /@(?<name>\w+)/u,
+];
 const DUE =
   /\b(?:due|deadline|by (?:the )?(?:end of|eod|eow|eom|monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|next)|within \d+|within (?:a|one|two|three|four|six) (?:day|week|month)s?|(?:next|this) (?:week|month|quarter|sprint|release)|q[1-4]|h[12]|eod|eow|eom|eoq|eoy|week \d+|sprint \d+|immediately|ongoing|asap)\b/i;
 const WEEKDAY_OR_MONTH = new Set(
@@ -102,9 +108,9 @@ const WEEKDAY_OR_MONTH = new Set(
 const hasDate = (text: string): boolean => datesIn(text).length > 0 || DUE.test(text);
 
 function hasOwner(text: string): boolean {
-  if (NAMED_OWNER.test(text)) {
-    const name = /\p{Lu}\p{Ll}+/u.exec(text)?.[0]?.toLowerCase() ?? '';
-    if (!WEEKDAY_OR_MONTH.has(name)) return true;
+  for (const pattern of NAMED_OWNER) {
+    const name = pattern.exec(text)?.groups?.name?.toLowerCase();
+    if (name && !WEEKDAY_OR_MONTH.has(name)) return true;
   }
   return OWNER_WORDS.test(text);
 }

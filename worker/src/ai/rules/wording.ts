@@ -80,7 +80,11 @@ interface Wording {
 
 /** The other occurrences, named briefly: "“was made”, “were sent” and 3 more". */
 function others(hits: Hit[], show: (hit: Hit) => string): { named: string; count: number } {
-  const distinct = unique(hits.slice(1), (h) => normal(show(h)));
+  const own = normal(show(hits[0]!));
+  const distinct = unique(
+    hits.slice(1).filter((h) => normal(show(h)) !== own),
+    (h) => normal(show(h)),
+  );
   const shown = distinct.slice(0, NAMED).map((h) => q(show(h)));
   return { named: andMore(shown, distinct.length), count: hits.length - 1 };
 }
@@ -90,7 +94,14 @@ const flat = (hit: Hit): string => hit.actual.replace(/\s+/g, ' ');
 function word(kind: ProseKind, hits: Hit[]): Wording {
   const first = hits[0]!;
   const rest = others(hits, flat);
-  const also = (what: string): string => (rest.count > 0 ? `; ${what} ${rest.named}` : '');
+  // "; so are “was paid” and “were sent” (31 in this section)": the total when names repeat.
+  const total = hits.length > 2 ? ` (${hits.length} in this section)` : '';
+  const also = (what: string): string =>
+    rest.named
+      ? `; ${what} ${rest.named}${total}`
+      : hits.length > 1
+        ? ` (${hits.length} times in this section)`
+        : '';
   switch (kind) {
     case 'Passive voice':
       return {
