@@ -209,6 +209,11 @@ export interface PresenceMember {
 export interface ServerToClientEvents {
   'review:event': (event: ReviewEvent) => void;
   presence: (payload: { reviewId: string; members: PresenceMember[] }) => void;
+  /**
+   * Sent just before the server closes this socket for good, with why: `too_many_connections` when
+   * the person opened more than MAX_SOCKETS_PER_USER and this was their oldest. Do not reconnect.
+   */
+  'session:closed': (payload: { code: 'too_many_connections'; message: string }) => void;
 }
 
 /** Room of a review's sockets on each server. */

@@ -3,7 +3,7 @@
  * other servers by the Redis adapter, and the relay that feeds rooms from the review event logs.
  * `main.ts` only reads config, connects and listens; tests call `createApp` directly.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { PrismError } from '@prism/core';
@@ -17,18 +17,22 @@ import type { ServerConfig } from './config.ts';
 import { AiService } from './domain/ai-service.ts';
 import { LifecycleService } from './domain/lifecycle.ts';
 import { ReviewService } from './domain/review-service.ts';
-import { sessionFromCookie, TokenSigner } from './domain/tokens.ts';
-import { requireUser, sameOriginWrites } from './http/auth.ts';
+import { TokenSigner } from './domain/tokens.ts';
+import { jsonOnlyWrites, requireUser, sameOriginWrites } from './http/auth.ts';
 import { errorHandler, sendError } from './http/errors.ts';
+import { uploadLimits } from './http/limits.ts';
 import { lifecycleRoutes } from './http/lifecycle.ts';
 import { reviewRoutes } from './http/reviews.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { sessionRoutes } from './http/session.ts';
 import type { Metrics } from './infra/metrics.ts';
 import { Queues } from './infra/queues.ts';
 import { createRateLimits } from './infra/rate-limit.ts';
+import { allowOrigin, authenticate } from './realtime/auth.ts';
 import { registerHandlers } from './realtime/handlers.ts';
 import { PRESENCE_ANSWER_MS, Presence } from './realtime/presence.ts';
 import { Relay } from './realtime/relay.ts';
+import { SocketCap } from './realtime/socket-cap.ts';
 import type { PrismServer } from './realtime/types.ts';
 
 export interface AppDeps {
@@ -68,7 +72,8 @@ export function createApp(deps: AppDeps): App {
   const store = new ReviewStore(redis.commands, log);
   const service = new ReviewService(store);
   const signer = new TokenSigner(config.sessionSecrets);
-  const limits = createRateLimits(redis.commands, config.redis.prefix);
+  const limits = createRateLimits(redis.commands, config.redis.prefix, config.ipLimits);
+  const production = config.env === 'production';
   const queues = new Queues(redis.queue, config.redis.prefix);
   const ai = new AiService({
     reviews: service,
@@ -81,6 +86,9 @@ export function createApp(deps: AppDeps): App {
   const app = express();
   app.disable('x-powered-by');
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
+  const webDir = resolve(config.webDir ?? new URL('../../web/build', import.meta.url).pathname);
+  const indexHtml = join(webDir, 'index.html');
+  app.use(securityHeaders(existsSync(indexHtml) ? readFileSync(indexHtml, 'utf8') : undefined));
   const http = createServer(app);
   http.keepAliveTimeout = KEEP_ALIVE_MS;
 
@@ -95,26 +103,22 @@ export function createApp(deps: AppDeps): App {
       // Presence is best effort: a server that does not answer holds a join up this long at most.
       requestsTimeout: PRESENCE_ANSWER_MS,
     }),
-    // Browsers always send Origin on a websocket handshake; scripts (k6, tests) may not.
-    allowRequest: (req, callback) => {
-      const origin = req.headers.origin;
-      callback(null, !origin || origin === config.publicOrigin);
-    },
+    allowRequest: allowOrigin(config.publicOrigin, production, logger),
   });
   const relay = new Relay(io, redis.subscriber, log, metrics, logger);
   const presence = new Presence(io, store, logger);
 
-  io.use((socket, next) => {
-    const token =
-      (socket.handshake.auth as { token?: unknown } | undefined)?.token ??
-      sessionFromCookie(socket.handshake.headers.cookie);
-    const user = signer.verifySession(token);
-    if (!user) return next(new Error('unauthorized'));
-    socket.data.user = user;
-    socket.data.presence = {};
-    next();
+  const cap = new SocketCap({
+    io,
+    redis: redis.commands,
+    prefix: config.redis.prefix,
+    max: config.maxSocketsPerUser,
+    logger,
   });
+
+  io.use(authenticate(signer));
   io.on('connection', (socket) => {
+    void cap.admit(socket);
     metrics.sockets.inc();
     socket.on('disconnect', () => metrics.sockets.dec());
     registerHandlers(socket, { service, ai, relay, presence, limits, metrics, logger });
@@ -137,9 +141,12 @@ export function createApp(deps: AppDeps): App {
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
-  api.use(sameOriginWrites(config.publicOrigin));
-  api.use(sessionRoutes(signer));
+  api.use(sameOriginWrites(config.publicOrigin, production));
+  // Uploads: POST /reviews, and the revisions of CONTRACT 7.5.
+  api.use(jsonOnlyWrites([/^\/reviews\/?$/, /^\/reviews\/[^/]+\/revisions\/?$/]));
+  api.use(sessionRoutes(signer, limits));
   api.use(requireUser(signer));
+  api.post('/reviews', uploadLimits(limits));
   api.use(
     reviewRoutes({
       service,
@@ -156,8 +163,7 @@ export function createApp(deps: AppDeps): App {
   api.use((_req, res) => sendError(res, new PrismError('not_found', 'There is no such API route.')));
   app.use('/api', api);
 
-  const webDir = resolve(config.webDir ?? new URL('../../web/build', import.meta.url).pathname);
-  if (existsSync(join(webDir, 'index.html'))) {
+  if (existsSync(indexHtml)) {
     // Built assets are content-hashed: cache them for good; index.html must always be fresh.
     app.use(
       express.static(webDir, {

@@ -163,9 +163,8 @@ describe('exports', () => {
       files: string[];
     };
     expect(ready.jobId).toBe(jobId);
-    expect(ready.location).toMatch(
-      /^s3:\/\/prism-export-test\/prism\/.+\/Logs and data\/\d{8}_\d{6}_Incident summary\/$/,
-    );
+    // The folder's key in the store: no bucket, prefix or server path.
+    expect(ready.location).toMatch(/^Logs and data\/\d{8}_\d{6}_Incident summary\/$/);
     expect(ready.files).toEqual(
       expect.arrayContaining([
         'documents/report.docx',
@@ -179,7 +178,7 @@ describe('exports', () => {
         'report.json',
       ]),
     );
-    const folder = ready.location.slice(ready.location.indexOf('Logs and data/'));
+    const folder = ready.location;
     const report = JSON.parse((await objects.get(`${folder}report.json`)).toString('utf8'));
     expect(report.summary).toMatchObject({ findings: 4, accepted: 3, rejected: 1, custom: 4 });
     expect((await objects.get(`${folder}documents/report.docx`)).equals(Buffer.from(doc))).toBe(true);

@@ -200,8 +200,10 @@ describe('HTTP API', () => {
         headers: headers['content-type'] === '' ? {} : { 'content-type': 'application/json', ...headers },
       };
       const res = await fetch(`${server.url}/api/session`, init);
-      expect(res.status, label).toBe(400);
-      await expectError(res, 400, 'invalid');
+      // A body that is not JSON at all is the wrong type (415); JSON of the wrong shape is invalid.
+      const notJson = ['text/plain', 'a form', 'multipart'].includes(label);
+      expect(res.status, label).toBe(notJson ? 415 : 400);
+      await expectError(res, notJson ? 415 : 400, notJson ? 'unsupported_type' : 'invalid');
       expect(res.headers.get('set-cookie'), label).toBeNull();
     }
     const huge = await postSession(

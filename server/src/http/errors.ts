@@ -41,12 +41,32 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   function answer(error: unknown, req: Request, res: Response, _next: NextFunction): void {
     if (res.headersSent) return;
     const status = (error as { status?: number }).status;
+    const type = (error as { type?: string }).type;
     if (isPrismError(error)) {
       sendError(res, error);
-    } else if ((error as { type?: string }).type === 'entity.too.large') {
+    } else if (type === 'entity.too.large') {
       sendError(res, new PrismError('too_large', 'The request body is too large.'));
-    } else if (status && status >= 400 && status < 500) {
+    } else if (error instanceof URIError) {
+      // The router could not percent-decode a path parameter (e.g. /api/reviews/%E0%A4%A).
+      sendError(
+        res,
+        new PrismError(
+          'invalid',
+          'The request path is malformed: it has an invalid percent-encoded (%) sequence.',
+        ),
+      );
+    } else if (type === 'entity.parse.failed') {
       sendError(res, new PrismError('invalid', 'The request body is not valid JSON.'));
+    } else if (type === 'charset.unsupported' || type === 'encoding.unsupported') {
+      sendError(
+        res,
+        new PrismError(
+          'unsupported_type',
+          'The body uses a character set or encoding Prism does not read; send UTF-8 JSON.',
+        ),
+      );
+    } else if (status && status >= 400 && status < 500) {
+      sendError(res, new PrismError('invalid', 'The request could not be read.'));
     } else {
       logger.error({ err: error, path: req.path }, 'request failed');
       sendError(res, new PrismError('internal', 'Something went wrong on the server; try again.'));

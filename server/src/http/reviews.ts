@@ -22,6 +22,7 @@ import type { RateLimits } from '../infra/rate-limit.ts';
 import type { Presence } from '../realtime/presence.ts';
 import { requireJson, userOf } from './auth.ts';
 import { route } from './errors.ts';
+import { limitAddress } from './limits.ts';
 import { readUpload } from './upload.ts';
 
 export interface ReviewRoutesDeps {
@@ -140,6 +141,8 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
     '/invites/accept',
     route(async (req, res) => {
       requireJson(req);
+      // Every attempt counts, forged ones too: guessing at invites is limited like accepting them.
+      await limitAddress(limits, 'invites', req, res);
       const body = AcceptInviteBody.safeParse(req.body);
       if (!body.success) throw new PrismError('invalid', 'Send the invite token as {"token": "..."}.');
       const invite = signer.verifyInvite(body.data.token);
@@ -184,6 +187,8 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
   router.post(
     '/reviews/:id/export',
     route(async (req, res) => {
+      // JSON like every write (CONTRACT section 3): `{}`, or no body with Content-Type application/json.
+      requireJson(req);
       const reviewId = String(req.params.id);
       const user = userOf(req);
       await service.authorize(reviewId, user, 'export:package');

@@ -21,6 +21,8 @@ export interface PresenceEntry {
 export interface InterServerEvents {
   /** Each other server answers with its own sockets' presence in the review's room. */
   'presence:collect': (reviewId: string, answer: (entries: PresenceEntry[]) => void) => void;
+  /** The server holding this socket tells it why and closes it (socket-cap.ts). */
+  'socket:close': (socketId: string) => void;
 }
 
 export type PrismServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -15,8 +15,9 @@ export const writePackage: Handler<'export.package'> = async (job, { store, obje
   // Every file first, the event last: whoever follows `location` finds the package complete.
   for (const [path, body] of Object.entries(files)) await objects.put(`${folder}${path}`, body);
   const jobId = job.id ?? 'export';
-  // A folder is not an object: locate its name, then mark it as a folder.
-  const location = `${objects.locate(folder.replace(/\/$/, ''))}/`;
+  // The folder's key relative to the store (`Logs and data/<stamp>_<name>/`), never where the store
+  // keeps it (a server path for file:, the bucket for s3:): members see it, operators know the rest.
+  const location = folder;
   await log.append({
     reviewId,
     type: 'export.ready',
