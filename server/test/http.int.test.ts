@@ -556,8 +556,8 @@ describe('HTTP API', () => {
         },
         body: 'role=reviewer',
       }),
-      400,
-      'invalid',
+      415,
+      'unsupported_type',
     );
     expect(await listed(person)).toEqual([review.id]);
     expect(stored().length).toBeGreaterThan(before.length);
