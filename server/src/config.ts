@@ -4,7 +4,15 @@
  * one line per problem.
  */
 import { hostname } from 'node:os';
-import { ConfigError, configProblems, optional, port, sharedEnv } from '@prism/core';
+import {
+  ConfigError,
+  configProblems,
+  optional,
+  type PriceTable,
+  port,
+  pricesEnv,
+  sharedEnv,
+} from '@prism/core';
 import { z } from 'zod';
 import { DEV_SECRET, weakSecret } from './secrets.ts';
 
@@ -39,6 +47,8 @@ const Env = z.object({
   RATE_LIMIT_INVITES_PER_IP: perMinute.default(120),
   /** Live sockets one person may hold across servers; a new one beyond it closes their oldest. Default 20. */
   MAX_SOCKETS_PER_USER: optional(z.coerce.number().int().positive().max(10_000)).default(20),
+  /** USD per million tokens by model, JSON over the built-in table (core/src/cost.ts): review costs. */
+  BEDROCK_PRICES: pricesEnv,
 });
 
 export interface ServerConfig {
@@ -63,6 +73,8 @@ export interface ServerConfig {
   /** Per client address, per minute, shared by every server through Redis. */
   ipLimits: { sessions: number; uploads: number; invites: number };
   maxSocketsPerUser: number;
+  /** What model tokens cost (BEDROCK_PRICES over the built-in table). */
+  prices: PriceTable;
 }
 
 function parseTrustProxy(value: string | undefined): ServerConfig['trustProxy'] {
@@ -127,5 +139,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServerConfi
       invites: env.RATE_LIMIT_INVITES_PER_IP,
     },
     maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
+    prices: env.BEDROCK_PRICES,
   };
 }

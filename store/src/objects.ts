@@ -3,7 +3,7 @@
  * (key = relative path under dir); other backends (S3) implement the same interface.
  */
 import { createReadStream } from 'node:fs';
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseS3Url, S3ObjectStore } from './s3.ts';
@@ -14,6 +14,8 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array | string, contentType?: string): Promise<void>;
   get(key: string): Promise<Buffer>;
   stream(key: string): Promise<Readable>;
+  /** Removes an object; removing one that is not there is not an error. */
+  delete(key: string): Promise<void>;
   /** Cheap readiness check used by /ready. */
   check(): Promise<void>;
 }
@@ -54,6 +56,10 @@ export class FileObjectStore implements ObjectStore {
     const path = this.path(key);
     await access(path);
     return createReadStream(path);
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
   }
 
   async check(): Promise<void> {

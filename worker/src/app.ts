@@ -94,7 +94,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
   });
   const shared = {
     log,
-    store: new ReviewStore(redis.commands, log),
+    store: new ReviewStore(redis.commands, log, { prices: config.prices }),
     objects,
     logger,
     provider,

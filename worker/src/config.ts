@@ -5,7 +5,15 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, configProblems, optional, port, sharedEnv } from '@prism/core';
+import {
+  ConfigError,
+  configProblems,
+  optional,
+  type PriceTable,
+  port,
+  pricesEnv,
+  sharedEnv,
+} from '@prism/core';
 import { z } from 'zod';
 import { defaultModels } from './ai/models.ts';
 
@@ -43,6 +51,8 @@ const Env = z.object({
   CLOUDWATCH_ENDPOINT_URL: optional(z.url()),
   /** How often the queue depth is published. Default 60000. */
   QUEUE_METRIC_INTERVAL_MS: optional(z.coerce.number().int().min(100)).default(60_000),
+  /** USD per million tokens by model, JSON over the built-in table (core/src/cost.ts). */
+  BEDROCK_PRICES: pricesEnv,
 });
 
 export interface WorkerConfig {
@@ -61,6 +71,8 @@ export interface WorkerConfig {
   bedrockModels: string[];
   bedrockEndpointUrl?: string | undefined;
   reviewTokenBudget: number;
+  /** What model tokens cost (BEDROCK_PRICES over the built-in table). */
+  prices: PriceTable;
   concurrency: number;
   healthPort: number;
   /** Where the queue depth goes; unset: nothing calls CloudWatch. */
@@ -91,6 +103,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WorkerConfi
       : defaultModels(env.AWS_REGION),
     bedrockEndpointUrl: env.BEDROCK_ENDPOINT_URL,
     reviewTokenBudget: env.REVIEW_TOKEN_BUDGET,
+    prices: env.BEDROCK_PRICES,
     concurrency: env.WORKER_CONCURRENCY,
     healthPort: env.WORKER_HEALTH_PORT,
     cloudwatch: env.CLOUDWATCH_DEPLOYMENT

@@ -5,11 +5,11 @@
  * in word/comments.xml (created, or extended after the comments already there), and the
  * relationship and content type when missing. Only the main document part, comments.xml, the
  * main part's relationships and [Content_Types].xml change; every other part is copied unchanged.
+ * An item with a `replacement` becomes a tracked change at its quote (tracked.ts) when asked for.
  */
 import { type Unzipped, unzipSync, zipSync } from 'fflate';
 import { Parser } from 'htmlparser2';
 import {
-  type CharRef,
   collapse,
   decodeXml,
   dirOf,
@@ -24,8 +24,11 @@ import {
   WORD_NS,
   WORD_STRICT_NS,
   type WordDocumentXml,
-  type WordParagraph,
 } from './anchors.ts';
+import { cutAt, Edits, escapeXml, exactQuote, findQuote, type Views, wordDate } from './splice.ts';
+import { type Containers, planTrackedChange, revisionContainers } from './tracked.ts';
+
+export { escapeXml } from './splice.ts';
 
 export interface ExportComment {
   sectionTitle: string;
@@ -38,11 +41,18 @@ export interface ExportComment {
   date: string;
   /** The comment; newlines start new paragraphs. */
   text: string;
+  /** Text to stand instead of `quote`: a tracked change by `author` at `date` (see `changes`). */
+  replacement?: string;
 }
 
 export interface AddCommentsOptions {
   /** Section starts kept from upload time (see `anchorSections`); found again from the XML if absent. */
   anchors?: SectionAnchor[];
+  /**
+   * `tracked` (default): a comment with a `replacement` whose quote is found whole also becomes a
+   * tracked change (`w:del` of the quote, `w:ins` of the replacement); `comments`: comments only.
+   */
+  changes?: 'tracked' | 'comments';
 }
 
 export interface CommentPlacement {
@@ -50,6 +60,11 @@ export interface CommentPlacement {
   /** `quote`: around the quote; `section`: the section's first paragraph; `document`: the first one. */
   at: 'quote' | 'section' | 'document';
   paragraph: number;
+  /**
+   * For a comment with a `replacement` under `changes: 'tracked'`: `tracked` when written as a
+   * tracked change, `unplaced` when its quote could not be rewritten exactly (the comment only).
+   */
+  change?: 'tracked' | 'unplaced';
 }
 
 const COMMENTS_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.comments+xml';
@@ -57,270 +72,11 @@ const REL_TRANSITIONAL = 'http://schemas.openxmlformats.org/officeDocument/2006/
 const REL_STRICT = 'http://purl.oclc.org/ooxml/officeDocument/relationships';
 const RELS_NS = 'http://schemas.openxmlformats.org/package/2006/relationships';
 
-// XML 1.0 cannot carry these characters at all, escaped or not.
-const INVALID_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
-
-export const escapeXml = (value: string): string =>
-  value
-    .replace(INVALID_XML, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
-
 /** Up to three initials of a name ("Ada Lovelace" -> "AL"). */
 export function initialsOf(name: string): string {
   const words = collapse(name).split(' ').filter(Boolean);
   const letters = words.map((word) => [...word][0] ?? '').join('');
   return [...letters].slice(0, 3).join('').toUpperCase() || '?';
-}
-
-/** Word wants an xsd:dateTime without fractions; anything unparsable becomes now. */
-function wordDate(value: string): string {
-  const time = Date.parse(value);
-  return new Date(Number.isNaN(time) ? Date.now() : time).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Edits on the raw XML, applied back to front so offsets stay valid.
-
-interface Slot {
-  /** Closes the run (and text) the cut is in; '' when the cut is between runs. */
-  before: string;
-  after: string;
-  ends: string[];
-  starts: string[];
-}
-
-class Edits {
-  private readonly slots = new Map<number, Slot>();
-  private readonly inserts = new Map<number, { end: number; text: string }>();
-  private readonly selfClosing = new Map<number, { paragraph: WordParagraph; slot: Slot }>();
-
-  slot(position: number, before = '', after = ''): Slot {
-    let slot = this.slots.get(position);
-    if (!slot) {
-      slot = { before, after, ends: [], starts: [] };
-      this.slots.set(position, slot);
-    } else if (slot.before !== before || slot.after !== after) {
-      throw new Error(`conflicting cuts at offset ${position}`);
-    }
-    return slot;
-  }
-
-  /** A slot inside a self-closing `<w:p/>`, which becomes `<w:p>...</w:p>`. */
-  emptyParagraph(paragraph: WordParagraph): Slot {
-    let entry = this.selfClosing.get(paragraph.start);
-    if (!entry) {
-      entry = { paragraph, slot: { before: '', after: '', ends: [], starts: [] } };
-      this.selfClosing.set(paragraph.start, entry);
-    }
-    return entry.slot;
-  }
-
-  /** Replaces `[start, end)` (an insertion when equal); one such edit per start. */
-  replace(start: number, end: number, text: string): void {
-    this.inserts.set(start, { end, text });
-  }
-
-  apply(xml: string): string {
-    const edits: { start: number; end: number; text: string }[] = [];
-    for (const [position, slot] of this.slots) {
-      edits.push({
-        start: position,
-        end: position,
-        text: slot.before + slot.ends.join('') + slot.starts.join('') + slot.after,
-      });
-    }
-    for (const [start, { end, text }] of this.inserts) edits.push({ start, end, text });
-    for (const { paragraph, slot } of this.selfClosing.values()) {
-      const tag = xml.slice(paragraph.start, paragraph.end);
-      edits.push({
-        start: paragraph.start,
-        end: paragraph.end,
-        text: `${tag.replace(/\s*\/>$/, '>')}${slot.starts.join('')}${slot.ends.join('')}</${tagName(tag)}>`,
-      });
-    }
-    // In document order; at one offset, an insertion goes before a replacement starting there.
-    edits.sort((a, b) => a.start - b.start || a.end - b.end);
-    const out: string[] = [];
-    let at = 0;
-    for (const edit of edits) {
-      if (edit.start < at) throw new Error(`overlapping edits at offset ${edit.start}`);
-      out.push(xml.slice(at, edit.start), edit.text);
-      at = edit.end;
-    }
-    out.push(xml.slice(at));
-    return out.join('');
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Finding quotes
-
-interface Match {
-  paragraph: WordParagraph;
-  first: CharRef;
-  last: CharRef;
-}
-
-/** The paragraph's text with whitespace collapsed, and for each kept character its index in `chars`. */
-function collapsed(paragraph: WordParagraph): { text: string; map: number[] } {
-  let text = '';
-  const map: number[] = [];
-  for (let i = 0; i < paragraph.text.length; i += 1) {
-    const ch = paragraph.text[i]!;
-    if (/\s/.test(ch)) {
-      if (text.length > 0 && !text.endsWith(' ')) {
-        text += ' ';
-        map.push(i);
-      }
-    } else {
-      text += ch;
-      map.push(i);
-    }
-  }
-  if (text.endsWith(' ')) {
-    text = text.slice(0, -1);
-    map.pop();
-  }
-  return { text, map };
-}
-
-type Views = Map<WordParagraph, { text: string; map: number[] }>;
-
-function view(paragraph: WordParagraph, views: Views): { text: string; map: number[] } {
-  let found = views.get(paragraph);
-  if (!found) {
-    found = collapsed(paragraph);
-    views.set(paragraph, found);
-  }
-  return found;
-}
-
-/** The first paragraph containing `needle` (collapsed, non-empty). */
-function search(paragraphs: WordParagraph[], needle: string, views: Views): Match | undefined {
-  for (const paragraph of paragraphs) {
-    if (paragraph.chars.length < needle.length) continue;
-    const { text, map } = view(paragraph, views);
-    const at = text.indexOf(needle);
-    if (at < 0) continue;
-    const first = paragraph.chars[map[at]!];
-    const last = paragraph.chars[map[at + needle.length - 1]!];
-    if (first && last) return { paragraph, first, last };
-  }
-  return undefined;
-}
-
-/**
- * Where a quote is: the whole quote in its section, then anywhere; then its longest line or table
- * cell (a quote spanning cells or lines); then, within the section, its longest prefix found (at
- * least 8 characters and a quarter of the quote: mammoth's text runs nested list items together).
- */
-function findQuote(
-  quote: string,
-  section: WordParagraph[],
-  all: WordParagraph[],
-  views: Views,
-): Match | undefined {
-  const whole = collapse(quote);
-  if (!whole) return undefined;
-  const parts = quote
-    .split(/[\t\n\r]+/)
-    .map(collapse)
-    .filter((part) => part.length >= 12 && part !== whole)
-    .sort((a, b) => b.length - a.length);
-  for (const needle of [whole, ...parts]) {
-    const match = search(section, needle, views) ?? search(all, needle, views);
-    if (match) return match;
-  }
-  const shortest = Math.max(8, Math.ceil(whole.length / 4));
-  if (whole.length <= shortest) return undefined;
-  let low = shortest; // invariant: prefixes longer than `high` are not found
-  let high = whole.length - 1;
-  let best: Match | undefined;
-  while (low <= high) {
-    const length = Math.floor((low + high) / 2);
-    const match = search(section, whole.slice(0, length).trimEnd(), views);
-    if (match) {
-      best = match;
-      low = length + 1;
-    } else {
-      high = length - 1;
-    }
-  }
-  return best;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Cutting runs
-
-/** Raw offset inside a `w:t` for a character offset, or undefined when it falls inside an entity. */
-function rawOffset(ref: CharRef, offset: number): number | undefined {
-  let seen = 0;
-  for (const piece of ref.child.pieces) {
-    if (offset === seen) return piece.start;
-    if (offset < seen + piece.text.length) {
-      // Entities and character references decode to fewer characters than they take.
-      return piece.end - piece.start === piece.text.length ? piece.start + (offset - seen) : undefined;
-    }
-    seen += piece.text.length;
-  }
-  return offset === seen ? (ref.child.pieces.at(-1)?.end ?? ref.child.openEnd) : undefined;
-}
-
-interface Cut {
-  position: number;
-  before: string;
-  after: string;
-  /** A `w:t` open tag that must now keep its spaces: its range and the tag to put there. */
-  preserve?: { start: number; end: number; tag: string };
-}
-
-const tagName = (tag: string): string => /^<([^\s/>]+)/.exec(tag)?.[1] ?? '';
-
-/**
- * Where to cut so a marker sits before (`side: 'before'`) or after a character: between runs when
- * the character starts or ends its run, else by closing and reopening the run (same properties).
- */
-function cutAt(xml: string, ref: CharRef, side: 'before' | 'after'): Cut {
-  const { child } = ref;
-  const { run } = child;
-  const reopenRun = run.openTag.replace(/\s*\/>$/, '>') + run.rPr;
-  const closeRun = `</${tagName(run.openTag)}>`;
-  const offset = side === 'before' ? ref.offset : ref.offset + 1;
-  const atStart = child.kind !== 't' ? side === 'before' : offset === 0;
-  const atEnd = child.kind !== 't' ? side === 'after' : offset >= child.text.length;
-
-  if (atStart) {
-    if (child.childIndex === 0) return { position: run.start, before: '', after: '' };
-    return { position: child.start, before: closeRun, after: reopenRun };
-  }
-  if (atEnd) {
-    if (child.childIndex === run.contentCount - 1) return { position: run.end, before: '', after: '' };
-    return { position: child.end, before: closeRun, after: reopenRun };
-  }
-  const position = rawOffset(ref, offset);
-  if (position === undefined) {
-    // Inside a character reference: cannot happen for whole characters, but stay safe.
-    return side === 'before'
-      ? { position: child.start, before: closeRun, after: reopenRun }
-      : { position: child.end, before: closeRun, after: reopenRun };
-  }
-  const openTag = xml.slice(child.start, child.openEnd);
-  const textTag = tagName(openTag);
-  const cut: Cut = {
-    position,
-    before: `</${textTag}>${closeRun}`,
-    after: `${reopenRun}<${textTag} xml:space="preserve">`,
-  };
-  if (!child.preserve) {
-    const tag = /\sxml:space\s*=\s*["'][^"']*["']/.test(openTag)
-      ? openTag.replace(/(\sxml:space\s*=\s*)["'][^"']*["']/, '$1"preserve"')
-      : openTag.replace(/\s*>$/, ' xml:space="preserve">');
-    cut.preserve = { start: child.start, end: child.openEnd, tag };
-  }
-  return cut;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -458,7 +214,17 @@ export function addCommentsWithPlacements(
   }
   const w = (local: string) => `${prefix}:${local}`;
 
+  const tracked = (options.changes ?? 'tracked') === 'tracked' && comments.some((c) => c.replacement);
   let nextId = Math.max(doc.maxId, existing ? maxCommentId(existing) : -1) + 1;
+  if (tracked) {
+    // Revision ids are unique across the main part, headers, footers and notes.
+    for (const [path, bytes] of Object.entries(files)) {
+      if (/^word\/(header|footer|footnotes|endnotes)\d*\.xml$/i.test(path)) {
+        nextId = Math.max(nextId, maxCommentId(decodeXml(bytes)) + 1);
+      }
+    }
+  }
+  let containers: Containers | undefined;
   const anchors = options.anchors?.length ? options.anchors : findSections(doc, styles);
   const paragraphs = doc.paragraphs;
   const firstText = paragraphs.find((p) => collapse(p.text) !== '') ?? paragraphs[0];
@@ -483,6 +249,27 @@ export function addCommentsWithPlacements(
       ? paragraphs.slice(Math.max(0, anchor.paragraph), Math.max(anchor.paragraph + 1, anchor.end))
       : [];
 
+    if (tracked && comment.replacement && comment.quote) {
+      const exact = exactQuote(comment.quote, sectionParagraphs, paragraphs, views);
+      containers ??= exact ? revisionContainers(doc) : undefined;
+      const change = {
+        replacement: comment.replacement,
+        author: comment.author,
+        date: comment.date,
+        delId: nextId,
+        insId: nextId + 1,
+        startMark,
+        endMark,
+      };
+      if (exact && containers && planTrackedChange(edits, doc, exact, change, containers, w)) {
+        nextId += 2;
+        placements.push({ id, at: 'quote', paragraph: exact.paragraph.position, change: 'tracked' });
+        newComments.push({ comment, id });
+        continue;
+      }
+    }
+    const unplaced = tracked && comment.replacement ? { change: 'unplaced' as const } : {};
+
     const match = comment.quote ? findQuote(comment.quote, sectionParagraphs, paragraphs, views) : undefined;
     if (match) {
       const start = cutAt(doc.xml, match.first, 'before');
@@ -492,7 +279,7 @@ export function addCommentsWithPlacements(
       for (const cut of [start, end]) {
         if (cut.preserve) edits.replace(cut.preserve.start, cut.preserve.end, cut.preserve.tag);
       }
-      placements.push({ id, at: 'quote', paragraph: match.paragraph.position });
+      placements.push({ id, at: 'quote', paragraph: match.paragraph.position, ...unplaced });
     } else {
       // The section's first paragraph with text (its heading), else the document's first.
       const target = sectionParagraphs.find((p) => collapse(p.text) !== '') ?? sectionParagraphs[0];
@@ -505,7 +292,12 @@ export function addCommentsWithPlacements(
         edits.slot(paragraph.contentStart).starts.push(startMark);
         edits.slot(paragraph.closeStart).ends.push(endMark);
       }
-      placements.push({ id, at: target ? 'section' : 'document', paragraph: paragraph.position });
+      placements.push({
+        id,
+        at: target ? 'section' : 'document',
+        paragraph: paragraph.position,
+        ...unplaced,
+      });
     }
     newComments.push({ comment, id });
   }
