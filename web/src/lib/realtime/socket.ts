@@ -43,10 +43,24 @@ function create(): AnySocket {
       }
     }
   });
+  // The server closes this socket for good and says why (this person opened too many): stay
+  // offline with the reason instead of reconnecting, which would only close another of theirs.
+  let closedBecause: string | null = null;
+  (created as unknown as { on(event: string, listener: (payload: { message: string }) => void): void }).on(
+    'session:closed',
+    (payload) => {
+      closedBecause = payload.message;
+    },
+  );
   created.on('disconnect', (reason) => {
     // `io client disconnect` is ours (release()); everything else reconnects by itself, except a
     // server-side disconnect, which we retry ourselves (a draining server sends those).
     if (reason === 'io client disconnect') return;
+    if (closedBecause) {
+      connection.status = 'offline';
+      connection.error = closedBecause;
+      return;
+    }
     connection.status = isOffline() ? 'offline' : 'reconnecting';
     if (reason === 'io server disconnect') created.connect();
   });
