@@ -210,6 +210,21 @@ export class ReviewStore {
     return Object.values(hash).map((raw) => ({ item: JSON.parse(raw) as FeedbackItem, raw }));
   }
 
+  /**
+   * Whether the user owns at least one review (who may run diagnostics): the user's review set,
+   * then one pipeline of their memberships, as `summaries` reads them.
+   */
+  async ownsAnyReview(userId: string): Promise<boolean> {
+    const ids = await this.redis.smembers(userReviewsKey(this.prefix, userId));
+    if (ids.length === 0) return false;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.log.keys(id).members, userId);
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.some(
+      ([error, raw]) => !error && typeof raw === 'string' && (JSON.parse(raw) as MemberRecord).role === 'owner',
+    );
+  }
+
   /** The reviews the user belongs to, newest first: the id set, then one pipeline for all of them. */
   async summaries(userId: string): Promise<ReviewSummary[]> {
     const ids = await this.redis.smembers(userReviewsKey(this.prefix, userId));

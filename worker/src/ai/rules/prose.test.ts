@@ -9,12 +9,21 @@ const finding = (category: string, ...lines: string[]) =>
   check(...lines).find((f) => f.category === category);
 
 describe('passive voice', () => {
-  it('flags a passive with its "be" verb, regular or irregular, quoting the verb phrase', () => {
-    expect(finding('Passive voice', 'The rollback plan was written by the platform team.')?.quote).toBe(
-      'was written',
-    );
+  it('flags an actorless passive with its "be" verb, regular or irregular, quoting the verb phrase', () => {
+    expect(finding('Passive voice', 'The rollback plan was written last night.')?.quote).toBe('was written');
     expect(finding('Passive voice', 'The patch was not reviewed before the release.')?.quote).toBe(
       'was not reviewed',
+    );
+    // "by Friday" is a deadline, not an actor.
+    expect(finding('Passive voice', 'The fix was deployed by Friday at the latest.')?.quote).toBe(
+      'was deployed',
+    );
+  });
+
+  it('does not flag a passive that names its actor', () => {
+    expect(categories('The rollback plan was written by the platform team.')).not.toContain('Passive voice');
+    expect(finding('Passive voice', 'The server was restarted during the night.')?.quote).toBe(
+      'was restarted',
     );
   });
 
@@ -42,7 +51,7 @@ describe('grouping', () => {
     expect(passive[0]!.quote).toBe('was sent');
     // Repeats are named once; the description stays short.
     expect(passive[0]!.description).toBe(
-      '“was sent” is passive voice, so the sentence does not say who acted; so are “was paid” (32 in this section).',
+      '“was sent” is passive voice and does not say who acted; so are “was paid” (32 in this section).',
     );
     const hedges = finding(
       'Hedging',
@@ -56,7 +65,7 @@ describe('grouping', () => {
 
   it('gives rules findings confidence 1 and the Clarity checkpoint', () => {
     for (const f of check(
-      'The plan was written by us and it is very very long in order to cover everything.',
+      'The plan was written in haste and it is very very long in order to cover everything.',
     )) {
       expect(f.confidence).toBe(1);
       expect(f.refs).toContain(9);

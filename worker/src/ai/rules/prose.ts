@@ -88,7 +88,8 @@ const SIMPLIFY_IGNORE = list(
     'require, requirement, residence, retain, satisfy, selection, shall, similar to, submit, ' +
     'subsequent, substantial, sufficient, terminate, the use of, there are, there is, ' +
     'timely, took advantage of, transmit, type, validate, very, viable, vice, warrant, ' +
-    'whereas, your office',
+    'whereas, your office, notify, obtain, assist, assistance, therefore, demonstrate, initiate, as to, ' +
+    'proficiency, remuneration',
 );
 
 /** retext-passive participles that follow "is/was" far more often as adjectives or idioms ("is set to 30"). */
@@ -188,23 +189,29 @@ function passiveHits(sentence: Span, words: Span[], listed: Hit[], cell: Cell): 
     if (be >= 0 && !BE_VERBS.has(at(be)) && (PASSIVE_GAP.has(at(be)) || at(be).endsWith('ly'))) be--;
     return be >= 0 && BE_VERBS.has(at(be)) ? be : undefined;
   };
-  // "are finished writing", "is done with": a state followed by what it is about.
-  const stativeUse = (i: number): boolean => /^(\p{L}+ing|with|about)$/u.test(at(i + 1));
   for (const hit of listed) {
     const index = words.findIndex((w) => w.start === hit.start);
-    if (index === -1 || stativeUse(index)) continue;
+    if (index === -1) continue;
     const be = beBefore(index);
     hits.push(be === undefined ? hit : phrase(be, index));
   }
   for (let i = 1; i < words.length; i++) {
     const word = at(i);
     if (word.length < 5 || !/^[a-z]+ed$/.test(word) || word.endsWith('eed') || STATIVE.has(word)) continue;
-    if (hits.some((h) => h.start <= words[i]!.start && words[i]!.end <= h.end) || stativeUse(i)) continue;
+    if (hits.some((h) => h.start <= words[i]!.start && words[i]!.end <= h.end)) continue;
     const be = beBefore(i);
     if (be !== undefined) hits.push(phrase(be, i));
   }
-  return hits.filter((h) => h.start >= sentence.start && h.end <= sentence.end);
+  // "was written by the platform team" says who acted: only an actorless passive hides it.
+  return hits.filter(
+    (h) =>
+      h.start >= sentence.start && h.end <= sentence.end && !AGENT.test(cell.text.slice(h.end, sentence.end)),
+  );
 }
+
+/** "by" and the actor; "by Friday", "by 3 May", "by the end of" are deadlines, not actors. */
+const AGENT =
+  /^\s+by\s+(?!(?:the\s+)?(?:end|close|start|beginning|time|middle)\b|(?:next|this|mid|early|late|noon|midnight|tomorrow|tonight|then|now|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|q[1-4])\b|\d)/i;
 
 /** Every prose hit of one paragraph or table cell, in order. */
 export function proseHits(cell: Cell): Hit[] {

@@ -105,7 +105,7 @@ function word(kind: ProseKind, hits: Hit[]): Wording {
   switch (kind) {
     case 'Passive voice':
       return {
-        description: `${q(flat(first))} is passive voice, so the sentence does not say who acted${also('so are')}.`,
+        description: `${q(flat(first))} is passive voice and does not say who acted${also('so are')}.`,
         suggestion:
           'Where it matters who acted (a decision, an action, a failure), name them and make them the subject of an active verb.',
         questions: ['Who did this?'],
