@@ -224,9 +224,12 @@ else
 
   base=$(free_block 30) || prism_die "no block of 31 free ports found"
   cport=$(free_port)
+  # Every reviewer of a run comes from this one machine: lift the per-address limits (meant for
+  # real clients) so thousands of sessions, uploads and invites a minute are not refused.
   prism_spawn cluster_pid env CLUSTER_PORT="$cport" CLUSTER_BASE_PORT="$base" CLUSTER_DIR="$cluster_dir" \
     CLUSTER_NO_BUILD=1 CLUSTER_SERVERS="$SERVERS" CLUSTER_WORKERS="$WORKERS" \
     REDIS_KEY_PREFIX="$prefix" STORAGE_URL="file:$work/objects" LOG_LEVEL="${LOG_LEVEL:-warn}" \
+    RATE_LIMIT_SESSIONS_PER_IP=1000000 RATE_LIMIT_UPLOADS_PER_IP=1000000 RATE_LIMIT_INVITES_PER_IP=1000000 \
     AI_PROVIDER=bedrock BEDROCK_ENDPOINT_URL="$standin_url" AWS_ACCESS_KEY_ID=loadtest \
     AWS_SECRET_ACCESS_KEY=loadtest AWS_REGION=eu-north-1 \
     BEDROCK_MODELS=eu.anthropic.claude-sonnet-4-5-20250929-v1:0 \
