@@ -4,7 +4,7 @@
  * over a snapshot and the event log; servers and workers do the I/O.
  */
 import type { SectionAnchor } from './docx/anchors.ts';
-import { addComments, type ExportComment } from './docx/comments.ts';
+import { addCommentsWithPlacements, type ExportComment } from './docx/comments.ts';
 import type { ReviewEvent, ReviewSnapshot } from './protocol.ts';
 import type { FeedbackItem } from './schemas.ts';
 
@@ -33,12 +33,28 @@ function commentText(item: FeedbackItem): string {
 export const acceptedItems = (snapshot: ReviewSnapshot): FeedbackItem[] =>
   snapshot.feedback.filter((item) => item.status === 'accepted');
 
-/** The original .docx with every accepted item (AI, rules and people's) as a Word comment at its quote. */
-export function reviewedDocx(
+export interface ReviewedDocxOptions {
+  /** `tracked` (default): accepted items with a `replacement` are Word tracked changes; `comments`: comments only. */
+  changes?: 'tracked' | 'comments';
+}
+
+/** The reviewed .docx and how many suggested rewrites could not be made tracked changes (comments instead). */
+export interface ReviewedDocx {
+  docx: Uint8Array;
+  unplacedChanges: number;
+}
+
+/**
+ * The original .docx with every accepted item (AI, rules and people's) as a Word comment at its
+ * quote; an item with a `replacement` is also a tracked change there, by the person who accepted it,
+ * unless its quote cannot be found exactly (then its comment carries "Replace with: ...").
+ */
+export function reviewedDocxReport(
   original: Uint8Array,
   snapshot: ReviewSnapshot,
   anchors?: SectionAnchor[],
-): Uint8Array {
+  options: ReviewedDocxOptions = {},
+): ReviewedDocx {
   const sections = new Map(snapshot.sections.map((s) => [s.id, s]));
   const comments: ExportComment[] = acceptedItems(snapshot).map((item) => {
     const section = sections.get(item.sectionId);
@@ -50,9 +66,24 @@ export function reviewedDocx(
       text: commentText(item),
     };
     if (item.quote) comment.quote = item.quote;
+    if (item.replacement) comment.replacement = item.replacement;
     return comment;
   });
-  return addComments(original, comments, anchors ? { anchors } : {});
+  const { docx, placements } = addCommentsWithPlacements(original, comments, {
+    ...(anchors ? { anchors } : {}),
+    changes: options.changes ?? 'tracked',
+  });
+  return { docx, unplacedChanges: placements.filter((p) => p.change === 'unplaced').length };
+}
+
+/** `reviewedDocxReport`, the document only. */
+export function reviewedDocx(
+  original: Uint8Array,
+  snapshot: ReviewSnapshot,
+  anchors?: SectionAnchor[],
+  options: ReviewedDocxOptions = {},
+): Uint8Array {
+  return reviewedDocxReport(original, snapshot, anchors, options).docx;
 }
 
 /** Everything about the review as one JSON document. */
@@ -160,6 +191,8 @@ export function packageFiles(
   original: Uint8Array,
   reviewed: Uint8Array,
   originalName: string,
+  /** Suggested rewrites the reviewed .docx carries as comments only (`ReviewedDocx.unplacedChanges`). */
+  unplacedChanges = 0,
 ): Record<string, Uint8Array | string> {
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
   const base = originalName.replace(/\.docx$/i, '') || 'document';
@@ -186,6 +219,7 @@ export function packageFiles(
         pending: all.feedback.pending.length,
         custom: all.feedback.custom.length,
         chatMessages: snapshot.chat.length,
+        unplacedChanges,
       },
       stats: snapshot.stats,
     }),

@@ -180,8 +180,96 @@ describe('exports', () => {
     );
     const folder = ready.location;
     const report = JSON.parse((await objects.get(`${folder}report.json`)).toString('utf8'));
-    expect(report.summary).toMatchObject({ findings: 4, accepted: 3, rejected: 1, custom: 4 });
+    expect(report.summary).toMatchObject({
+      findings: 4,
+      accepted: 3,
+      rejected: 1,
+      custom: 4,
+      unplacedChanges: 0,
+    });
     expect((await objects.get(`${folder}documents/report.docx`)).equals(Buffer.from(doc))).toBe(true);
+  });
+
+  it('writes suggested rewrites as tracked changes by default, and as comments only with changes=comments', async () => {
+    const prefix = uniquePrefix('exportchanges');
+    cleanupKeys(prefix);
+    const server = await startServer(prefix);
+    const owner = await session(server.url, 'Olga Ström');
+    const doc = await makeDocx([
+      {
+        title: 'Incident summary',
+        paragraphs: ['The outage lasted four hours and affected EU customers.'],
+        table: [
+          ['Owner', 'Action'],
+          ['Platform team', 'Add alerting on queue depth'],
+        ],
+      },
+    ]);
+    const review = await createReview(server.url, owner.token, doc);
+    const sectionId = review.sections[0]!.id;
+    const socket = await connect(server.url, owner.token);
+    const feed = new ReviewFeed(socket, review.id);
+    await feed.join();
+    const add = async (quote: string, replacement: string) => {
+      const ack = await call(socket, 'feedback:add', {
+        reviewId: review.id,
+        sectionId,
+        type: 'suggestion',
+        category: 'Wording',
+        description: `Say "${replacement}".`,
+        quote,
+        replacement,
+      });
+      expect(ack.ok).toBe(true);
+    };
+    await add('lasted four hours', 'lasted 4 hours');
+    await add('Add alerting on queue depth', 'Alert on queue depth by May');
+    await add('Incident summary', 'Queue outage, 3 March');
+    // Over words another change already rewrites: a comment with the suggestion instead.
+    await add('four hours and affected', 'hit');
+
+    const res = await api(server.url, owner.token, `/api/reviews/${review.id}/export?format=docx`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-prism-unplaced-changes')).toBe('1');
+    const docx = new Uint8Array(await res.arrayBuffer());
+    const xml = strFromU8(unzipSync(docx)['word/document.xml']!);
+    const revisions = [
+      ...xml.matchAll(/<w:(ins|del) w:id="\d+" w:author="([^"]*)"[^>]*>([\s\S]*?)<\/w:\1>/g),
+    ].map((m) => [m[1], m[2], [...m[3]!.matchAll(/>([^<]+)<\/w:(?:t|delText)>/g)].map((t) => t[1]).join('')]);
+    expect(revisions).toEqual([
+      ['del', 'Olga Ström', 'Incident summary'],
+      ['ins', 'Olga Ström', 'Queue outage, 3 March'],
+      ['del', 'Olga Ström', 'lasted four hours'],
+      ['ins', 'Olga Ström', 'lasted 4 hours'],
+      ['del', 'Olga Ström', 'Add alerting on queue depth'],
+      ['ins', 'Olga Ström', 'Alert on queue depth by May'],
+    ]);
+    expect(strFromU8(unzipSync(docx)['word/comments.xml']!)).toContain('Replace with: hit');
+    // With the changes accepted (what Word readers show), the document reads as rewritten.
+    const text = (await mammoth.extractRawText({ buffer: Buffer.from(docx) })).value;
+    expect(text).toContain('The outage lasted 4 hours and affected EU customers.');
+    expect(text).toContain('Queue outage, 3 March');
+
+    const plain = await api(
+      server.url,
+      owner.token,
+      `/api/reviews/${review.id}/export?format=docx&changes=comments`,
+    );
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('x-prism-unplaced-changes')).toBe('0');
+    const plainDocx = new Uint8Array(await plain.arrayBuffer());
+    expect(strFromU8(unzipSync(plainDocx)['word/document.xml']!)).not.toMatch(/<w:(ins|del) /);
+    expect(strFromU8(unzipSync(plainDocx)['word/comments.xml']!).match(/<w:comment /g)).toHaveLength(4);
+    const plainText = (await mammoth.extractRawText({ buffer: Buffer.from(plainDocx) })).value;
+    expect(plainText).toContain('The outage lasted four hours and affected EU customers.');
+
+    const bad = await api(
+      server.url,
+      owner.token,
+      `/api/reviews/${review.id}/export?format=docx&changes=all`,
+    );
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid');
   });
 
   it('lets any member download, but only owners and reviewers write the package', async () => {

@@ -3,7 +3,7 @@
  * what `GET /api/reviews/:id/package` zips on the fly are built here, from one read of the review,
  * so the two never differ. The files themselves are core's `packageFiles` (pure).
  */
-import { PrismError, packageFiles, packageFolder, reviewedDocx } from '@prism/core';
+import { PrismError, packageFiles, packageFolder, reviewedDocxReport } from '@prism/core';
 import type { ObjectStore } from './objects.ts';
 import type { ReviewStore } from './reviews.ts';
 
@@ -30,9 +30,17 @@ export async function buildPackage(
       throw new PrismError('not_found', 'The original document is missing from the object store.');
     }),
   ]);
-  const reviewed = reviewedDocx(original, snapshot, meta.anchors);
+  // Suggested rewrites are tracked changes; report.json counts those left as comments.
+  const reviewed = reviewedDocxReport(original, snapshot, meta.anchors);
   return {
     folder: packageFolder(meta.title, at),
-    files: packageFiles(snapshot, events, original, reviewed, meta.original.name),
+    files: packageFiles(
+      snapshot,
+      events,
+      original,
+      reviewed.docx,
+      meta.original.name,
+      reviewed.unplacedChanges,
+    ),
   };
 }

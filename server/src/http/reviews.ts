@@ -8,7 +8,7 @@ import {
   InviteBody,
   inspectDocx,
   PrismError,
-  reviewedDocx,
+  reviewedDocxReport,
   shortTitle,
 } from '@prism/core';
 import { type ObjectStore, type ReviewMeta, summary } from '@prism/store';
@@ -162,16 +162,24 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
       if (!['docx', 'json', 'csv'].includes(format)) {
         throw new PrismError('invalid', 'format must be docx, json or csv.');
       }
+      // Suggested rewrites as Word tracked changes (default), or as comments only.
+      const changes = String(req.query.changes ?? 'tracked');
+      if (changes !== 'tracked' && changes !== 'comments') {
+        throw new PrismError('invalid', 'changes must be tracked or comments.');
+      }
       const snapshot = await service.store.snapshot(reviewId, role);
       const name = (meta.original.name.replace(/\.docx$/i, '') || 'review').replace(/[^\w\- .()]+/g, '_');
       const attach = (filename: string): string =>
         `attachment; filename="${filename.replace(/"/g, '')}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
       if (format === 'docx') {
-        const reviewed = reviewedDocx(await objects.get(meta.original.key), snapshot, meta.anchors);
+        const original = await objects.get(meta.original.key);
+        const reviewed = reviewedDocxReport(original, snapshot, meta.anchors, { changes });
         res
           .type('application/vnd.openxmlformats-officedocument.wordprocessingml.document')
           .set('content-disposition', attach(`${name}_reviewed.docx`))
-          .send(Buffer.from(reviewed));
+          // Rewrites whose quote could not be found exactly: comments with "Replace with: ..." instead.
+          .set('x-prism-unplaced-changes', String(reviewed.unplacedChanges))
+          .send(Buffer.from(reviewed.docx));
       } else if (format === 'json') {
         const events = await service.store.log.all(reviewId);
         res.set('content-disposition', attach(`${name}_review.json`)).json(exportJson(snapshot, events));
