@@ -19,6 +19,7 @@ import { LifecycleService } from './domain/lifecycle.ts';
 import { ReviewService } from './domain/review-service.ts';
 import { TokenSigner } from './domain/tokens.ts';
 import { jsonOnlyWrites, requireUser, sameOriginWrites } from './http/auth.ts';
+import { diagnosticsRoutes } from './http/diagnostics.ts';
 import { errorHandler, sendError } from './http/errors.ts';
 import { uploadLimits } from './http/limits.ts';
 import { lifecycleRoutes } from './http/lifecycle.ts';
@@ -69,7 +70,7 @@ export function createApp(deps: AppDeps): App {
     prefix: config.redis.prefix,
     onAppend: (event) => metrics.appended.inc({ type: event.type }),
   });
-  const store = new ReviewStore(redis.commands, log);
+  const store = new ReviewStore(redis.commands, log, { prices: config.prices });
   const service = new ReviewService(store);
   const signer = new TokenSigner(config.sessionSecrets);
   const limits = createRateLimits(redis.commands, config.redis.prefix, config.ipLimits);
@@ -160,6 +161,15 @@ export function createApp(deps: AppDeps): App {
     }),
   );
   api.use(lifecycleRoutes({ service, lifecycle: new LifecycleService(service, ai), objects }));
+  api.use(
+    diagnosticsRoutes({
+      store,
+      redis: redis.commands,
+      queueConnection: redis.queue,
+      prefix: config.redis.prefix,
+      objects,
+    }),
+  );
   api.use((_req, res) => sendError(res, new PrismError('not_found', 'There is no such API route.')));
   app.use('/api', api);
 

@@ -20,6 +20,8 @@ import { RulesProvider } from '../src/ai/rules/index.ts';
 const FIXTURES = join(import.meta.dirname, 'findings');
 const CORPUS = join(import.meta.dirname, '../../../shared/corpus/docx');
 const MIN_RECALL = 0.8;
+/** Findings whose quote the job would change or drop (not verbatim text of one line): must stay 0. */
+let unquoted = 0;
 
 interface Fixture {
   title: string;
@@ -57,6 +59,12 @@ async function analyse(document: DocumentContext): Promise<{ findings: Located[]
         started: async () => {},
         finding: async (finding) => {
           const shown = filter.accept(finding);
+          if (finding.quote && shown?.quote !== finding.quote) {
+            unquoted++;
+            console.log(
+              `    quote changed: ${finding.category} ${JSON.stringify(finding.quote)} -> ${JSON.stringify(shown?.quote)}`,
+            );
+          }
           if (shown) findings.push({ ...shown, sectionTitle: section.title });
         },
         reasoning: () => {},
@@ -168,6 +176,8 @@ async function corpus(): Promise<void> {
 
 const recall = await planted();
 if (process.env.BENCH_CORPUS !== '0') await corpus();
+console.log(`\nQuotes the job's filter would change or drop: ${unquoted}`);
+if (unquoted > 0) process.exitCode = 1;
 if (recall < MIN_RECALL) {
   console.error(`recall under ${MIN_RECALL * 100} %`);
   process.exitCode = 1;

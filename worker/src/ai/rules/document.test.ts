@@ -104,6 +104,11 @@ describe('undefinedAcronyms', () => {
     expect(undefinedAcronyms(doc.sections[1]!, doc)).toEqual([]);
   });
 
+  it('quotes a two-letter acronym with the word next to it (the job ignores shorter quotes)', () => {
+    const doc = documentOf([section('s1', 'Notes', 'The EC approved it.')]);
+    expect(undefinedAcronyms(doc.sections[0]!, doc)[0]!.quote).toBe('EC approved');
+  });
+
   it('lists several acronyms of one section in one finding', () => {
     const doc = documentOf([section('s1', 'Notes', 'The CAB met the PMO and the SRE lead.')]);
     const found = undefinedAcronyms(doc.sections[0]!, doc);

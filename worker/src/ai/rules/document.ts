@@ -241,7 +241,15 @@ function acronymsOf(section: DocumentSection): { acronym: string; quote: string 
     for (const m of text.matchAll(ACRONYM)) {
       // "YYYY", "XXX": a format or a marker, not an acronym.
       if (/^(\p{Lu})\1+$/u.test(m[1]!)) continue;
-      out.push({ acronym: m[1]!, quote: m[0] });
+      // The job ignores quotes under 3 characters: "EC" is quoted with the word next to it.
+      let quote = m[0];
+      if (quote.length < 3) {
+        const after = /^\s+[\p{L}\p{N}]+/u.exec(text.slice(m.index + m[0].length))?.[0];
+        const before = /[\p{L}\p{N}]+\s+$/u.exec(text.slice(0, m.index))?.[0];
+        quote = after ? `${m[0]}${after}` : before ? `${before}${m[0]}` : quote;
+      }
+      // A cell that is only "EC" is a label, not a use to define.
+      if (quote.length >= 3) out.push({ acronym: m[1]!, quote });
     }
   }
   return out;

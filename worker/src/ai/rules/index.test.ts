@@ -130,6 +130,14 @@ describe('RulesProvider.analyze', () => {
     expect(new Set(findings.map((f) => f.description)).size).toBe(findings.length);
   });
 
+  it('keeps quotes exactly as the job will show them, even at a quotation mark', async () => {
+    const text = `"${LONG_SENTENCE}"`;
+    const { findings } = await analyze(text);
+    const readability = findings.find((f) => f.category === 'Readability')!;
+    expect(readability.quote!.startsWith('The incident response team')).toBe(true);
+    expect(new FindingFilter(text).accept(readability)).toEqual(readability);
+  });
+
   it('makes sixteen passive sentences one finding, not sixteen', async () => {
     const text = Array.from({ length: 16 }, (_, i) => `Report ${i + 1} was reviewed on Monday.`).join('\n');
     const { findings } = await analyze(text);

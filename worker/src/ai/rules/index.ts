@@ -77,9 +77,16 @@ export function checkSection(
     if (looksEnglish(cell.text)) englishCells++;
     hits.push(...proseHits(cell));
   }
-  const findings = [...structural, ...proseFindings(hits)].slice(0, max);
+  const findings = [...structural, ...proseFindings(hits)].slice(0, max).map(quotable);
   const note = languageNote(language, englishCells > 0);
   return { findings, language, ...(note ? { note } : {}) };
+}
+
+/** The job trims quotation marks from a quote's ends; trimming them here keeps it exactly as shown. */
+function quotable(finding: Finding): Finding {
+  if (!finding.quote) return finding;
+  const quote = finding.quote.replace(/^["“”'‘’]+|["“”'‘’]+$/g, '').trim();
+  return quote === finding.quote ? finding : { ...finding, quote };
 }
 
 export class RulesProvider implements AiProvider {
