@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import type { ServerConfig } from './config.ts';
 import { AiService } from './domain/ai-service.ts';
+import { Ingest } from './domain/ingest.ts';
 import { LifecycleService } from './domain/lifecycle.ts';
 import { ReviewService } from './domain/review-service.ts';
 import { TokenSigner } from './domain/tokens.ts';
@@ -27,6 +28,7 @@ import { reviewRoutes } from './http/reviews.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { sessionRoutes } from './http/session.ts';
 import type { Metrics } from './infra/metrics.ts';
+import { ParsePool } from './infra/parse-pool.ts';
 import { Queues } from './infra/queues.ts';
 import { createRateLimits } from './infra/rate-limit.ts';
 import { allowOrigin, authenticate } from './realtime/auth.ts';
@@ -72,6 +74,19 @@ export function createApp(deps: AppDeps): App {
   });
   const store = new ReviewStore(redis.commands, log, { prices: config.prices });
   const service = new ReviewService(store);
+  // Uploads are read in threads with a time and a heap limit, never on this event loop.
+  const parsers = new ParsePool({
+    workers: config.parse.workers,
+    timeoutMs: config.parse.timeoutMs,
+    heapMb: config.parse.heapMb,
+    logger,
+  });
+  const ingest = new Ingest({
+    store,
+    objects,
+    parser: parsers,
+    limits: { maxPartBytes: config.parse.maxPartBytes, maxSections: config.parse.maxSections },
+  });
   const signer = new TokenSigner(config.sessionSecrets);
   const limits = createRateLimits(redis.commands, config.redis.prefix, config.ipLimits);
   const production = config.env === 'production';
@@ -158,6 +173,7 @@ export function createApp(deps: AppDeps): App {
       presence,
       publicUrl: config.publicUrl,
       maxUploadBytes: config.maxUploadBytes,
+      ingest,
     }),
   );
   api.use(lifecycleRoutes({ service, lifecycle: new LifecycleService(service, ai), objects }));
@@ -219,6 +235,7 @@ export function createApp(deps: AppDeps): App {
     await new Promise<void>((done) => io.close(() => done()));
     http.closeAllConnections();
     await queues.close();
+    await parsers.close();
   }
 
   return { http, io, service, drain };

@@ -49,6 +49,20 @@ const Env = z.object({
   MAX_SOCKETS_PER_USER: optional(z.coerce.number().int().positive().max(10_000)).default(20),
   /** USD per million tokens by model, JSON over the built-in table (core/src/cost.ts): review costs. */
   BEDROCK_PRICES: pricesEnv,
+  /**
+   * Most sections a document may split into; more is refused at upload (`too_complex`). Default
+   * 1000: the corpus's 872-page handbook makes about 600-700, and every section is an analysis job.
+   */
+  MAX_SECTIONS: optional(z.coerce.number().int().positive().max(100_000)).default(1000),
+  /** A document (or guidelines) still being read after this many ms is refused (`too_complex`). Default 60000. */
+  PARSE_TIMEOUT_MS: optional(z.coerce.number().int().positive().max(600_000)).default(60_000),
+  /**
+   * Heap of each parsing thread in MB; a document needing more is refused (`too_complex`). Default
+   * 768: the largest text part accepted (half of MAX_UPLOAD_MB) needs about 550.
+   */
+  PARSE_HEAP_MB: optional(z.coerce.number().int().min(32).max(16_384)).default(768),
+  /** Threads that read uploads at once; more uploads wait their turn. Default 1. */
+  PARSE_WORKERS: optional(z.coerce.number().int().positive().max(32)).default(1),
 });
 
 export interface ServerConfig {
@@ -75,6 +89,15 @@ export interface ServerConfig {
   maxSocketsPerUser: number;
   /** What model tokens cost (BEDROCK_PRICES over the built-in table). */
   prices: PriceTable;
+  /** How uploads are read: off the event loop, in threads with these limits (domain/ingest.ts). */
+  parse: {
+    maxSections: number;
+    /** Largest XML part of an upload, inflated: half of MAX_UPLOAD_MB. */
+    maxPartBytes: number;
+    timeoutMs: number;
+    heapMb: number;
+    workers: number;
+  };
 }
 
 function parseTrustProxy(value: string | undefined): ServerConfig['trustProxy'] {
@@ -140,5 +163,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServerConfi
     },
     maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
     prices: env.BEDROCK_PRICES,
+    parse: {
+      maxSections: env.MAX_SECTIONS,
+      maxPartBytes: Math.round((env.MAX_UPLOAD_MB * 1024 * 1024) / 2),
+      timeoutMs: env.PARSE_TIMEOUT_MS,
+      heapMb: env.PARSE_HEAP_MB,
+      workers: env.PARSE_WORKERS,
+    },
   };
 }

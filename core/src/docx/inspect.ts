@@ -75,6 +75,8 @@ const mb = (bytes: number): string => {
   return `${n < 10 ? Math.round(n * 10) / 10 : Math.round(n)} MB`;
 };
 const count = (n: number): string => n.toLocaleString('en-US');
+/** "The document" -> "the document", for the middle of a sentence. */
+const lower = (label: string): string => label.charAt(0).toLowerCase() + label.slice(1);
 
 /**
  * Throws a PrismError with a stable code when `buf` is not a Word document Prism can read, or is
@@ -140,13 +142,13 @@ export function inspectDocx(
   if (paragraphs > limits.maxParagraphs) {
     throw new PrismError(
       'too_complex',
-      `${label} has ${count(paragraphs)} paragraphs; Prism reads documents of up to ${count(limits.maxParagraphs)}. Split it into smaller documents and upload them one by one.`,
+      `There are ${count(paragraphs)} paragraphs in ${lower(label)}; Prism reads at most ${count(limits.maxParagraphs)}. Split it into smaller documents and upload them one by one.`,
     );
   }
   if (tables > limits.maxTables) {
     throw new PrismError(
       'too_complex',
-      `${label} has ${count(tables)} tables; Prism reads documents of up to ${count(limits.maxTables)}. Split it into smaller documents and upload them one by one.`,
+      `There are ${count(tables)} tables in ${lower(label)}; Prism reads at most ${count(limits.maxTables)}. Split it into smaller documents and upload them one by one.`,
     );
   }
   let total = 0;
@@ -166,7 +168,7 @@ function refuseMacros(label: string, files: Map<string, Buffer>, types: string):
   const why = (what: string): PrismError =>
     new PrismError(
       'unsupported_type',
-      `${label} carries macros (${what}), which Word can run when the file is opened; Prism does not accept files with macros. In Word, save it as a Word Document (.docx), which removes them, and upload it again.`,
+      `Macros were found in ${lower(label)} (${what}): Word can run them when the file is opened, so Prism does not accept it. In Word, save it as a Word Document (.docx), which removes them, and upload it again.`,
     );
   for (const name of files.keys()) {
     if (MACRO_PART.test(name)) throw why(`a VBA project, ${name}`);
@@ -215,7 +217,7 @@ function partTooLarge(label: string, error: ZipError, limits: DocxLimits): Prism
     error.entry === 'word/document.xml' ? 'its text (word/document.xml)' : `its part ${error.entry}`;
   return new PrismError(
     'too_large',
-    `${label} is too large to read: ${what} unpacks to ${size ?? `more than ${mb(limits.maxPartBytes)}`}, and Prism reads at most ${mb(limits.maxPartBytes)}. Split it into smaller documents and upload them one by one.`,
+    `${label} cannot be read: ${what} unpacks to ${size ?? `more than ${mb(limits.maxPartBytes)}`}, and Prism reads at most ${mb(limits.maxPartBytes)}. Split it into smaller documents and upload them one by one.`,
   );
 }
 

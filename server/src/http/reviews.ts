@@ -1,21 +1,16 @@
 /** Reviews over HTTP: upload, list, read, invites, exports. Thin: the work is in core and the service. */
 import {
   AcceptInviteBody,
-  anchorSections,
   exportCsv,
   exportJson,
-  extractSections,
   InviteBody,
-  inspectDocx,
   PrismError,
   reviewedDocxReport,
-  shortTitle,
 } from '@prism/core';
-import { type ObjectStore, type ReviewMeta, summary } from '@prism/store';
+import { type ObjectStore, summary } from '@prism/store';
 import { Router } from 'express';
-import mammoth from 'mammoth';
 import type { AiService } from '../domain/ai-service.ts';
-import { newId } from '../domain/ids.ts';
+import type { Ingest } from '../domain/ingest.ts';
 import type { ReviewService } from '../domain/review-service.ts';
 import type { TokenSigner } from '../domain/tokens.ts';
 import type { RateLimits } from '../infra/rate-limit.ts';
@@ -34,12 +29,9 @@ export interface ReviewRoutesDeps {
   presence: Presence;
   publicUrl: string;
   maxUploadBytes: number;
+  /** Checks, parses (off the event loop) and stores uploads. */
+  ingest: Ingest;
 }
-
-const MAX_GUIDELINES_CHARS = 50_000;
-
-const titleFrom = (given: string | undefined, heading: string | undefined, filename: string): string =>
-  shortTitle(given?.trim() || heading || filename.replace(/\.docx$/i, '') || 'Untitled document');
 
 export function reviewRoutes(deps: ReviewRoutesDeps): Router {
   const { service, objects, signer, limits, presence } = deps;
@@ -57,52 +49,13 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
       const file = upload.files.file;
       if (!file)
         throw new PrismError('invalid', 'Choose a Word document (.docx) to upload in the "file" field.');
-      inspectDocx(file.data, 'The document');
-      const extracted = await extractSections(file.data);
-
-      const id = newId('r');
-      let guidelines: ReviewMeta['guidelines'];
-      const guidelinesFile = upload.files.guidelines;
-      if (guidelinesFile && guidelinesFile.data.length > 0) {
-        inspectDocx(guidelinesFile.data, 'The guidelines');
-        const text = await mammoth
-          .extractRawText({ buffer: guidelinesFile.data })
-          .then((r) => r.value.trim())
-          .catch(() => {
-            throw new PrismError('corrupt_document', 'The guidelines are damaged and cannot be read.');
-          });
-        if (!text) throw new PrismError('empty_document', 'The guidelines have no text.');
-        guidelines = {
-          key: `reviews/${id}/guidelines.docx`,
-          name: guidelinesFile.name,
-          bytes: guidelinesFile.data.length,
-          text: text.slice(0, MAX_GUIDELINES_CHARS),
-        };
-      }
-
-      // Everything is checked: only now is anything stored.
-      const original = { key: `reviews/${id}/original.docx`, name: file.name, bytes: file.data.length };
-      await objects.put(original.key, file.data);
-      if (guidelines && guidelinesFile) await objects.put(guidelines.key, guidelinesFile.data);
-      let anchors: ReviewMeta['anchors'];
-      try {
-        anchors = anchorSections(file.data, extracted.sections);
-      } catch {
-        // Without anchors the export finds sections again from the XML when it needs them.
-      }
-      const meta: ReviewMeta = {
-        id,
-        title: titleFrom(upload.fields.title, extracted.heading, file.name),
-        createdAt: new Date().toISOString(),
-        owner: user,
-        sections: extracted.sections.map(({ id, title, level, index }) => ({ id, title, level, index })),
-        original,
-        ...(guidelines ? { guidelines } : {}),
-        ...(anchors ? { anchors } : {}),
-      };
-      await service.store.create(meta, extracted.sections);
+      const meta = await deps.ingest.createReview(user, {
+        file,
+        guidelines: upload.files.guidelines,
+        title: upload.fields.title,
+      });
       // Upload never starts analysis unless asked to.
-      if (upload.fields.analyze === 'true') await deps.ai.startAnalysis(user, { reviewId: id });
+      if (upload.fields.analyze === 'true') await deps.ai.startAnalysis(user, { reviewId: meta.id });
       res.status(201).json({ review: summary(meta, 'owner') });
     }),
   );

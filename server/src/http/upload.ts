@@ -1,6 +1,9 @@
 /**
  * Reads a multipart upload into memory with hard limits. A file over the limit is read to the end
  * and discarded (up to twice the limit) so the client can read the 413 instead of a reset.
+ * Each file is written, chunk by chunk as it arrives, into shared memory: the parsing thread gets
+ * it without a copy, and no 20 MB copy ever runs on the event loop at once (the first touch of
+ * that much fresh memory alone takes ~50 ms on a small VM).
  */
 import { PrismError } from '@prism/core';
 import busboy from 'busboy';
@@ -8,7 +11,27 @@ import type { Request } from 'express';
 
 export interface UploadedFile {
   name: string;
+  /** The file's bytes, over a SharedArrayBuffer. */
   data: Buffer;
+}
+
+/** Collects a file's chunks into one SharedArrayBuffer of `max` bytes (pages are used as written). */
+class SharedFile {
+  private readonly bytes: Uint8Array;
+  private length = 0;
+  constructor(max: number) {
+    this.bytes = new Uint8Array(new SharedArrayBuffer(max));
+  }
+  /** False once the file would pass `max`. */
+  write(chunk: Buffer): boolean {
+    if (this.length + chunk.length > this.bytes.length) return false;
+    this.bytes.set(chunk, this.length);
+    this.length += chunk.length;
+    return true;
+  }
+  get data(): Buffer {
+    return Buffer.from(this.bytes.buffer, 0, this.length);
+  }
 }
 
 export interface Upload {
@@ -74,13 +97,15 @@ export function readUpload(req: Request, maxBytes: number): Promise<Upload> {
         stream.resume();
         return;
       }
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const file = new SharedFile(maxBytes);
+      stream.on('data', (chunk: Buffer) => {
+        if (!file.write(chunk)) overLimit = true;
+      });
       stream.on('limit', () => {
         overLimit = true;
       });
       stream.on('end', () => {
-        if (!overLimit) files[field] = { name: info.filename ?? field, data: Buffer.concat(chunks) };
+        if (!overLimit) files[field] = { name: info.filename ?? field, data: file.data };
       });
     });
     parser.on('field', (name, value) => {
