@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { instance: config.instance } });
   if (config.usingDevSecret) {
     logger.warn(
-      'SESSION_SECRET is not set: using the development secret. Never run like this in production.',
+      'SESSION_SECRET is not set (or is the published development secret): anyone can sign sessions. A production server refuses to start like this.',
     );
   }
 
