@@ -1,8 +1,10 @@
 /**
  * The exported .docx opens in LibreOffice the way it would in a user's Word: converted headless to
  * PDF (comments exported as PDF annotations, or printed in the margin by LibreOffice versions after 7.4) and to
- * ODT (where each comment's range must cover exactly its quote). Skipped when LibreOffice is not
- * installed (Debian: `apt-get install libreoffice-writer poppler-utils`).
+ * ODT (where each comment's range must cover exactly its quote), and suggested rewrites to flat ODT
+ * (where each must be a tracked change by its author, deleting the quote and inserting the
+ * replacement). Skipped when LibreOffice is not installed (Debian: `apt-get install libreoffice-writer
+ * poppler-utils`).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -293,5 +295,187 @@ describe('the exported .docx in LibreOffice', () => {
 
     const strict = odtAnnotations(await content('strict.odt'));
     expect(strict.map((a) => a.text)).toEqual(['Strict comment']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Suggested rewrites as tracked changes
+
+interface OdtChange {
+  kind: 'insertion' | 'deletion' | 'format';
+  author: string;
+  /** The text the change covers in the body (LibreOffice keeps deleted text inline, marked). */
+  text: string;
+  /** The covered text in bold spans. */
+  bold: string;
+}
+
+const CHANGE_KINDS: Record<string, OdtChange['kind']> = {
+  'text:insertion': 'insertion',
+  'text:deletion': 'deletion',
+  'text:format-change': 'format',
+};
+
+/** LibreOffice's tracked-changes list of a flat ODT, with the text each change covers. */
+function odtChanges(fodt: string): { changes: OdtChange[]; paragraphs: { accepted: string; tag: string }[] } {
+  const regions = new Map<string, OdtChange>();
+  const bold = new Set<string>();
+  const open = new Set<OdtChange>();
+  const paragraphs: { accepted: string; tag: string }[] = [];
+  const stack: string[] = [];
+  const spans: boolean[] = [];
+  let region: string | undefined;
+  let style: string | undefined;
+  let paragraph: { accepted: string; tag: string } | undefined;
+  const parser = new Parser(
+    {
+      onopentag(name, attribs) {
+        stack.push(name);
+        if (name === 'text:changed-region') region = attribs['text:id'] ?? attribs['xml:id'];
+        else if (region && CHANGE_KINDS[name]) {
+          regions.set(region, { kind: CHANGE_KINDS[name], author: '', text: '', bold: '' });
+        } else if (name === 'style:style') style = attribs['style:name'];
+        else if (name === 'style:text-properties' && style && attribs['fo:font-weight'] === 'bold')
+          bold.add(style);
+        else if (name === 'text:change-start') {
+          const change = regions.get(attribs['text:change-id'] ?? '');
+          if (change) open.add(change);
+        } else if (name === 'text:change-end') {
+          const change = regions.get(attribs['text:change-id'] ?? '');
+          if (change) open.delete(change);
+        } else if ((name === 'text:p' || name === 'text:h') && !stack.includes('office:annotation')) {
+          if (stack.includes('office:text')) {
+            paragraph = { accepted: '', tag: name };
+            paragraphs.push(paragraph);
+          }
+        } else if (name === 'text:span') spans.push(bold.has(attribs['text:style-name'] ?? ''));
+        else if (name === 'text:s' && paragraph && !stack.includes('office:annotation')) {
+          if (![...open].some((c) => c.kind === 'deletion')) paragraph.accepted += ' ';
+          for (const change of open) change.text += ' ';
+        }
+      },
+      ontext(data) {
+        if (stack.at(-1) === 'dc:creator' && region && stack.includes('text:changed-region')) {
+          const change = regions.get(region);
+          if (change) change.author += data;
+          return;
+        }
+        if (!paragraph || stack.includes('office:annotation') || !stack.includes('office:text')) return;
+        if (![...open].some((c) => c.kind === 'deletion')) paragraph.accepted += data;
+        for (const change of open) {
+          change.text += data;
+          if (spans.at(-1)) change.bold += data;
+        }
+      },
+      onclosetag(name) {
+        stack.pop();
+        if (name === 'text:changed-region') region = undefined;
+        else if (name === 'style:style') style = undefined;
+        else if (name === 'text:span') spans.pop();
+        else if (name === 'text:p' || name === 'text:h') {
+          if (!stack.includes('office:annotation')) paragraph = undefined;
+        }
+      },
+    },
+    { xmlMode: true, decodeEntities: true },
+  );
+  parser.write(fodt);
+  parser.end();
+  return { changes: [...regions.values()], paragraphs };
+}
+
+const REWRITES = [
+  {
+    // A plain run, a bold one and a plain one, cut mid-run at both ends.
+    author: 'Ada Lovelace',
+    quote: 'your interest in docx4j. In order to',
+    replacement: 'your work on docx4j. To',
+    accepted: 'Thank you for your work on docx4j. To clarify the intellectual property license',
+    tag: 'text:p',
+  },
+  // A table cell.
+  {
+    author: 'Grace Hopper',
+    quote: 'Mailing Address',
+    replacement: 'Postal address',
+    accepted: 'Postal address',
+    tag: 'text:p',
+  },
+  // A heading.
+  {
+    author: 'Ada Lovelace',
+    quote: 'Grant of Patent License.',
+    replacement: 'Patent licence',
+    accepted: 'Patent licence',
+    tag: 'text:h',
+  },
+];
+
+describe('suggested rewrites in LibreOffice', () => {
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'prism-lo-tracked-'));
+    profile = join(work, 'profile');
+    const agreement = await readFile(`${CORPUS}docx4j-contributor-agreement-libreoffice.docx`);
+    const items = REWRITES.map(({ author, quote, replacement }) => ({
+      ...base,
+      sectionTitle: '',
+      author,
+      quote,
+      replacement,
+      text: `Replace with: ${replacement}`,
+    }));
+    await writeFile(join(work, 'rewrites.docx'), addComments(agreement, items));
+    const tracked = await readFile(`${CORPUS}poi-delins-tracked-changes.docx`);
+    await writeFile(join(work, 'original-changes.docx'), tracked);
+    await writeFile(
+      join(work, 'more-changes.docx'),
+      addComments(tracked, [
+        {
+          ...base,
+          sectionTitle: '',
+          author: 'Grace Hopper',
+          quote: 'Petrika the Albanian variation',
+          replacement: 'Petrika, the Albanian form',
+          text: 'Shorter.',
+        },
+      ]),
+    );
+    await convert(
+      ['rewrites.docx', 'original-changes.docx', 'more-changes.docx'].map((name) => join(work, name)),
+      'fodt',
+    );
+  }, 240_000);
+
+  afterAll(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('lists each rewrite as a deletion and an insertion by its author, in a paragraph, a cell and a heading', async () => {
+    const { changes, paragraphs } = odtChanges(await readFile(join(work, 'rewrites.fodt'), 'utf8'));
+    expect(changes.map(({ kind, author, text }) => ({ kind, author, text }))).toEqual(
+      REWRITES.flatMap(({ author, quote, replacement }) => [
+        { kind: 'deletion', author, text: quote },
+        { kind: 'insertion', author, text: replacement },
+      ]),
+    );
+    // The deleted run keeps its bold; the text around each change is untouched.
+    expect(changes[0]?.bold).toBe('docx4j');
+    for (const { accepted, tag } of REWRITES) {
+      const found = paragraphs.find((p) => p.accepted.startsWith(accepted));
+      expect(found, accepted).toBeDefined();
+      expect(found?.tag).toBe(tag);
+    }
+  });
+
+  it('keeps the tracked changes the document already had', async () => {
+    const before = odtChanges(await readFile(join(work, 'original-changes.fodt'), 'utf8')).changes;
+    const after = odtChanges(await readFile(join(work, 'more-changes.fodt'), 'utf8')).changes;
+    expect(before.length).toBeGreaterThan(3);
+    const key = (c: OdtChange) => `${c.kind}|${c.author}|${c.text}`;
+    expect(after.filter((c) => c.author !== 'Grace Hopper').map(key)).toEqual(before.map(key));
+    expect(after.filter((c) => c.author === 'Grace Hopper').map((c) => [c.kind, c.text])).toEqual([
+      ['deletion', 'Petrika the Albanian variation'],
+      ['insertion', 'Petrika, the Albanian form'],
+    ]);
   });
 });
