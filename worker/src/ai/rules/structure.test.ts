@@ -172,6 +172,19 @@ describe('emptySection', () => {
     expect(emptySection(doc[3]!, doc)).toEqual([]);
     expect(emptySection(doc[1]!, doc)).toEqual([]);
     expect(emptySection(doc[0]!, [doc[0]!])).toEqual([]);
+    // "None" answers deliberately; "Chapter 1" introduces its lettered sections.
+    const none = [
+      section('n1', 'Intro', 'Some text here to start with.'),
+      section('n2', '3. Definitions', 'None'),
+      section('n3', '4. Scope', 'Everything the team runs in production, every day.'),
+    ];
+    expect(emptySection(none[1]!, none)).toEqual([]);
+    const chapters = [
+      section('c0', 'Preface', 'Some text here to start with.'),
+      section('c1', 'CHAPTER 1 – INTRODUCTION'),
+      section('c2', 'A. PURPOSE', 'The handbook sets out the duties of every trustee.'),
+    ];
+    expect(emptySection(chapters[1]!, chapters)).toEqual([]);
     // "B." then "1.": a lettered part introducing numbered sections.
     const parts = [
       section('p1', 'B. Issues'),

@@ -284,6 +284,7 @@ export function brokenWords(cells: Cell[]): Finding[] {
 /** Below this many words a section says next to nothing. */
 const NEAR_EMPTY_WORDS = 6;
 const NEAR_EMPTY_LETTERS = 25;
+const NOTHING_APPLIES = /^(?:none|n\/?a|nil|not applicable|no exceptions?|nothing to report)\.?$/i;
 
 /** A heading's numbering: its style ("1.", "(a)", "A.", "IV.", "第一") and depth ("2.1" is 2). */
 function numbering(title: string): { style: string; depth: number; number: string } | undefined {
@@ -296,6 +297,8 @@ function numbering(title: string): { style: string; depth: number; number: strin
   if (roman) return { style: 'roman', depth: 1, number: roman[1]! };
   const letter = /^(\p{L})[.)]\s/u.exec(t);
   if (letter) return { style: /\p{Lu}/u.test(letter[1]!) ? 'A.' : 'a.', depth: 1, number: letter[1]! };
+  const part = /^(chapter|part|section|article|annex|appendix|title|book)\s+([\dIVXLC]+|[A-Z])\b/i.exec(t);
+  if (part) return { style: part[1]!.toLowerCase(), depth: 0, number: part[2]! };
   const chinese = /^第[一二三四五六七八九十百\d]+[章节部分篇条]/u.exec(t);
   if (chinese) return { style: 'chinese', depth: 1, number: chinese[0] };
   return undefined;
@@ -323,6 +326,8 @@ export function emptySection(section: DocumentSection, sections: DocumentSection
   // Chinese or Japanese has no spaces: a "word" there can be a whole sentence, so count letters too.
   const letters = body.reduce((n, c) => n + (c.text.match(/\p{L}/gu)?.length ?? 0), 0);
   if (words >= NEAR_EMPTY_WORDS || letters >= NEAR_EMPTY_LETTERS) return [];
+  // "None", "N/A": the section answers, deliberately, that nothing applies.
+  if (body.length === 1 && NOTHING_APPLIES.test(body[0]!.text.trim())) return [];
   const index = sections.findIndex((s) => s.id === section.id);
   const next = sections[index + 1];
   if (words === 0 && introducesSubsections(section.title, next?.title)) return [];

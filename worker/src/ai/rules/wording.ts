@@ -115,9 +115,9 @@ function word(kind: ProseKind, hits: Hit[]): Wording {
       const starts = others(hits, (h) => `${opening(h.actual, 5)}…`);
       return {
         description:
-          `This ${first.words}-word sentence is hard to follow in one reading (from ${LONG_SENTENCE} words, most are)` +
+          `This ${first.words}-word sentence is hard to follow in one reading` +
           (starts.count > 0
-            ? `; ${starts.count} more in this section ${starts.count === 1 ? 'is' : 'are'} that long: ${starts.named}`
+            ? `; ${starts.count} more in this section ${starts.count === 1 ? 'runs' : 'run'} over ${LONG_SENTENCE - 1} words: ${starts.named}`
             : '') +
           '.',
         suggestion: 'Split it into sentences of under 25 words, one point each.',
