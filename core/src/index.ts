@@ -1,3 +1,4 @@
+export * from './cost.ts';
 export { anchorSections, type SectionAnchor } from './docx/anchors.ts';
 export { addComments, type ExportComment } from './docx/comments.ts';
 export * from './docx/inspect.ts';
@@ -7,6 +8,7 @@ export * from './errors.ts';
 export * from './export.ts';
 export * from './jobs.ts';
 export * from './lifecycle.ts';
+export * from './mentions.ts';
 export * from './protocol.ts';
 export * from './review.ts';
 export * from './schemas.ts';

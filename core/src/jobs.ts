@@ -32,6 +32,20 @@ export interface JobPayloads {
     thinking?: boolean;
   };
   'export.package': { reviewId: string; requestedBy: { id: string; name: string } };
+  /** POST /api/diagnostics `ai`: one minimal call through the worker's chain; returns a `DiagnosticsAiResult`. */
+  'diagnostics.ai': { requestedBy: string };
+}
+
+/** What a `diagnostics.ai` job returns: whether a model answered, which, how fast. */
+export interface DiagnosticsAiResult {
+  ok: boolean;
+  provider: 'bedrock' | 'rules';
+  /** The model that answered (Bedrock). */
+  model?: string;
+  /** Time of the model call alone, in ms. */
+  ms: number;
+  /** Plain language, nothing secret. */
+  detail: string;
 }
 
 export type JobName = keyof JobPayloads;
@@ -41,6 +55,8 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   'analysis.document': QUEUES.analysis,
   'chat.reply': QUEUES.chat,
   'export.package': QUEUES.export,
+  // Interactive like a chat reply, and small: it waits behind no analysis.
+  'diagnostics.ai': QUEUES.chat,
 };
 
 /** Defaults for every job: a few retries with backoff, bounded history in Redis. */

@@ -16,6 +16,9 @@ import type {
   FeedbackItem,
   JoinPayload,
   PresencePayload,
+  Reply,
+  ReplyPayload,
+  ResolvePayload,
   Role,
   SectionStatus,
   Usage,
@@ -96,6 +99,13 @@ export interface ReviewStats {
     cacheReadTokens: number;
     cacheWriteTokens: number;
     models: Record<string, number>;
+    /**
+     * What those tokens cost in USD (BEDROCK_PRICES, CONTRACT 7.4), rounded to 4 decimals; the
+     * rules provider costs 0.
+     */
+    usd?: number;
+    /** Model ids with tokens that no price covers (counted as $0 in `usd`); absent when none. */
+    unpriced?: string[];
   };
 }
 
@@ -178,6 +188,10 @@ export interface ClientToServerEvents {
   'feedback:add': (payload: AddFeedbackPayload, ack: Ack<{ item: FeedbackItem }>) => void;
   'feedback:edit': (payload: EditFeedbackPayload, ack: Ack<{ item: FeedbackItem }>) => void;
   'feedback:delete': (payload: DeleteFeedbackPayload, ack: Ack) => void;
+  /** A reply in the item's thread (CONTRACT 7.5); emits `feedback.updated`. */
+  'feedback:reply': (payload: ReplyPayload, ack: Ack<{ reply: Reply }>) => void;
+  /** Resolves or reopens the item's thread; emits `feedback.updated`. */
+  'feedback:resolve': (payload: ResolvePayload, ack: Ack<{ item: FeedbackItem }>) => void;
   'chat:send': (payload: ChatSendPayload, ack: Ack<{ messageId: string; replyId: string }>) => void;
   'chat:cancel': (payload: ChatCancelPayload, ack: Ack) => void;
   'presence:update': (payload: PresencePayload, ack: Ack) => void;
@@ -193,6 +207,8 @@ export const CLIENT_EVENTS = [
   'feedback:add',
   'feedback:edit',
   'feedback:delete',
+  'feedback:reply',
+  'feedback:resolve',
   'chat:send',
   'chat:cancel',
   'presence:update',

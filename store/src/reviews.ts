@@ -6,10 +6,14 @@ import {
   byCreation,
   type ChatMessage,
   computeStats,
+  DEFAULT_PRICES,
   type Failure,
   type FeedbackItem,
   higherRole,
   type Member,
+  type ModelTokens,
+  type PriceTable,
+  priceUsage,
   type ReviewSnapshot,
   type ReviewStats,
   type ReviewSummary,
@@ -20,6 +24,7 @@ import {
   type SectionState,
   type Usage,
   type User,
+  withThread,
 } from '@prism/core';
 import type { Redis } from 'ioredis';
 import { readAiInfo } from './ai-info.ts';
@@ -107,9 +112,13 @@ export class ReviewStore {
   private readonly redis: Redis;
   readonly log: EventLog;
 
-  constructor(redis: Redis, log: EventLog) {
+  /** What model tokens cost (BEDROCK_PRICES): the snapshot's `stats.usage.usd`. */
+  private readonly prices: PriceTable;
+
+  constructor(redis: Redis, log: EventLog, options: { prices?: PriceTable } = {}) {
     this.redis = redis;
     this.log = log;
+    this.prices = options.prices ?? DEFAULT_PRICES;
   }
 
   get prefix(): string {
@@ -221,7 +230,8 @@ export class ReviewStore {
     for (const id of ids) pipeline.hget(this.log.keys(id).members, userId);
     const replies = (await pipeline.exec()) ?? [];
     return replies.some(
-      ([error, raw]) => !error && typeof raw === 'string' && (JSON.parse(raw) as MemberRecord).role === 'owner',
+      ([error, raw]) =>
+        !error && typeof raw === 'string' && (JSON.parse(raw) as MemberRecord).role === 'owner',
     );
   }
 
@@ -301,7 +311,8 @@ export class ReviewStore {
         : { status: 'idle' };
       return { ...section, ...record };
     });
-    const items = parseAll<FeedbackItem>(feedback).sort(byCreation);
+    // Items stored before threads existed read with no replies, unresolved.
+    const items = parseAll<FeedbackItem>(feedback).map(withThread).sort(byCreation);
     const messages = parseAll<ChatMessage>(chat)
       .map((message) => withPartial(message, partials))
       .sort(byCreation);
@@ -319,7 +330,7 @@ export class ReviewStore {
       feedback: items,
       chat: messages,
       members: memberList,
-      stats: computeStats(items, usageFrom(usage)),
+      stats: computeStats(items, usageFrom(usage, this.prices)),
       ...(ai ? { ai } : {}),
     };
   }
@@ -455,19 +466,62 @@ export class ReviewStore {
 
 export type ReviewUsage = ReviewStats['usage'];
 
-/** The `usage` hash: token totals plus `model:<id>` call counts, all written by log appends. */
-export function usageFrom(hash: Record<string, string>): ReviewUsage {
+/** Per-model token fields of the `usage` hash: `<kind>:<model id>` (ids may hold colons). */
+const TOKEN_FIELDS = {
+  input: 'inputTokens',
+  output: 'outputTokens',
+  cacheRead: 'cacheReadTokens',
+  cacheWrite: 'cacheWriteTokens',
+} as const satisfies Record<string, keyof ModelTokens>;
+
+/**
+ * The `usage` hash: token totals, `model:<id>` call counts and `<kind>:<id>` tokens per model, all
+ * written by log appends; `usd` prices each model's tokens.
+ */
+export function usageFrom(hash: Record<string, string>, prices: PriceTable = DEFAULT_PRICES): ReviewUsage {
   const models: Record<string, number> = {};
+  const byModel: Record<string, ModelTokens> = {};
   for (const [field, value] of Object.entries(hash)) {
-    if (field.startsWith('model:')) models[field.slice(6)] = Number(value);
+    const colon = field.indexOf(':');
+    if (colon < 0) continue;
+    const kind = field.slice(0, colon);
+    const model = field.slice(colon + 1);
+    if (kind === 'model') models[model] = Number(value);
+    else if (kind in TOKEN_FIELDS) {
+      byModel[model] ??= { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+      byModel[model][TOKEN_FIELDS[kind as keyof typeof TOKEN_FIELDS]] = Number(value);
+    }
   }
-  return {
+  const totals: ModelTokens = {
     inputTokens: Number(hash.inputTokens ?? 0),
     outputTokens: Number(hash.outputTokens ?? 0),
     cacheReadTokens: Number(hash.cacheReadTokens ?? 0),
     cacheWriteTokens: Number(hash.cacheWriteTokens ?? 0),
-    models,
   };
+  attributeUnsplit(totals, byModel, models);
+  const { usd, unpriced } = priceUsage(prices, byModel);
+  return { ...totals, models, usd, ...(unpriced.length > 0 ? { unpriced } : {}) };
+}
+
+/**
+ * Tokens recorded before usage was kept per model (totals only) go to the model with the most
+ * calls, so an older review still shows a cost, close to the real one.
+ */
+function attributeUnsplit(
+  totals: ModelTokens,
+  byModel: Record<string, ModelTokens>,
+  calls: Record<string, number>,
+): void {
+  const busiest = Object.entries(calls).sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (!busiest) return;
+  for (const field of Object.values(TOKEN_FIELDS)) {
+    let split = 0;
+    for (const tokens of Object.values(byModel)) split += tokens[field];
+    const rest = totals[field] - split;
+    if (rest <= 0) continue;
+    byModel[busiest] ??= { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    byModel[busiest][field] += rest;
+  }
 }
 
 /** The writes that add one model call's usage to the review's totals (applied with its event). */
@@ -478,6 +532,11 @@ export function usageWrites(model: string, usage: Usage): Write[] {
     { op: 'hincrby', key: 'usage', field: 'cacheReadTokens', by: usage.cacheReadTokens ?? 0 },
     { op: 'hincrby', key: 'usage', field: 'cacheWriteTokens', by: usage.cacheWriteTokens ?? 0 },
     { op: 'hincrby', key: 'usage', field: `model:${model}`, by: 1 },
+    // The same tokens per model, so each is priced at its own rate (CONTRACT 7.4 cost).
+    ...(Object.entries(TOKEN_FIELDS) as [string, keyof ModelTokens][])
+      .map(([kind, key]) => ({ field: `${kind}:${model}`, by: usage[key] ?? 0 }))
+      .filter(({ by }) => by > 0)
+      .map(({ field, by }): Write => ({ op: 'hincrby', key: 'usage', field, by })),
   ];
 }
 

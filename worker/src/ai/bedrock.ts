@@ -39,6 +39,7 @@ import {
   type ChatSink,
   type CrossCheckRequest,
   type CrossCheckSink,
+  type ProbeResult,
   ProviderError,
   type StopReason,
 } from './provider.ts';
@@ -400,5 +401,20 @@ export class BedrockProvider implements AiProvider {
       signal,
     );
     return { ...result, text, citations: citationsIn(text, request.document.sections) };
+  }
+
+  /** Diagnostics: a one-token answer through the chain, so the first model that can answer does. */
+  async probe(signal: AbortSignal): Promise<ProbeResult> {
+    const { model, usage } = await this.stream(
+      {
+        system: 'Prism connectivity check. Answer with the single word OK.',
+        messages: [{ role: 'user', content: [{ text: 'Are you there?' }] }],
+        maxTokens: 1,
+        thinking: false,
+      },
+      { started: async () => {}, reasoning: () => {}, text: () => {} },
+      signal,
+    );
+    return { model, usage };
   }
 }

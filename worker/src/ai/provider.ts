@@ -192,4 +192,15 @@ export interface AiProvider {
   chat(request: ChatRequest, sink: ChatSink, signal: AbortSignal): Promise<ChatResult>;
   /** What /ready reports, without invoking a model. */
   describe(): Record<string, unknown>;
+  /**
+   * One minimal call through the chain (diagnostics): which model answered. Providers without
+   * a model (the rules provider) leave it out.
+   */
+  probe?(signal: AbortSignal): Promise<ProbeResult>;
+}
+
+/** What a probe found: the model that answered and its usage (a token or so). */
+export interface ProbeResult {
+  model: string;
+  usage: Usage;
 }

@@ -2,6 +2,7 @@
 import { analyzeSection } from './analysis.ts';
 import { replyToChat } from './chat.ts';
 import { checkConsistency } from './consistency.ts';
+import { probeAi } from './diagnostics.ts';
 import { writePackage } from './export.ts';
 import type { HandlerTable } from './types.ts';
 
@@ -10,4 +11,5 @@ export const handlers: HandlerTable = {
   'analysis.document': checkConsistency,
   'chat.reply': replyToChat,
   'export.package': writePackage,
+  'diagnostics.ai': probeAi,
 };
