@@ -12,7 +12,7 @@ import {
   TableRow,
   TextRun,
 } from 'docx';
-import { strFromU8, unzipSync } from 'fflate';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { Parser } from 'htmlparser2';
 import mammoth from 'mammoth';
 import { describe, expect, it } from 'vitest';
@@ -288,6 +288,34 @@ describe('tracked changes in the reviewed .docx', () => {
     }
     expect(changed(xml)[0]?.accepted).toBe('The project covers four regions & several partners.');
     expect(await acceptedText(docx)).toContain('The project covers four regions & several partners.');
+  });
+
+  it('writes in the document’s own prefix, or declares one for a default-namespace document', async () => {
+    const sample = await sampleDocx();
+    const rename = (prefix: string) => {
+      const files = unzipSync(sample);
+      const xml = strFromU8(files['word/document.xml']!);
+      files['word/document.xml'] = strToU8(
+        xml
+          .replace(/(<\/?)w:/g, `$1${prefix}`)
+          .replace(/ w:/g, ` ${prefix}`)
+          .replace('xmlns:w=', prefix ? `xmlns:${prefix.slice(0, -1)}=` : 'xmlns='),
+      );
+      return zipSync(files);
+    };
+    for (const [prefix, expected] of [
+      ['ns0:', /<ns0:del ns0:id="\d+" ns0:author="Grace Hopper"[^>]*><ns0:r><ns0:rPr><ns0:b\/>/],
+      ['', /<pw:del pw:id="\d+" pw:author="Grace Hopper"[^>]*><r><rPr><b\/>/],
+    ] as const) {
+      const { docx, placements } = addCommentsWithPlacements(rename(prefix), [
+        item({ quote: 'significantly higher', replacement: 'much higher' }),
+      ]);
+      expect(placements[0]?.change, prefix).toBe('tracked');
+      const xml = mainXml(docx);
+      expect(xml).not.toContain('<w:');
+      expect(xml).toMatch(expected);
+      expect(await acceptedText(docx)).toContain('Costs are much higher than planned in the first year.');
+    }
   });
 
   it('keeps the tracked changes a document already has, and never nests a change in one', () => {
