@@ -50,6 +50,8 @@ export interface SectionState extends SectionRef {
   model?: string;
   error?: Failure;
   usage?: Usage;
+  /** What the analysis could not cover, in plain words (e.g. prose checks for another language). */
+  note?: string;
 }
 
 /** Where a review is in its life: `open` to work on, `submitted` (complete, read-only until reopened), `archived`. */
@@ -137,6 +139,8 @@ export interface ReviewEventData {
     model?: string;
     error?: Failure;
     usage?: Usage;
+    /** What the analysis could not cover, in plain words; set with `done`. */
+    note?: string;
   };
   'feedback.added': { item: FeedbackItem };
   'feedback.updated': { item: FeedbackItem };

@@ -78,6 +78,7 @@ export interface SectionStatusRecord {
   model?: string;
   error?: SectionState['error'];
   usage?: SectionState['usage'];
+  note?: SectionState['note'];
 }
 
 /** A small LRU: meta and sections of a review never change, and section HTML can be large. */

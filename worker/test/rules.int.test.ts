@@ -89,4 +89,46 @@ describe('the rules provider through the real worker', () => {
     expect(done.text).toContain('No AI model is configured');
     expect(done.text).toContain('seven years');
   });
+
+  it('says plainly when a section is in a language the prose checks do not cover', async () => {
+    const prefix = uniquePrefix('rules-lang');
+    cleanupKeys(prefix);
+    const server = await startServer(prefix);
+    await startWorker(prefix, new RulesProvider());
+    const owner = await session(server.url, 'Irina');
+    const paragraphs = [
+      'Поставщик обязуется передать товар покупателю в течение тридцати дней после подписания договора.',
+      'Покупатель обязуется принять товар и оплатить его в порядке, предусмотренном настоящим договором.',
+      'Сумма договора составляет TBD рублей и включает все налоги и сборы, установленные законом.',
+      'Все споры разрешаются путём переговоров, а при недостижении согласия передаются в арбитражный суд.',
+    ];
+    const review = await createReview(
+      server.url,
+      owner.token,
+      await makeDocx([{ title: 'Договор поставки', paragraphs }]),
+    );
+    const socket = await connect(server.url, owner.token);
+    const feed = new ReviewFeed(socket, review.id);
+    await feed.join();
+
+    await call(socket, 'analysis:start', { reviewId: review.id });
+    await waitFor(
+      () => feed.events.some((e) => e.type === 'section.status' && e.data.status === 'done'),
+      20_000,
+      'analysis done',
+    );
+    const done = feed.events.find(
+      (e): e is Extract<ReviewEvent, { type: 'section.status' }> =>
+        e.type === 'section.status' && e.data.status === 'done',
+    )!;
+    expect(done.data.note).toMatch(/Prose checks cover English; this section is Russian/);
+    // The structural checks still ran: the placeholder is found.
+    const items = feed.events
+      .filter((e): e is Extract<ReviewEvent, { type: 'feedback.added' }> => e.type === 'feedback.added')
+      .map((e) => e.data.item);
+    expect(items.some((i) => i.category === 'Placeholder' && i.quote === 'TBD')).toBe(true);
+    // A joiner sees the note too.
+    const snapshot = (await call(socket, 'review:join', { reviewId: review.id })).snapshot;
+    expect(snapshot.sections[0]!.note).toBe(done.data.note);
+  });
 });

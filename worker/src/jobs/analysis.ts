@@ -224,7 +224,11 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
       );
       throw new UnrecoverableError('content filtered');
     } else {
-      await status({ status: 'done', model: result.model, usage: result.usage }, writes);
+      const note = calls.find((call) => call.note)?.note;
+      await status(
+        { status: 'done', model: result.model, usage: result.usage, ...(note ? { note } : {}) },
+        writes,
+      );
     }
     await queueDocumentPassIfDone(context, reviewId);
     return { findings: found, model: result.model, parts: parts?.length ?? 1 };

@@ -246,11 +246,13 @@ export class ReviewState {
   }
 
   #sectionStatus(data: Extract<ReviewEvent, { type: 'section.status' }>['data']): void {
-    const { sectionId, status, model, error, usage } = data;
+    const { sectionId, status, model, error, usage, note } = data;
     const section = this.sections.get(sectionId);
     if (section) {
       const next: Section = { ...section, status };
       if (model) next.model = model;
+      if (note) next.note = note;
+      else delete next.note;
       if (error) next.error = error;
       else if (status !== 'failed') delete next.error;
       if (usage) next.usage = usage;
