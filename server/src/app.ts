@@ -133,8 +133,9 @@ export function createApp(deps: AppDeps): App {
   });
 
   io.use(authenticate(signer));
+  // Counted before the connection completes, so sockets are ranked in the order they connected.
+  io.use(cap.middleware());
   io.on('connection', (socket) => {
-    void cap.admit(socket);
     metrics.sockets.inc();
     socket.on('disconnect', () => metrics.sockets.dec());
     registerHandlers(socket, { service, ai, relay, presence, limits, metrics, logger });

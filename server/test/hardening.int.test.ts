@@ -307,9 +307,12 @@ describe('sockets per person', () => {
 
     // One more closes the next oldest, and only it.
     const second = sockets[1]!;
-    const gone = new Promise<string>((resolve) => second.once('disconnect', resolve));
+    let gone = '';
+    second.once('disconnect', (reason) => {
+      gone = reason;
+    });
     sockets.push(await connect(b.url, person.token));
-    expect(await gone).toBe('io server disconnect');
+    expect(await waitFor(() => gone, 10_000, 'the next oldest to close')).toBe('io server disconnect');
     expect(sockets.slice(2).every((s) => s.connected)).toBe(true);
   });
 });

@@ -69,6 +69,13 @@ export class SocketCap {
     }
   }
 
+  /** The `io.use` middleware: admits the socket, then lets the connection complete whatever happened. */
+  middleware(): (socket: PrismSocket, next: (error?: Error) => void) => void {
+    return (socket, next) => {
+      this.admit(socket).then(() => next());
+    };
+  }
+
   /** Tells a socket of this server why, then closes it; false when it is not here. */
   private closeHere(socketId: string): boolean {
     const socket = this.io.sockets.sockets.get(socketId);
