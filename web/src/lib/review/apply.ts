@@ -22,6 +22,12 @@ export interface UsageTotals {
   cacheWriteTokens: number;
   /** Calls per model id. */
   models: Record<string, number>;
+  /** What the tokens cost in USD, as the server priced them in the last snapshot (BEDROCK_PRICES). */
+  usd?: number;
+  /** Model ids no price covers. */
+  unpriced?: string[];
+  /** Tokens arrived since that snapshot: `usd` leaves them out until the next one. */
+  usdBehind?: boolean;
 }
 
 export interface ExportNotice {
@@ -288,6 +294,10 @@ export class ReviewState {
     next.cacheReadTokens += usage.cacheReadTokens ?? 0;
     next.cacheWriteTokens += usage.cacheWriteTokens ?? 0;
     if (model) next.models[model] = (next.models[model] ?? 0) + 1;
+    // Prices live on the server; the browser does not guess them.
+    const spent =
+      usage.inputTokens + usage.outputTokens + (usage.cacheReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0);
+    if (spent > 0 && next.usd !== undefined) next.usdBehind = true;
     this.usage = next;
     this.dirty.usage = true;
   }
