@@ -5,8 +5,11 @@
  * says ok or why not, with its time; a model answer names the model; nothing secret shows; the
  * room's statistics price the tokens the review spent.
  */
+
+import type { AddressInfo } from 'node:net';
 import type { ReviewEvent, ReviewSnapshot } from '@prism/core';
-import { S3ObjectStore } from '@prism/store';
+import { closeRedis, createRedis, FileObjectStore, S3ObjectStore, waitReady } from '@prism/store';
+import express from 'express';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StandIn, startBedrockStandIn } from '../../test/bedrock/stand-in.ts';
@@ -17,6 +20,8 @@ import {
   connect,
   createReview,
   makeDocx,
+  onCleanup,
+  REDIS_URL,
   ReviewFeed,
   session,
   startServer,
@@ -27,7 +32,8 @@ import {
 import { type S3TestServer, startS3Server } from '../../test/s3-server.ts';
 import { BedrockProvider } from '../../worker/src/ai/bedrock.ts';
 import { RulesProvider } from '../../worker/src/ai/rules.ts';
-import type { CheckResult } from '../src/http/diagnostics.ts';
+import { type CheckResult, diagnosticsRoutes } from '../src/http/diagnostics.ts';
+import { errorHandler } from '../src/http/errors.ts';
 
 const SONNET = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const HAIKU = 'eu.anthropic.claude-haiku-4-5-20251001-v1:0';
@@ -172,6 +178,51 @@ describe('POST /api/diagnostics', () => {
       await s3.stop().catch(() => {});
     }
   }, 120_000);
+
+  it('says no worker answered when none takes the job in time, and leaves no job behind', async () => {
+    const prefix = uniquePrefix('diag-noworker');
+    cleanupKeys(prefix);
+    const server = await startServer(prefix);
+    const owner = await session(server.url, 'Olga');
+    await createReview(server.url, owner.token, await makeDocx(REPORT));
+    // The route as app.ts mounts it, with a short wait instead of 20 s (no worker runs on this prefix).
+    const silent = pino({ level: 'silent' });
+    const settings = { url: REDIS_URL, instance: 'diag-test' };
+    const commands = createRedis(settings, 'commands', silent);
+    const queue = createRedis(settings, 'queue', silent);
+    await Promise.all([waitReady(commands), waitReady(queue)]);
+    const app = express();
+    app.use(express.json());
+    app.use((req, _res, next) => {
+      req.user = owner.user;
+      next();
+    });
+    app.use(
+      '/api',
+      diagnosticsRoutes({
+        store: server.app.service.store,
+        redis: commands,
+        queueConnection: queue,
+        prefix,
+        objects: new FileObjectStore('.data/test-objects/diag-noworker'),
+        aiTimeoutMs: 1500,
+      }),
+    );
+    app.use(errorHandler(silent));
+    const http = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => http.once('listening', resolve));
+    onCleanup(async () => {
+      http.close();
+      await Promise.all([closeRedis(commands), closeRedis(queue)]);
+    });
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const { status, body } = await diagnose(url, owner.token, { checks: ['ai'] });
+    expect(status).toBe(200);
+    expect(body.results[0]).toMatchObject({ check: 'ai', ok: false, detail: 'No worker answered in 2 s.' });
+    expect(body.results[0]!.ms).toBeGreaterThanOrEqual(1500);
+    // The unanswered probe was taken off the queue: a worker starting later does not run it.
+    expect(await commands.keys(`${prefix}bull:chat:diagnostics-*`)).toEqual([]);
+  });
 
   it('refuses who owns no review (403), who is not signed in (401), and an unknown check (400)', async () => {
     const prefix = uniquePrefix('diag-refuse');
