@@ -5,6 +5,7 @@
  */
 import type { SectionAnchor } from './docx/anchors.ts';
 import { addCommentsWithPlacements, type ExportComment } from './docx/comments.ts';
+import { addCommentThreads } from './docx/threads.ts';
 import type { ReviewEvent, ReviewSnapshot } from './protocol.ts';
 import type { FeedbackItem } from './schemas.ts';
 
@@ -56,7 +57,8 @@ export function reviewedDocxReport(
   options: ReviewedDocxOptions = {},
 ): ReviewedDocx {
   const sections = new Map(snapshot.sections.map((s) => [s.id, s]));
-  const comments: ExportComment[] = acceptedItems(snapshot).map((item) => {
+  const accepted = acceptedItems(snapshot);
+  const comments: ExportComment[] = accepted.map((item) => {
     const section = sections.get(item.sectionId);
     const comment: ExportComment = {
       sectionTitle: section?.title ?? '',
@@ -73,7 +75,20 @@ export function reviewedDocxReport(
     ...(anchors ? { anchors } : {}),
     changes: options.changes ?? 'tracked',
   });
-  return { docx, unplacedChanges: placements.filter((p) => p.change === 'unplaced').length };
+  // Replies become Word reply comments of their item's comment (placements are in input order).
+  const threads = placements.map((placement, i) => ({
+    commentId: placement.id,
+    resolved: accepted[i]?.resolved ?? false,
+    replies: (accepted[i]?.replies ?? []).map((r) => ({
+      author: r.author.name,
+      date: r.createdAt,
+      text: r.text,
+    })),
+  }));
+  return {
+    docx: addCommentThreads(docx, threads),
+    unplacedChanges: placements.filter((p) => p.change === 'unplaced').length,
+  };
 }
 
 /** `reviewedDocxReport`, the document only. */
@@ -131,6 +146,8 @@ const CSV_COLUMNS = [
   'created_by',
   'created_at',
   'replacement',
+  'replies',
+  'resolved',
 ] as const;
 
 const csvCell = (value: unknown): string => {
@@ -162,6 +179,8 @@ export function exportCsv(snapshot: ReviewSnapshot): string {
       item.createdBy.name,
       item.createdAt,
       item.replacement,
+      (item.replies ?? []).map((r) => `${r.author.name}: ${r.text}`).join(' | '),
+      item.resolved ?? false,
     ]
       .map(csvCell)
       .join(','),

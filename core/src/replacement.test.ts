@@ -42,14 +42,14 @@ describe('replacement', () => {
     expect(AddFeedbackPayload.safeParse({ ...add, replacement: 'x'.repeat(4001) }).success).toBe(false);
   });
 
-  it('is the last CSV column', () => {
+  it('is the CSV column after the original ones (thread columns follow it)', () => {
     const item = newUserItem(add, olga, 'f_1', '2026-01-01T00:00:00.000Z');
     const csv = exportCsv({
       sections: [{ id: 's1', title: 'Summary' }],
       feedback: [item],
     } as unknown as ReviewSnapshot);
     const [header, row] = csv.split('\r\n');
-    expect(header!.split(',').at(-1)).toBe('replacement');
-    expect(row!.endsWith(',Alerts paged the on-call engineer')).toBe(true);
+    expect(header!.split(',').slice(-3)).toEqual(['replacement', 'replies', 'resolved']);
+    expect(row!.endsWith(',Alerts paged the on-call engineer,,false')).toBe(true);
   });
 });

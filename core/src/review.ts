@@ -9,6 +9,7 @@ import type {
   DecidePayload,
   EditFeedbackPayload,
   FeedbackItem,
+  Reply,
   Role,
   User,
 } from './schemas.ts';
@@ -23,6 +24,7 @@ export type Action =
   | 'analysis:run'
   | 'feedback:decide'
   | 'feedback:write'
+  | 'feedback:thread'
   | 'chat:send'
   | 'invite:create'
   | 'export:package'
@@ -34,6 +36,7 @@ const MIN_ROLE: Record<Action, Role> = {
   'analysis:run': 'reviewer',
   'feedback:decide': 'reviewer',
   'feedback:write': 'reviewer',
+  'feedback:thread': 'reviewer',
   'chat:send': 'reviewer',
   'invite:create': 'owner',
   'export:package': 'reviewer',
@@ -98,6 +101,8 @@ export function newUserItem(payload: AddFeedbackPayload, actor: User, id: string
     createdBy: actor,
     createdAt: now,
     version: 1,
+    replies: [],
+    resolved: false,
   };
   if (payload.suggestion) item.suggestion = payload.suggestion;
   if (payload.quote) item.quote = payload.quote;
@@ -164,3 +169,31 @@ export function computeStats(feedback: FeedbackItem[], usage: ReviewStats['usage
 /** Chat is shown in the order messages were created; ids break ties deterministically. */
 export const byCreation = <T extends { createdAt: string; id: string }>(a: T, b: T): number =>
   a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1;
+
+/** Most replies one item keeps: the item is one stored value, so its thread cannot grow forever. */
+export const MAX_REPLIES = 500;
+
+/** The item with its thread fields filled: items stored before threads read as no replies, open. */
+export const withThread = (item: FeedbackItem): FeedbackItem =>
+  item.replies && item.resolved !== undefined
+    ? item
+    : { ...item, replies: item.replies ?? [], resolved: item.resolved ?? false };
+
+/**
+ * Appends a reply. Thread changes keep `version`: it counts decisions and edits, which a person
+ * names when deciding, and a reply arriving meanwhile must not turn their decision into a conflict.
+ */
+export function addReply(item: FeedbackItem, reply: Reply): Change {
+  const replies = item.replies ?? [];
+  if (replies.some((r) => r.id === reply.id)) return { kind: 'noop', item };
+  if (replies.length >= MAX_REPLIES) {
+    throw new PrismError('too_long', `This thread has ${MAX_REPLIES} replies; start a new item.`);
+  }
+  return { kind: 'changed', item: { ...withThread(item), replies: [...replies, reply] } };
+}
+
+/** Resolves or reopens the thread; the same state is a no-op. Keeps `version` (see `addReply`). */
+export function resolveThread(item: FeedbackItem, resolved: boolean): Change {
+  if ((item.resolved ?? false) === resolved) return { kind: 'noop', item: withThread(item) };
+  return { kind: 'changed', item: { ...withThread(item), resolved } };
+}

@@ -12,6 +12,7 @@ export const LIMITS = {
   name: 80,
   question: 1000,
   replacement: 4000,
+  replyText: 4000,
 } as const;
 
 export const id = z.string().min(1).max(100);
@@ -39,6 +40,16 @@ export type FeedbackStatus = z.infer<typeof FeedbackStatus>;
 export const FeedbackSource = z.enum(['ai', 'rules', 'user']);
 export type FeedbackSource = z.infer<typeof FeedbackSource>;
 
+/** One reply in an item's thread (CONTRACT 7.5); `mentions` are the ids of members named as `@Name`. */
+export const Reply = z.object({
+  id,
+  author: User,
+  text: z.string().min(1).max(LIMITS.replyText),
+  createdAt: isoTime,
+  mentions: z.array(id),
+});
+export type Reply = z.infer<typeof Reply>;
+
 export const FeedbackItem = z.object({
   id,
   sectionId: id,
@@ -63,6 +74,10 @@ export const FeedbackItem = z.object({
   createdBy: User,
   createdAt: isoTime,
   version: z.number().int().min(1),
+  /** The thread, oldest first; items stored before threads read as `[]` (see `withThread`). */
+  replies: z.array(Reply).optional(),
+  /** Whether the thread is resolved (closed); absent reads as false. */
+  resolved: z.boolean().optional(),
 });
 export type FeedbackItem = z.infer<typeof FeedbackItem>;
 
@@ -139,6 +154,12 @@ export const EditFeedbackPayload = z.object({
   risk: Risk.optional(),
 });
 export const DeleteFeedbackPayload = z.object({ reviewId, feedbackId: id, version: z.number().int().min(1) });
+export const ReplyPayload = z.object({
+  reviewId,
+  feedbackId: id,
+  text: z.string().trim().min(1).max(LIMITS.replyText),
+});
+export const ResolvePayload = z.object({ reviewId, feedbackId: id, resolved: z.boolean() });
 export const ChatSendPayload = z.object({
   reviewId,
   text: z.string().trim().min(1).max(LIMITS.chatText),
@@ -160,6 +181,8 @@ export type DecidePayload = z.infer<typeof DecidePayload>;
 export type AddFeedbackPayload = z.infer<typeof AddFeedbackPayload>;
 export type EditFeedbackPayload = z.infer<typeof EditFeedbackPayload>;
 export type DeleteFeedbackPayload = z.infer<typeof DeleteFeedbackPayload>;
+export type ReplyPayload = z.infer<typeof ReplyPayload>;
+export type ResolvePayload = z.infer<typeof ResolvePayload>;
 export type ChatSendPayload = z.infer<typeof ChatSendPayload>;
 export type ChatCancelPayload = z.infer<typeof ChatCancelPayload>;
 export type PresencePayload = z.infer<typeof PresencePayload>;

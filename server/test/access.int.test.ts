@@ -182,6 +182,8 @@ describe('access control', () => {
       { reviewId: target, feedbackId: item.id, version: item.version, description: 'Changed.' },
     ],
     ['feedback:delete', 'feedback:delete', { reviewId: target, feedbackId: item.id, version: item.version }],
+    ['feedback:reply', 'feedback:reply', { reviewId: target, feedbackId: item.id, text: 'Intruding.' }],
+    ['feedback:resolve', 'feedback:resolve', { reviewId: target, feedbackId: item.id, resolved: true }],
     ['chat:send', 'chat:send', { reviewId: target, text: 'What does section 1 claim?' }],
     ['chat:cancel', 'chat:cancel', { reviewId: target, messageId: 'm_someone' }],
     ['presence:update', 'presence:update', { reviewId: target, sectionId, typing: true }],

@@ -7,6 +7,7 @@
 import {
   type Action,
   type AddFeedbackPayload,
+  addReply,
   assertCan,
   assertCurrentVersion,
   assertMayModify,
@@ -19,9 +20,14 @@ import {
   type EditFeedbackPayload,
   edit,
   type FeedbackItem,
+  findMentions,
   newUserItem,
   PrismError,
+  type Reply,
+  type ReplyPayload,
+  type ResolvePayload,
   type Role,
+  resolveThread,
   type User,
 } from '@prism/core';
 import type { EventLog, MemberRecord, ReviewMeta, ReviewStore } from '@prism/store';
@@ -34,6 +40,7 @@ const CHANGES_REVIEW: ReadonlySet<Action> = new Set([
   'analysis:run',
   'feedback:decide',
   'feedback:write',
+  'feedback:thread',
   'chat:send',
 ]);
 
@@ -106,6 +113,36 @@ export class ReviewService {
     await this.authorize(payload.reviewId, user, 'feedback:decide');
     return this.mutate(payload.reviewId, payload.feedbackId, user, (item) =>
       decide(item, payload, user, this.now()),
+    );
+  }
+
+  /**
+   * A reply in the item's thread, its `@Name` mentions resolved to member ids. Same compare-and-set
+   * as a decision, so a reply and a concurrent decision both land (whichever loses the race
+   * re-reads); replies keep `version`, so the decider's named version stays current.
+   */
+  async reply(user: User, payload: ReplyPayload): Promise<Reply> {
+    await this.authorize(payload.reviewId, user, 'feedback:thread');
+    const members = await this.store.snapshotMembers(payload.reviewId);
+    const reply: Reply = {
+      id: newId('m'),
+      author: user,
+      text: payload.text,
+      createdAt: this.now(),
+      mentions: findMentions(
+        payload.text,
+        members.map((member) => member.user),
+      ),
+    };
+    await this.mutate(payload.reviewId, payload.feedbackId, user, (item) => addReply(item, reply));
+    return reply;
+  }
+
+  /** Resolves or reopens an item's thread (owner, reviewer); the same state is a no-op. */
+  async resolve(user: User, payload: ResolvePayload): Promise<FeedbackItem> {
+    await this.authorize(payload.reviewId, user, 'feedback:thread');
+    return this.mutate(payload.reviewId, payload.feedbackId, user, (item) =>
+      resolveThread(item, payload.resolved),
     );
   }
 

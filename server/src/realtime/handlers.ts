@@ -20,6 +20,8 @@ import {
   LeavePayload,
   PresencePayload,
   PrismError,
+  ReplyPayload,
+  ResolvePayload,
 } from '@prism/core';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -163,6 +165,13 @@ export function registerHandlers(socket: PrismSocket, deps: HandlerDeps): void {
     await service.deleteFeedback(user, payload);
     return { result: {} };
   });
+
+  on('feedback:reply', ReplyPayload, async (payload) => ({
+    result: { reply: await service.reply(user, payload) },
+  }));
+  on('feedback:resolve', ResolvePayload, async (payload) => ({
+    result: { item: await service.resolve(user, payload) },
+  }));
 
   on('analysis:start', AnalysisStartPayload, async (payload) => ({
     result: { jobs: await ai.startAnalysis(user, payload) },
