@@ -23,6 +23,8 @@ import { bigTextDocx, headingsDocx, vbaDocx } from './docx-builders.ts';
 const MB = 1024 * 1024;
 /** What a person would call a server that still answers at once. */
 const HEALTH_MS = 100;
+/** How long the same server is asked with nothing else going on, just before each measurement. */
+const IDLE_MS = 1000;
 
 /**
  * A multipart body, encoded before the clock starts. The server runs in this process, so the
@@ -107,15 +109,29 @@ function pollHealth(url: string): { stop(): Promise<number[]> } {
   };
 }
 
-/** Runs `work` while /health is polled; its result and the slowest /health answer. */
+/**
+ * Runs `work` while /health is polled: its result, the slowest /health answer, and the most that
+ * answer may take: 100 ms, or twice the slowest answer of the same server idle just before when
+ * the machine itself is that slow (the project's rule: a loaded machine must not fail a correct
+ * test; two cores shared with other suites give an idle server 50-150 ms hiccups). Before parsing
+ * left the event loop these uploads held it for seconds, far past either.
+ */
 async function whilePolled<T>(
   server: TestServer,
   work: () => Promise<T>,
-): Promise<{ result: T; polls: number; maxMs: number }> {
+): Promise<{ result: T; polls: number; maxMs: number; allowedMs: number }> {
+  const idle = pollHealth(server.url);
+  await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+  const idleMax = Math.max(...(await idle.stop()));
   const poll = pollHealth(server.url);
   const result = await work();
   const latencies = await poll.stop();
-  return { result, polls: latencies.length, maxMs: Math.max(...latencies) };
+  return {
+    result,
+    polls: latencies.length,
+    maxMs: Math.max(...latencies),
+    allowedMs: Math.max(HEALTH_MS, 2 * idleMax),
+  };
 }
 
 /**
@@ -157,23 +173,23 @@ describe('uploads are read off the event loop, within limits', () => {
     expect(text40.length).toBeLessThan(8 * MB);
     const body = multipart({ file: text40 });
     const started = performance.now();
-    const { result, polls, maxMs } = await whilePolled(server, () => post(server, token, body));
+    const { result, polls, maxMs, allowedMs } = await whilePolled(server, () => post(server, token, body));
     expect(result).toMatchObject({ status: 413, code: 'too_large' });
     expect(result.message).toMatch(/its text \(word\/document\.xml\) unpacks to 40 MB.*at most 10 MB/);
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(polls).toBeGreaterThan(3);
-    expect(maxMs).toBeLessThan(HEALTH_MS);
+    expect(maxMs, `slowest /health answer (allowed ${allowedMs.toFixed(0)} ms)`).toBeLessThan(allowedMs);
     expect(await reviewCount(server, token)).toBe(0);
   });
 
   it('refuses a 95 MB text part (16 MB file) the same way', async () => {
     expect(text95.length).toBeLessThan(20 * MB);
     const body = multipart({ file: text95 });
-    const { result, polls, maxMs } = await whilePolled(server, () => post(server, token, body));
+    const { result, polls, maxMs, allowedMs } = await whilePolled(server, () => post(server, token, body));
     expect(result).toMatchObject({ status: 413, code: 'too_large' });
     expect(result.message).toMatch(/unpacks to 95 MB/);
     expect(polls).toBeGreaterThan(3);
-    expect(maxMs).toBeLessThan(HEALTH_MS);
+    expect(maxMs, `slowest /health answer (allowed ${allowedMs.toFixed(0)} ms)`).toBeLessThan(allowedMs);
     expect(await reviewCount(server, token)).toBe(0);
   });
 
@@ -189,10 +205,10 @@ describe('uploads are read off the event loop, within limits', () => {
     const file = await headingsDocx(50_000);
     expect(file.length).toBeLessThan(MB);
     const body = multipart({ file });
-    const { result, maxMs } = await whilePolled(server, () => post(server, token, body));
+    const { result, maxMs, allowedMs } = await whilePolled(server, () => post(server, token, body));
     expect(result).toMatchObject({ status: 422, code: 'too_complex' });
     expect(result.message).toContain('50,000 sections; a review holds at most 1,000');
-    expect(maxMs).toBeLessThan(HEALTH_MS);
+    expect(maxMs, `slowest /health answer (allowed ${allowedMs.toFixed(0)} ms)`).toBeLessThan(allowedMs);
     expect(await reviewCount(server, token)).toBe(0);
   });
 
@@ -210,10 +226,10 @@ describe('uploads are read off the event loop, within limits', () => {
       'unstructured-handbook-872p.docx',
     );
     const body = multipart({ file: corpus('unstructured-handbook-872p.docx') });
-    const { result, maxMs } = await whilePolled(server, () => post(server, token, body));
+    const { result, maxMs, allowedMs } = await whilePolled(server, () => post(server, token, body));
     expect(result.status).toBe(201);
     expect(result.body.review.sections.length).toBeGreaterThan(500);
-    expect(maxMs).toBeLessThan(HEALTH_MS);
+    expect(maxMs, `slowest /health answer (allowed ${allowedMs.toFixed(0)} ms)`).toBeLessThan(allowedMs);
     expect(await reviewCount(server, token)).toBe(1);
   });
 });
@@ -237,11 +253,11 @@ describe('a parse over its time or its heap', () => {
     await warmUp(server);
     const { token } = await session(server.url, 'Patient');
     const started = performance.now();
-    const { result, maxMs } = await whilePolled(server, () => post(server, token, slow));
+    const { result, maxMs, allowedMs } = await whilePolled(server, () => post(server, token, slow));
     expect(result).toMatchObject({ status: 422, code: 'too_complex' });
     expect(result.message).toMatch(/took longer than 3 s to read/);
     expect(performance.now() - started).toBeLessThan(15_000);
-    expect(maxMs).toBeLessThan(HEALTH_MS);
+    expect(maxMs, `slowest /health answer (allowed ${allowedMs.toFixed(0)} ms)`).toBeLessThan(allowedMs);
     // A new thread takes the next document.
     expect((await post(server, token, small)).status).toBe(201);
     expect(await reviewCount(server, token)).toBe(1);
@@ -251,10 +267,10 @@ describe('a parse over its time or its heap', () => {
     const server = await startServer(prefix, { env: { PARSE_HEAP_MB: '64' } });
     await warmUp(server);
     const { token } = await session(server.url, 'Frugal');
-    const { result, maxMs } = await whilePolled(server, () => post(server, token, slow));
+    const { result, maxMs, allowedMs } = await whilePolled(server, () => post(server, token, slow));
     expect(result).toMatchObject({ status: 422, code: 'too_complex' });
     expect(result.message).toMatch(/needs more memory to read than Prism allows \(64 MB\)/);
-    expect(maxMs).toBeLessThan(HEALTH_MS);
+    expect(maxMs, `slowest /health answer (allowed ${allowedMs.toFixed(0)} ms)`).toBeLessThan(allowedMs);
     expect((await post(server, token, small)).status).toBe(201);
     expect(await reviewCount(server, token)).toBe(1);
   });
