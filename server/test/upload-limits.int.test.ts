@@ -23,6 +23,13 @@ import { bigTextDocx, headingsDocx, vbaDocx } from './docx-builders.ts';
 const MB = 1024 * 1024;
 /** What a person would call a server that still answers at once. */
 const HEALTH_MS = 100;
+/**
+ * While a thread of the same process spends seconds and hundreds of MB parsing, on two cores shared
+ * with other suites: the event loop is free (p95 1-4 ms), but its own garbage collections stretch
+ * to 100-200 ms on a loaded machine (under 100 ms on a quiet one). Before, these parses held the
+ * loop for 2-15 s.
+ */
+const WHILE_PARSING_MS = 250;
 /** How long the same server is asked with nothing else going on, just before each measurement. */
 const IDLE_MS = 1000;
 
@@ -111,7 +118,7 @@ function pollHealth(url: string): { stop(): Promise<number[]> } {
 
 /**
  * Runs `work` while /health is polled: its result, the slowest /health answer, and the most that
- * answer may take: 100 ms, or twice the slowest answer of the same server idle just before when
+ * answer may take: `boundMs`, or twice the slowest answer of the same server idle just before when
  * the machine itself is that slow (the project's rule: a loaded machine must not fail a correct
  * test; two cores shared with other suites give an idle server 50-150 ms hiccups). Before parsing
  * left the event loop these uploads held it for seconds, far past either.
@@ -119,6 +126,7 @@ function pollHealth(url: string): { stop(): Promise<number[]> } {
 async function whilePolled<T>(
   server: TestServer,
   work: () => Promise<T>,
+  boundMs = HEALTH_MS,
 ): Promise<{ result: T; polls: number; maxMs: number; allowedMs: number }> {
   const idle = pollHealth(server.url);
   await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
@@ -130,7 +138,7 @@ async function whilePolled<T>(
     result,
     polls: latencies.length,
     maxMs: Math.max(...latencies),
-    allowedMs: Math.max(HEALTH_MS, 2 * idleMax),
+    allowedMs: Math.max(boundMs, 2 * idleMax),
   };
 }
 
@@ -205,7 +213,11 @@ describe('uploads are read off the event loop, within limits', () => {
     const file = await headingsDocx(50_000);
     expect(file.length).toBeLessThan(MB);
     const body = multipart({ file });
-    const { result, maxMs, allowedMs } = await whilePolled(server, () => post(server, token, body));
+    const { result, maxMs, allowedMs } = await whilePolled(
+      server,
+      () => post(server, token, body),
+      WHILE_PARSING_MS,
+    );
     expect(result).toMatchObject({ status: 422, code: 'too_complex' });
     expect(result.message).toContain('50,000 sections; a review holds at most 1,000');
     expect(maxMs, `slowest /health answer (allowed ${allowedMs.toFixed(0)} ms)`).toBeLessThan(allowedMs);
@@ -226,7 +238,11 @@ describe('uploads are read off the event loop, within limits', () => {
       'unstructured-handbook-872p.docx',
     );
     const body = multipart({ file: corpus('unstructured-handbook-872p.docx') });
-    const { result, maxMs, allowedMs } = await whilePolled(server, () => post(server, token, body));
+    const { result, maxMs, allowedMs } = await whilePolled(
+      server,
+      () => post(server, token, body),
+      WHILE_PARSING_MS,
+    );
     expect(result.status).toBe(201);
     expect(result.body.review.sections.length).toBeGreaterThan(500);
     expect(maxMs, `slowest /health answer (allowed ${allowedMs.toFixed(0)} ms)`).toBeLessThan(allowedMs);
@@ -253,7 +269,11 @@ describe('a parse over its time or its heap', () => {
     await warmUp(server);
     const { token } = await session(server.url, 'Patient');
     const started = performance.now();
-    const { result, maxMs, allowedMs } = await whilePolled(server, () => post(server, token, slow));
+    const { result, maxMs, allowedMs } = await whilePolled(
+      server,
+      () => post(server, token, slow),
+      WHILE_PARSING_MS,
+    );
     expect(result).toMatchObject({ status: 422, code: 'too_complex' });
     expect(result.message).toMatch(/took longer than 3 s to read/);
     expect(performance.now() - started).toBeLessThan(15_000);
@@ -267,7 +287,11 @@ describe('a parse over its time or its heap', () => {
     const server = await startServer(prefix, { env: { PARSE_HEAP_MB: '64' } });
     await warmUp(server);
     const { token } = await session(server.url, 'Frugal');
-    const { result, maxMs, allowedMs } = await whilePolled(server, () => post(server, token, slow));
+    const { result, maxMs, allowedMs } = await whilePolled(
+      server,
+      () => post(server, token, slow),
+      WHILE_PARSING_MS,
+    );
     expect(result).toMatchObject({ status: 422, code: 'too_complex' });
     expect(result.message).toMatch(/needs more memory to read than Prism allows \(64 MB\)/);
     expect(maxMs, `slowest /health answer (allowed ${allowedMs.toFixed(0)} ms)`).toBeLessThan(allowedMs);
