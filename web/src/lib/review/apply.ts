@@ -14,6 +14,7 @@ import type {
   User,
 } from '../types.ts';
 import { type ActivityEntry, activityFromEvent, activityFromSnapshot } from './activity.ts';
+import { type Mention, newMentions } from './notices.ts';
 
 export interface UsageTotals {
   inputTokens: number;
@@ -58,6 +59,8 @@ export interface ReviewStateOptions {
   /** An item changed on the server side (after `previous`): lets the overlay drop a landed decision. */
   onItem?: (item: FeedbackItem, previous: FeedbackItem | undefined) => void;
   onOverruled?: (change: Overruled) => void;
+  /** A logged change brought replies that mention me (see notices.ts). */
+  onMention?: (mentions: Mention[]) => void;
   /** For "moments ago"; tests pass their own clock. */
   now?: () => number;
 }
@@ -143,10 +146,16 @@ export class ReviewState {
       case 'feedback.added':
         this.putItem(event.data.item);
         break;
-      case 'feedback.updated':
+      case 'feedback.updated': {
         this.#noticeOverruled(event);
-        this.putItem(event.data.item);
+        const previous = this.server.get(event.data.item.id);
+        this.putItem(event.data.item, 'log');
+        const mentions = newMentions(previous, event.data.item, this.#options.me.id);
+        if (mentions.length > 0 && this.server.get(event.data.item.id) === event.data.item) {
+          this.#options.onMention?.(mentions);
+        }
         break;
+      }
       case 'feedback.deleted':
         this.removeItem(event.data.item.id);
         break;
@@ -216,13 +225,28 @@ export class ReviewState {
     }
   }
 
-  /** Keeps the newer of what we have and `item` (by version); a deleted item stays deleted. */
-  putItem(item: FeedbackItem): void {
+  /**
+   * Keeps the newer of what we have and `item` (by version); a deleted item stays deleted.
+   * Replies and resolve keep the version, so at an equal version the log (in seq order) is the
+   * newer; an ack (`from: 'ack'`) at an equal version keeps the thread the log already gave.
+   */
+  putItem(item: FeedbackItem, from: 'log' | 'ack' = 'ack'): void {
     if (this.#deleted.has(item.id)) return;
     const current = this.server.get(item.id);
     if (current && current.version > item.version) return;
+    if (from === 'ack' && current && current.version === item.version) {
+      item = { ...item, replies: current.replies ?? item.replies ?? [], resolved: current.resolved ?? false };
+    }
     this.server.set(item.id, item);
     this.#options.onItem?.(item, current);
+    this.dirty.items = true;
+  }
+
+  /** My own reply, from its ack (its event may come later, or have come already). */
+  addReply(feedbackId: string, reply: NonNullable<FeedbackItem['replies']>[number]): void {
+    const current = this.server.get(feedbackId);
+    if (!current || current.replies?.some((r) => r.id === reply.id)) return;
+    this.server.set(feedbackId, { ...current, replies: [...(current.replies ?? []), reply] });
     this.dirty.items = true;
   }
 

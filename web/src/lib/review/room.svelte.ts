@@ -30,6 +30,7 @@ import type {
 import { type ActivityEntry, quoted } from './activity.ts';
 import { type ExportNotice, emptyUsage, type Overruled, ReviewState, type UsageTotals } from './apply.ts';
 import { ReviewLifecycle } from './lifecycle.svelte.ts';
+import { lastSeen, markSeen, mentionMessage, unreadMentions } from './notices.ts';
 import { DecisionOverlay } from './overlay.ts';
 import { defaultSchedule, SeqSync, type SyncTransport } from './sync.ts';
 
@@ -163,6 +164,10 @@ export class Room {
       me: options.me,
       onItem: (item, previous) => this.#overlay.landed(item, previous),
       onOverruled: (change) => this.#notify({ kind: 'info', message: overruledMessage(change) }),
+      onMention: (mentions) => {
+        this.#notify({ kind: 'info', message: mentionMessage(mentions, false) });
+        markSeen(this.id, this.me.id, mentions.at(-1)!.reply.createdAt);
+      },
     });
     this.#sync = new SeqSync(id, options.transport, options.schedule ?? defaultSchedule, {
       snapshot: (snapshot) => this.#applySnapshot(snapshot),
@@ -204,6 +209,7 @@ export class Room {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#sync.destroy();
+    if (this.phase === 'ready') markSeen(this.id, this.me.id, new Date().toISOString());
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
     if (this.#transport.connected) void this.#transport.request('review:leave', { reviewId: this.id });
@@ -224,6 +230,12 @@ export class Room {
     this.lifecycle.load(snapshot);
     this.#state.load(snapshot);
     this.#overlay.prune(this.#state.server);
+    // Mentions of me since my last visit in this browser, once per visit (a reset reloads quietly).
+    if (this.phase !== 'ready') {
+      const unread = unreadMentions(snapshot.feedback, this.me.id, lastSeen(this.id, this.me.id));
+      if (unread.length > 0) this.#notify({ kind: 'info', message: mentionMessage(unread, true) });
+      markSeen(this.id, this.me.id, new Date().toISOString());
+    }
     if (!this.selectedSectionId || !this.#state.sections.has(this.selectedSectionId)) {
       this.selectedSectionId = snapshot.sections[0]?.id ?? null;
     }
@@ -347,6 +359,38 @@ export class Room {
     if (!response.ok) return { ok: false, error: response.error };
     this.#state.removeItem(feedbackId);
     this.#overlay.drop(feedbackId);
+    this.#publishItems();
+    return { ok: true, value: null };
+  }
+
+  /** A reply in the item's thread; `@Name` of a member becomes a mention on the server. */
+  async reply(feedbackId: string, text: string): Promise<ActionResult<null>> {
+    const response = await this.#transport.request('feedback:reply', { reviewId: this.id, feedbackId, text });
+    if (!response.ok) {
+      if (response.error.code === 'not_found') {
+        this.#state.removeItem(feedbackId);
+        this.#publishItems();
+      }
+      return { ok: false, error: response.error };
+    }
+    this.#state.addReply(feedbackId, response.reply);
+    this.#publishItems();
+    return { ok: true, value: null };
+  }
+
+  /** Resolves (closes) or reopens the item's thread. */
+  async resolve(feedbackId: string, resolved: boolean): Promise<ActionResult<null>> {
+    const response = await this.#transport.request('feedback:resolve', {
+      reviewId: this.id,
+      feedbackId,
+      resolved,
+    });
+    if (!response.ok) return { ok: false, error: response.error };
+    // Its event (in seq order) shows it; the ack only fills in when the log has not got there yet.
+    const current = this.#state.server.get(feedbackId);
+    if (current && (current.replies?.length ?? 0) === (response.item.replies?.length ?? 0)) {
+      this.#state.putItem(response.item, 'log');
+    }
     this.#publishItems();
     return { ok: true, value: null };
   }
