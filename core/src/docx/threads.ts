@@ -171,9 +171,13 @@ export function addCommentThreads(docx: Uint8Array, threads: CommentThread[]): U
   const extendedRel = relationshipTarget(rels, 'commentsExtended', base);
   const extendedPath = extendedRel?.path ?? `${base}commentsExtended.xml`;
   if (extendedRel && files[extendedPath]) {
-    out[extendedPath] = encode(
-      appendToRoot(declareOnRoot(decodeXml(files[extendedPath]), 'w15', W15_NS), entries.join('')),
-    );
+    // An entry for a paragraph written again replaces the one there (a parent resolved since).
+    let xml = decodeXml(files[extendedPath]);
+    for (const entry of entries) {
+      const paraId = /w15:paraId="([0-9A-F]{8})"/.exec(entry)![1]!;
+      xml = xml.replace(new RegExp(`<w15:commentEx\\s[^>]*\\bw15:paraId="${paraId}"[^>]*/>`, 'g'), '');
+    }
+    out[extendedPath] = encode(appendToRoot(declareOnRoot(xml, 'w15', W15_NS), entries.join('')));
   } else {
     out[extendedPath] = encode(
       '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +
