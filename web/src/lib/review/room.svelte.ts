@@ -412,8 +412,15 @@ export class Room {
   async sendChat(
     text: string,
     sectionId?: string,
+    thinking = false,
   ): Promise<ActionResult<{ messageId: string; replyId: string }>> {
-    const payload = sectionId ? { reviewId: this.id, text, sectionId } : { reviewId: this.id, text };
+    const payload = {
+      reviewId: this.id,
+      text,
+      ...(sectionId ? { sectionId } : {}),
+      // Only a model reasons; the rules provider would ignore it.
+      ...(thinking && this.hasModel ? { thinking: true } : {}),
+    };
     const response = await this.#transport.request('chat:send', payload);
     if (!response.ok) return { ok: false, error: response.error };
     return { ok: true, value: { messageId: response.messageId, replyId: response.replyId } };

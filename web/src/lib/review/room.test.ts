@@ -186,6 +186,21 @@ describe('Room: snapshot and events', () => {
     expect(none.room.ai).toBeNull();
   });
 
+  it('asks the model to think before a chat answer only when a model answers', async () => {
+    const chats = (transport: FakeTransport) =>
+      transport.sent.filter((s) => s.event === 'chat:send').map((s) => s.payload);
+    const bedrock = await setup(snapshot({ ai: { provider: 'bedrock', models: ['m'] } }));
+    await bedrock.room.sendChat('Why?', 's1', true);
+    await bedrock.room.sendChat('And now?');
+    expect(chats(bedrock.transport)).toEqual([
+      { reviewId: REVIEW, text: 'Why?', sectionId: 's1', thinking: true },
+      { reviewId: REVIEW, text: 'And now?' },
+    ]);
+    const rules = await setup(snapshot({ ai: { provider: 'rules' } }));
+    await rules.room.sendChat('Why?', undefined, true);
+    expect(chats(rules.transport)).toEqual([{ reviewId: REVIEW, text: 'Why?' }]);
+  });
+
   it('applies events in one batch per frame, in seq order', async () => {
     const { room, transport, frame } = await setup();
     transport.push(added(5, 'b'), added(4, 'a'));
