@@ -299,12 +299,22 @@ async function main(): Promise<void> {
     assert.equal(await focusedCardId(olivia), markId, 'the card has the focus');
     const markText = (await lastMark.textContent()) ?? '';
     const paragraph = await lastMark.evaluate((m) => m.closest('p')?.textContent ?? '');
-    // The mark covers the words at issue, not the sentence the finding quotes.
+    // The mark covers the words at issue (the quote or the words the finding names in it), never
+    // more than the finding quotes; and highlights are words, not whole paragraphs.
     const evidence = await card.locator('blockquote').textContent();
+    const collapse = (text: string): string => text.replace(/\s+/g, ' ').trim();
     assert.ok(
-      evidence && markText.length < evidence.length,
-      `the highlight "${markText}" is shorter than its quote`,
+      markText.trim() && evidence && collapse(evidence).includes(collapse(markText)),
+      `the highlight "${markText}" is within its quote "${evidence}"`,
     );
+    const partial = await marks.evaluateAll(
+      (all) =>
+        all.filter(
+          (m) =>
+            (m.textContent ?? '').trim().length < (m.closest('p, td, li')?.textContent ?? '').trim().length,
+        ).length,
+    );
+    assert.ok(partial > 0, 'some highlights cover words inside a paragraph, not the whole paragraph');
     log(
       `highlight "${markText}" (of a ${paragraph.length}-character paragraph) -> its card is in view and focused`,
     );
