@@ -12,17 +12,15 @@ import {
   cleanupKeys,
   connect,
   createReview,
-  freePort,
   makeDocx,
   ReviewFeed,
   session,
-  spawnProcess,
   startServer,
   uniquePrefix,
   waitFor,
 } from '../../test/helpers.ts';
+import { FAILOVER_MODEL, roomWithWorker, spawnWorker } from './workers.ts';
 
-const MODEL = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
 let standIn: StandIn;
 beforeAll(async () => {
   // About 1,200 characters at 20 tokens a second: the reply streams for about 15 s.
@@ -32,55 +30,14 @@ afterAll(async () => {
   await standIn.close();
 });
 
-async function spawnWorker(prefix: string, name: string) {
-  const healthPort = await freePort();
-  const worker = spawnProcess('worker', {
-    REDIS_KEY_PREFIX: prefix,
-    INSTANCE_ID: name,
-    WORKER_HEALTH_PORT: String(healthPort),
-    AI_PROVIDER: 'bedrock',
-    BEDROCK_ENDPOINT_URL: standIn.url,
-    BEDROCK_MODELS: MODEL,
-    AWS_ACCESS_KEY_ID: 'AKIDPRISMTEST',
-    AWS_SECRET_ACCESS_KEY: 'prism-test-secret',
-    STORAGE_URL: `file:.data/test-objects/${prefix.replaceAll(':', '_')}`,
-  });
-  await waitFor(
-    () =>
-      fetch(`http://127.0.0.1:${healthPort}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    20_000,
-    `${name} ready`,
-  ).catch(() => {
-    throw new Error(`${name} did not start: ${worker.output()}`);
-  });
-  return worker;
-}
-
 type ChatEvent = Extract<ReviewEvent, { type: 'chat.delta' | 'chat.done' | 'chat.failed' }>;
 
 describe('worker failure mid-reply', () => {
   it('kill -9 of the worker streaming a chat reply: no delta index twice, the reply ends interrupted with its text', async () => {
-    const prefix = uniquePrefix('chatkill');
-    cleanupKeys(prefix);
-    const server = await startServer(prefix);
-    const first = await spawnWorker(prefix, 'worker-1');
-    const owner = await session(server.url, 'Olga');
-    const review = await createReview(
-      server.url,
-      owner.token,
-      await makeDocx([
-        {
-          title: 'Findings',
-          paragraphs: ['The backup job failed silently for nine days.', 'Restores were never tested.'],
-        },
-      ]),
-    );
-    const socket = await connect(server.url, owner.token);
-    const feed = new ReviewFeed(socket, review.id);
-    await feed.join();
+    const { prefix, server, first, owner, review, socket, feed } = await roomWithWorker('chatkill', standIn, [
+      'The backup job failed silently for nine days.',
+      'Restores were never tested.',
+    ]);
     const ack = await call(socket, 'chat:send', { reviewId: review.id, text: 'Why did nobody notice?' });
     expect(ack.ok).toBe(true);
     const replyId = ack.replyId as string;
@@ -92,7 +49,7 @@ describe('worker failure mid-reply', () => {
       );
     await waitFor(() => ofReply().filter((e) => e.type === 'chat.delta').length >= 3, 20_000, 'a few words');
 
-    const second = await spawnWorker(prefix, 'worker-2');
+    const second = await spawnWorker(prefix, 'worker-2', standIn);
     first.proc.kill('SIGKILL');
     await first.exited;
     const sentBeforeKill = ofReply().filter((e) => e.type === 'chat.delta').length;
@@ -112,7 +69,7 @@ describe('worker failure mid-reply', () => {
     expect(end.type).toBe('chat.failed');
     if (end.type === 'chat.failed') expect(end.data.error.code).toBe('interrupted');
     // The model was asked once: the answer was not started over behind the room's back.
-    expect(standIn.callCount(MODEL)).toBe(1);
+    expect(standIn.callCount(FAILOVER_MODEL)).toBe(1);
 
     // What a follower of the room pieced together is what a newcomer is shown: one coherent text.
     const followed = deltas.map((e) => e.data.text).join('');

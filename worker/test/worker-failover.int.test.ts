@@ -6,22 +6,9 @@
 import type { FeedbackItem, ReviewEvent } from '@prism/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StandIn, startBedrockStandIn } from '../../test/bedrock/stand-in.ts';
-import {
-  call,
-  cleanupKeys,
-  connect,
-  createReview,
-  freePort,
-  makeDocx,
-  ReviewFeed,
-  session,
-  spawnProcess,
-  startServer,
-  uniquePrefix,
-  waitFor,
-} from '../../test/helpers.ts';
+import { call, waitFor } from '../../test/helpers.ts';
+import { roomWithWorker, spawnWorker } from './workers.ts';
 
-const MODEL = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
 let standIn: StandIn;
 beforeAll(async () => {
   standIn = await startBedrockStandIn({ tokensPerSecond: 30, firstTokenMs: 20, findingsPerSection: 4 });
@@ -30,62 +17,18 @@ afterAll(async () => {
   await standIn.close();
 });
 
-async function spawnWorker(prefix: string, name: string) {
-  const healthPort = await freePort();
-  const worker = spawnProcess('worker', {
-    REDIS_KEY_PREFIX: prefix,
-    INSTANCE_ID: name,
-    WORKER_HEALTH_PORT: String(healthPort),
-    AI_PROVIDER: 'bedrock',
-    BEDROCK_ENDPOINT_URL: standIn.url,
-    BEDROCK_MODELS: MODEL,
-    AWS_ACCESS_KEY_ID: 'AKIDPRISMTEST',
-    AWS_SECRET_ACCESS_KEY: 'prism-test-secret',
-    STORAGE_URL: `file:.data/test-objects/${prefix.replaceAll(':', '_')}`,
-  });
-  await waitFor(
-    () =>
-      fetch(`http://127.0.0.1:${healthPort}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    20_000,
-    `${name} ready`,
-  ).catch(() => {
-    throw new Error(`${name} did not start: ${worker.output()}`);
-  });
-  return worker;
-}
-
 describe('worker failure', () => {
   it('kill -9 of the worker running a section: the job finishes on another worker, no finding twice', async () => {
-    const prefix = uniquePrefix('workerkill');
-    cleanupKeys(prefix);
-    const server = await startServer(prefix);
-    const first = await spawnWorker(prefix, 'worker-1');
-    const owner = await session(server.url, 'Olga');
-    const review = await createReview(
-      server.url,
-      owner.token,
-      await makeDocx([
-        {
-          title: 'Findings',
-          paragraphs: [
-            'The backup job failed silently for nine days.',
-            'Nobody was alerted because the alert was routed to a retired mailbox.',
-            'Restores were never tested.',
-          ],
-        },
-      ]),
-    );
-    const socket = await connect(server.url, owner.token);
-    const feed = new ReviewFeed(socket, review.id);
-    await feed.join();
+    const { prefix, first, review, socket, feed } = await roomWithWorker('workerkill', standIn, [
+      'The backup job failed silently for nine days.',
+      'Nobody was alerted because the alert was routed to a retired mailbox.',
+      'Restores were never tested.',
+    ]);
     const sectionId = review.sections[0]!.id;
     await call(socket, 'analysis:start', { reviewId: review.id, sectionIds: [sectionId] });
     await waitFor(() => feed.events.some((e) => e.type === 'feedback.added'), 20_000, 'a first finding');
 
-    const second = await spawnWorker(prefix, 'worker-2');
+    const second = await spawnWorker(prefix, 'worker-2', standIn);
     first.proc.kill('SIGKILL');
     await first.exited;
     standIn.config.tokensPerSecond = 400;
