@@ -63,7 +63,7 @@ export function checkSection(
     ...emptySection(section, document.sections),
     ...placeholders(cells),
     ...inconsistentQuantities(section, document),
-    ...timeline(cells),
+    ...timeline(cells, section.title),
     ...actions(section, cells),
     ...brokenWords(cells),
     ...undefinedAcronyms(section, document),

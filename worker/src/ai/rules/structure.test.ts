@@ -124,6 +124,21 @@ describe('timeline', () => {
       timeline(cells('We met on 3 May 2024.', 'The pilot ran from 1 March 2024.', 'Review on 2 April 2024.')),
     ).toEqual([]);
   });
+
+  it('reads the sentences of a section titled as a timeline, two dates being enough', () => {
+    const story = cells(
+      'On 12 March 2026 at 14:05 the change was merged. On 11 March 2026 at 09:00 the alert fired.',
+      'The incident was detected by a customer.',
+    );
+    expect(quotes(timeline(story, 'Timeline'))).toEqual(['11 March 2026 at 09:00']);
+    expect(quotes(timeline(story, 'Chronology of the outage'))).toEqual(['11 March 2026 at 09:00']);
+    // The same sentences elsewhere are prose, not a timeline.
+    expect(timeline(story, 'Background')).toEqual([]);
+    // In order, nothing to say.
+    expect(
+      timeline(cells('On 1 May 2024 the pilot began. On 9 May 2024 it ended.'), 'Sequence of events'),
+    ).toEqual([]);
+  });
 });
 
 describe('brokenWords', () => {

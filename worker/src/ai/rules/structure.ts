@@ -5,7 +5,7 @@
  */
 import type { DocumentSection, Finding } from '../provider.ts';
 import { dateAt, datesIn, timeAt, yearOf } from './dates.ts';
-import { bodyCells, type Cell, cellsOf, list, q, wordsOf } from './text.ts';
+import { bodyCells, type Cell, cellsOf, list, q, splitSentences, wordsOf } from './text.ts';
 
 /** Rubric checkpoints (prompts.ts DEFAULT_RUBRIC, from 1). */
 export const REFS = {
@@ -206,17 +206,40 @@ function entries(cells: Cell[]): Entry[] {
   return out;
 }
 
-/** Dates that run against the timeline's own direction (most timelines run forward; changelogs back). */
-export function timeline(cells: Cell[]): Finding[] {
-  const list = entries(cells);
-  if (list.length < 3) return [];
+/** A section whose title says it tells events in order. */
+const CHRONOLOGY =
+  /\b(time\s?line|chronolog\w*|sequence of events|order of events|course of events|incident log|history of events)\b/i;
+/** What a sentence of a narrated timeline may start with before its date ("On 3 May 2024, ..."). */
+const NARRATED_LEAD = /^(?:(?:on|at|by|from|since|then,?|later,?)\s+(?:the\s+)?)?/i;
+
+/** The sentences of a narrated timeline as lines of their own, each starting where its date may. */
+function narrated(cells: Cell[]): Cell[] {
+  return cells.flatMap((cell) =>
+    splitSentences(cell.text).map((sentence) => {
+      const lead = NARRATED_LEAD.exec(sentence.text)?.[0].length ?? 0;
+      return { ...cell, text: sentence.text.slice(lead) };
+    }),
+  );
+}
+
+/**
+ * Dates that run against the timeline's own direction (most timelines run forward; changelogs
+ * back). A timeline is lines that start with a date or a time; in a section titled as one
+ * ("Timeline", "Chronology", "Sequence of events") its sentences count too, and two are enough.
+ */
+export function timeline(cells: Cell[], title = ''): Finding[] {
+  const titled = CHRONOLOGY.test(title);
+  let list = entries(cells);
+  if (titled && list.length < 2) list = entries(narrated(cells));
+  if (list.length < (titled ? 2 : 3)) return [];
   let forward = 0;
   let backward = 0;
   for (let i = 1; i < list.length; i++) {
     if (list[i]!.value > list[i - 1]!.value) forward++;
     else if (list[i]!.value < list[i - 1]!.value) backward++;
   }
-  const ascending = forward >= backward;
+  // Too few dates to tell a direction: a section that calls itself a timeline runs forward.
+  const ascending = forward >= backward || (titled && list.length < 3);
   const found: Finding[] = [];
   for (let i = 1; i < list.length; i++) {
     const [prev, entry] = [list[i - 1]!, list[i]!];
