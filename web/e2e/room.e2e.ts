@@ -10,40 +10,20 @@
  * Screenshots go to web/test-results/. E2E_KEEP=1 keeps the temporary folder with the servers' logs.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { REPO, Topology } from './topology.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const DOCUMENT = resolve(import.meta.dirname, 'fixtures/docx4j-contributor-agreement-libreoffice.docx');
-const RESULTS = join(REPO, 'web/test-results');
-const BUDGET_MS = Number(process.env.E2E_BUDGET_MS || 150_000);
-const started = Date.now();
-
-const log = (message: string) =>
-  console.log(`[e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | false | null | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('analysis refused')) throw error;
-      last = error;
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms: ${what}${last ? ` (${String(last)})` : ''}`);
-}
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import {
+  analysisFinished,
+  cardStates,
+  DOCUMENT,
+  findings,
+  joinByLink,
+  RESULTS,
+  reviewerLink,
+  runE2e,
+  startReview,
+  until,
+} from './room-helpers.ts';
 
 /** Counts the `review:event`s of each type this page's socket received (init script, before the app). */
 const COUNT_FRAMES = () => {
@@ -63,36 +43,6 @@ const COUNT_FRAMES = () => {
   };
 };
 
-interface Person {
-  name: string;
-  context: BrowserContext;
-  page: Page;
-  errors: string[];
-}
-
-async function person(browser: Browser, name: string): Promise<Person> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  await context.addInitScript(COUNT_FRAMES);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`${name}: ${error.message}`));
-  return { name, context, page, errors };
-}
-
-const findings = (page: Page) =>
-  page.getByRole('region', { name: 'Findings', exact: true }).getByRole('article');
-
-/** id -> status word of every finding card on the page. */
-function cardStates(page: Page): Promise<Record<string, string>> {
-  return page.evaluate(() => {
-    const states: Record<string, string> = {};
-    for (const card of document.querySelectorAll<HTMLElement>('article[data-feedback-id]')) {
-      states[card.dataset.feedbackId ?? ''] = card.querySelector('.status-word')?.textContent?.trim() ?? '';
-    }
-    return states;
-  });
-}
-
 /** Author and text of every chat message on the page. */
 function chatLines(page: Page): Promise<{ id: string; status: string; text: string }[]> {
   return page.evaluate(() =>
@@ -106,276 +56,180 @@ function chatLines(page: Page): Promise<{ id: string; status: string; text: stri
 
 const connectionText = (page: Page) => page.getByRole('status').textContent();
 
-async function analysisFinished(page: Page): Promise<boolean> {
-  return page.evaluate(() => {
-    const sections = [
-      ...document.querySelectorAll<HTMLElement>('[data-sections-nav] li button[data-status]'),
-    ];
-    return (
-      sections.length > 0 &&
-      sections.every((b) => !['queued', 'analyzing', 'idle'].includes(b.dataset.status ?? ''))
-    );
-  });
-}
-
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(RESULTS, `room-${name}.png`) });
 }
 
-async function main(): Promise<void> {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  mkdirSync(RESULTS, { recursive: true });
-  const topology = new Topology();
-  let browser: Browser | null = null;
-  const people: Person[] = [];
-  const stop = async () => {
-    await browser?.close().catch(() => {});
-    await topology.stop();
-  };
-  const onSignal = () => {
-    void stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  // The whole run has a budget: a hang fails the test (and still cleans up) instead of blocking CI.
-  const watchdog = setTimeout(() => {
-    console.error(`[e2e] over the ${BUDGET_MS / 1000} s budget: stopping`);
-    void stop().finally(() => process.exit(1));
-  }, BUDGET_MS);
-  watchdog.unref();
+runE2e('room', async ({ topology, log, person }) => {
+  await topology.start(2);
+  const [one, two] = topology.servers;
+  assert.ok(one && two);
+  log(`servers on ${one.url} and ${two.url}, redis prefix ${topology.prefix}`);
+  const olivia = await person('Olivia Owner', COUNT_FRAMES);
+  const ravi = await person('Ravi Reviewer', COUNT_FRAMES);
 
-  try {
-    await topology.start(2);
-    const [one, two] = topology.servers;
-    assert.ok(one && two);
-    log(`servers on ${one.url} and ${two.url}, redis prefix ${topology.prefix}`);
+  // 1. Olivia, on server 1: her name, then the document.
+  const reviewPath = await startReview(olivia.page, one, olivia.name, DOCUMENT);
+  await olivia.page.getByRole('region', { name: 'Sections', exact: true }).waitFor();
+  await olivia.page.getByRole('region', { name: 'Document text', exact: true }).waitFor();
+  await until('Olivia connected', async () => (await connectionText(olivia.page)) === 'Connected');
+  log(`review ${reviewPath} open for Olivia`);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    const olivia = await person(browser, 'Olivia Owner');
-    const ravi = await person(browser, 'Ravi Reviewer');
-    people.push(olivia, ravi);
+  // 2. She invites Ravi as a reviewer; he follows the link on server 2.
+  const inviteUrl = await reviewerLink(olivia.page);
+  assert.equal(inviteUrl.origin, one.url, 'invite links are under PUBLIC_URL');
+  await joinByLink(ravi, two, inviteUrl, reviewPath);
+  await until('Ravi connected', async () => (await connectionText(ravi.page)) === 'Connected');
+  const instances = await Promise.all(
+    [olivia, ravi].map((p) =>
+      p.page.evaluate(async () => (await (await fetch('/health')).json()).instance as string),
+    ),
+  );
+  assert.notEqual(instances[0], instances[1], 'the two browsers are on different server instances');
+  log(`Ravi joined through ${instances[1]}; Olivia is on ${instances[0]}`);
 
-    // 1. Olivia, on server 1: her name, then the document.
-    await olivia.page.goto(`${one.url}/`);
-    await olivia.page.getByLabel('Your name', { exact: true }).fill(olivia.name);
-    await olivia.page.getByRole('button', { name: 'Continue', exact: true }).click();
-    await olivia.page.getByLabel('Document', { exact: true }).setInputFiles(DOCUMENT);
-    await olivia.page.getByRole('button', { name: 'Start review', exact: true }).click();
-    await olivia.page.waitForURL(/\/reviews\/[^/]+$/, { timeout: 20_000 });
-    const reviewPath = new URL(olivia.page.url()).pathname;
-    await olivia.page.getByRole('region', { name: 'Sections', exact: true }).waitFor();
-    await olivia.page.getByRole('region', { name: 'Document text', exact: true }).waitFor();
-    await until('Olivia connected', async () => (await connectionText(olivia.page)) === 'Connected');
-    log(`review ${reviewPath} open for Olivia`);
-
-    // 2. She invites Ravi as a reviewer; he follows the link on server 2.
-    await olivia.page.getByRole('button', { name: 'Invite', exact: true }).click();
-    await olivia.page.getByRole('button', { name: 'Create reviewer link' }).click();
-    const invite = await until('the reviewer link', async () =>
-      olivia.page.getByLabel('Reviewer link').inputValue(),
+  // Both see each other.
+  for (const p of [olivia, ravi]) {
+    const other = p === olivia ? ravi.name : olivia.name;
+    await until(`${p.name} sees ${other} here`, async () =>
+      (await p.page.getByRole('region', { name: 'People here', exact: true }).textContent())?.includes(other),
     );
-    await olivia.page.getByRole('button', { name: 'Close', exact: true }).click();
-    const inviteUrl = new URL(invite);
-    assert.equal(inviteUrl.origin, one.url, 'invite links are under PUBLIC_URL');
-    await ravi.page.goto(`${two.url}${inviteUrl.pathname}${inviteUrl.search}`);
-    await ravi.page.getByLabel('Your name', { exact: true }).fill(ravi.name);
-    await ravi.page.getByRole('button', { name: 'Continue', exact: true }).click();
-    await ravi.page.waitForURL((url) => url.pathname === reviewPath, { timeout: 15_000 });
-    await ravi.page.getByRole('region', { name: 'Findings', exact: true }).waitFor();
-    await until('Ravi connected', async () => (await connectionText(ravi.page)) === 'Connected');
-    const instances = await Promise.all(
-      [olivia, ravi].map((p) =>
-        p.page.evaluate(async () => (await (await fetch('/health')).json()).instance as string),
-      ),
-    );
-    assert.notEqual(instances[0], instances[1], 'the two browsers are on different server instances');
-    log(`Ravi joined through ${instances[1]}; Olivia is on ${instances[0]}`);
-
-    // Both see each other.
-    for (const p of [olivia, ravi]) {
-      const other = p === olivia ? ravi.name : olivia.name;
-      await until(`${p.name} sees ${other} here`, async () =>
-        (await p.page.getByRole('region', { name: 'People here', exact: true }).textContent())?.includes(
-          other,
-        ),
-      );
-    }
-
-    // Both list every section's findings (the list follows the selected section otherwise).
-    for (const p of [olivia, ravi]) {
-      await p.page
-        .getByRole('group', { name: 'Show the findings of' })
-        .getByRole('button', { name: /^All sections/ })
-        .click();
-    }
-
-    // 3. Analyze all: the rules' findings arrive in both rooms.
-    await olivia.page.getByRole('button', { name: 'Analyze all', exact: true }).click();
-    await until(
-      'the analysis to finish for Olivia',
-      async () => {
-        const refused = olivia.page.locator('[data-sonner-toast][data-type="error"]');
-        if (await refused.count())
-          throw new Error(`analysis refused: ${await refused.first().textContent()}`);
-        return analysisFinished(olivia.page);
-      },
-      30_000,
-    );
-    const count = await until('findings in both rooms', async () => {
-      const [a, b] = await Promise.all([findings(olivia.page).count(), findings(ravi.page).count()]);
-      return a > 0 && a === b && (await analysisFinished(ravi.page)) ? a : 0;
-    });
-    log(`${count} findings in both rooms`);
-    await shot(olivia.page, '1-analyzed-olivia');
-
-    // 4. Olivia accepts one; Ravi sees "Accepted" within a second.
-    const first = findings(olivia.page).first();
-    const firstId = await first.getAttribute('data-feedback-id');
-    assert.ok(firstId);
-    const acceptedAt = Date.now();
-    await first.getByRole('button', { name: 'Accept', exact: true }).click();
-    const ravisCard = ravi.page.locator(`article[data-feedback-id="${firstId}"]`);
-    await until(
-      'Ravi sees the decision',
-      async () => (await ravisCard.locator('.status-word').textContent()) === 'Accepted',
-      1000,
-    );
-    const seenAfter = Date.now() - acceptedAt;
-    assert.ok(seenAfter <= 1000, `Ravi saw "Accepted" after ${seenAfter} ms`);
-    assert.match((await ravisCard.textContent()) ?? '', new RegExp(`by ${olivia.name}`));
-    log(`Ravi saw "Accepted" ${seenAfter} ms after Olivia's click`);
-    await shot(ravi.page, '2-accepted-ravi');
-
-    // 5. Ravi asks the assistant; the reply streams into both rooms.
-    for (const p of [olivia, ravi]) await p.page.getByRole('tab', { name: 'Assistant', exact: true }).click();
-    await ravi.page
-      .getByLabel('Message', { exact: true })
-      .fill('What does the agreement say about the license?');
-    await ravi.page.getByRole('button', { name: 'Send', exact: true }).click();
-    for (const p of [olivia, ravi]) {
-      await until(`the answer for ${p.name}`, async () => {
-        const lines = await chatLines(p.page);
-        return lines.length === 2 && lines[1]?.status === 'done' && (lines[1]?.text.length ?? 0) > 0;
-      });
-      const deltas = await p.page.evaluate(
-        () =>
-          (window as unknown as { __prismFrames: Record<string, number> }).__prismFrames['chat.delta'] ?? 0,
-      );
-      assert.ok(deltas > 0, `${p.name}'s browser received the answer as chat.delta events`);
-    }
-    const [oliviaChat, raviChat] = await Promise.all([chatLines(olivia.page), chatLines(ravi.page)]);
-    assert.deepEqual(oliviaChat, raviChat);
-    const assistant = ravi.page.getByRole('region', { name: 'Assistant', exact: true });
-    assert.match((await assistant.textContent()) ?? '', /Prism/);
-    assert.match((await assistant.textContent()) ?? '', /rules/);
-    log(`the answer streamed into both rooms (${oliviaChat[1]?.text.length} characters)`);
-    await shot(olivia.page, '3-chat-olivia');
-
-    // 6. Kill -9 the server behind Ravi: "Reconnecting..."; meanwhile Olivia keeps working.
-    await topology.kill(two);
-    await until(
-      'Ravi sees "Reconnecting..."',
-      async () => (await connectionText(ravi.page)) === 'Reconnecting...',
-      10_000,
-    );
-    log('server 2 killed; Ravi shows "Reconnecting..."');
-    await shot(ravi.page, '4-reconnecting-ravi');
-    // A decision while offline shows at once and rolls back with a message: nothing is lost or invented.
-    await ravi.page.getByRole('tab', { name: 'Findings', exact: true }).click();
-    const offlineCard = findings(ravi.page).nth(2);
-    await offlineCard.getByRole('button', { name: 'Accept', exact: true }).click();
-    await until('Ravi is told he is offline', async () =>
-      (await ravi.page.locator('[data-sonner-toast]').allTextContents()).some((t) =>
-        t.includes('Not connected'),
-      ),
-    );
-    assert.equal(await offlineCard.locator('.status-word').textContent(), 'Pending');
-    await olivia.page.getByRole('tab', { name: 'Findings', exact: true }).click();
-    const second = findings(olivia.page).nth(1);
-    await second.getByRole('button', { name: 'Reject', exact: true }).click();
-    await until(
-      'Olivia sees her rejection',
-      async () => (await second.locator('.status-word').textContent()) === 'Rejected',
-    );
-    await olivia.page.getByRole('tab', { name: 'Assistant', exact: true }).click();
-    await olivia.page.getByLabel('Message', { exact: true }).fill('Who signs the agreement?');
-    await olivia.page.getByRole('button', { name: 'Send', exact: true }).click();
-    await until('the second answer for Olivia', async () => {
-      const lines = await chatLines(olivia.page);
-      return lines.length === 4 && lines[3]?.status === 'done';
-    });
-
-    // 7. Server 2 comes back on the same port; Ravi catches up with `since`.
-    await topology.startServer(two);
-    await until('Ravi reconnected', async () => (await connectionText(ravi.page)) === 'Connected', 20_000);
-    log('server 2 restarted; Ravi is connected again');
-    const expected = await cardStates(olivia.page);
-    const expectedChat = await chatLines(olivia.page);
-    await until(
-      'Ravi has the same findings, decisions and chat as Olivia',
-      async () => {
-        const [states, chat] = await Promise.all([cardStates(ravi.page), chatLines(ravi.page)]);
-        return (
-          JSON.stringify(states) === JSON.stringify(expected) &&
-          JSON.stringify(chat) === JSON.stringify(expectedChat)
-        );
-      },
-      10_000,
-    );
-    assert.equal(Object.keys(expected).length, count);
-    assert.equal(Object.values(expected).filter((s) => s === 'Accepted').length, 1);
-    assert.equal(Object.values(expected).filter((s) => s === 'Rejected').length, 1);
-    log(
-      `Ravi caught up: ${count} findings (1 accepted, 1 rejected) and ${expectedChat.length} chat messages, as Olivia`,
-    );
-
-    // The statistics panel draws its charts.
-    await ravi.page.getByRole('button', { name: 'Statistics', exact: true }).click();
-    await ravi.page
-      .getByRole('region', { name: 'Statistics', exact: true })
-      .locator('canvas')
-      .first()
-      .waitFor();
-    await shot(ravi.page, '5-caught-up-ravi');
-    await shot(olivia.page, '5-final-olivia');
-
-    const errors = [...olivia.errors, ...ravi.errors];
-    assert.deepEqual(errors, [], `uncaught page errors:\n${errors.join('\n')}`);
-    log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${RESULTS}`);
-  } catch (error) {
-    for (const p of people) {
-      await p.page
-        .screenshot({ path: join(RESULTS, `failure-${p.name.split(' ')[0]?.toLowerCase()}.png`) })
-        .catch(() => {});
-      if (p.errors.length) console.error(p.errors.join('\n'));
-    }
-    console.error(topology.logs());
-    throw error;
-  } finally {
-    clearTimeout(watchdog);
-    await stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
-}
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exit(1);
-  },
-);
+  // Both list every section's findings (the list follows the selected section otherwise).
+  for (const p of [olivia, ravi]) {
+    await p.page
+      .getByRole('group', { name: 'Show the findings of' })
+      .getByRole('button', { name: /^All sections/ })
+      .click();
+  }
+
+  // 3. Analyze all: the rules' findings arrive in both rooms.
+  await olivia.page.getByRole('button', { name: 'Analyze all', exact: true }).click();
+  await until(
+    'the analysis to finish for Olivia',
+    async () => {
+      const refused = olivia.page.locator('[data-sonner-toast][data-type="error"]');
+      if (await refused.count()) throw new Error(`analysis refused: ${await refused.first().textContent()}`);
+      return analysisFinished(olivia.page);
+    },
+    30_000,
+    (error) => error instanceof Error && error.message.startsWith('analysis refused'),
+  );
+  const count = await until('findings in both rooms', async () => {
+    const [a, b] = await Promise.all([findings(olivia.page).count(), findings(ravi.page).count()]);
+    return a > 0 && a === b && (await analysisFinished(ravi.page)) ? a : 0;
+  });
+  log(`${count} findings in both rooms`);
+  await shot(olivia.page, '1-analyzed-olivia');
+
+  // 4. Olivia accepts one; Ravi sees "Accepted" within a second.
+  const first = findings(olivia.page).first();
+  const firstId = await first.getAttribute('data-feedback-id');
+  assert.ok(firstId);
+  const acceptedAt = Date.now();
+  await first.getByRole('button', { name: 'Accept', exact: true }).click();
+  const ravisCard = ravi.page.locator(`article[data-feedback-id="${firstId}"]`);
+  await until(
+    'Ravi sees the decision',
+    async () => (await ravisCard.locator('.status-word').textContent()) === 'Accepted',
+    1000,
+  );
+  const seenAfter = Date.now() - acceptedAt;
+  assert.ok(seenAfter <= 1000, `Ravi saw "Accepted" after ${seenAfter} ms`);
+  assert.match((await ravisCard.textContent()) ?? '', new RegExp(`by ${olivia.name}`));
+  log(`Ravi saw "Accepted" ${seenAfter} ms after Olivia's click`);
+  await shot(ravi.page, '2-accepted-ravi');
+
+  // 5. Ravi asks the assistant; the reply streams into both rooms.
+  for (const p of [olivia, ravi]) await p.page.getByRole('tab', { name: 'Assistant', exact: true }).click();
+  await ravi.page
+    .getByLabel('Message', { exact: true })
+    .fill('What does the agreement say about the license?');
+  await ravi.page.getByRole('button', { name: 'Send', exact: true }).click();
+  for (const p of [olivia, ravi]) {
+    await until(`the answer for ${p.name}`, async () => {
+      const lines = await chatLines(p.page);
+      return lines.length === 2 && lines[1]?.status === 'done' && (lines[1]?.text.length ?? 0) > 0;
+    });
+    const deltas = await p.page.evaluate(
+      () => (window as unknown as { __prismFrames: Record<string, number> }).__prismFrames['chat.delta'] ?? 0,
+    );
+    assert.ok(deltas > 0, `${p.name}'s browser received the answer as chat.delta events`);
+  }
+  const [oliviaChat, raviChat] = await Promise.all([chatLines(olivia.page), chatLines(ravi.page)]);
+  assert.deepEqual(oliviaChat, raviChat);
+  const assistant = ravi.page.getByRole('region', { name: 'Assistant', exact: true });
+  assert.match((await assistant.textContent()) ?? '', /Prism/);
+  assert.match((await assistant.textContent()) ?? '', /rules/);
+  log(`the answer streamed into both rooms (${oliviaChat[1]?.text.length} characters)`);
+  await shot(olivia.page, '3-chat-olivia');
+
+  // 6. Kill -9 the server behind Ravi: "Reconnecting..."; meanwhile Olivia keeps working.
+  await topology.kill(two);
+  await until(
+    'Ravi sees "Reconnecting..."',
+    async () => (await connectionText(ravi.page)) === 'Reconnecting...',
+    10_000,
+  );
+  log('server 2 killed; Ravi shows "Reconnecting..."');
+  await shot(ravi.page, '4-reconnecting-ravi');
+  // A decision while offline shows at once and rolls back with a message: nothing is lost or invented.
+  await ravi.page.getByRole('tab', { name: 'Findings', exact: true }).click();
+  const offlineCard = findings(ravi.page).nth(2);
+  await offlineCard.getByRole('button', { name: 'Accept', exact: true }).click();
+  await until('Ravi is told he is offline', async () =>
+    (await ravi.page.locator('[data-sonner-toast]').allTextContents()).some((t) =>
+      t.includes('Not connected'),
+    ),
+  );
+  assert.equal(await offlineCard.locator('.status-word').textContent(), 'Pending');
+  await olivia.page.getByRole('tab', { name: 'Findings', exact: true }).click();
+  const second = findings(olivia.page).nth(1);
+  await second.getByRole('button', { name: 'Reject', exact: true }).click();
+  await until(
+    'Olivia sees her rejection',
+    async () => (await second.locator('.status-word').textContent()) === 'Rejected',
+  );
+  await olivia.page.getByRole('tab', { name: 'Assistant', exact: true }).click();
+  await olivia.page.getByLabel('Message', { exact: true }).fill('Who signs the agreement?');
+  await olivia.page.getByRole('button', { name: 'Send', exact: true }).click();
+  await until('the second answer for Olivia', async () => {
+    const lines = await chatLines(olivia.page);
+    return lines.length === 4 && lines[3]?.status === 'done';
+  });
+
+  // 7. Server 2 comes back on the same port; Ravi catches up with `since`.
+  await topology.startServer(two);
+  await until('Ravi reconnected', async () => (await connectionText(ravi.page)) === 'Connected', 20_000);
+  log('server 2 restarted; Ravi is connected again');
+  const expected = await cardStates(olivia.page);
+  const expectedChat = await chatLines(olivia.page);
+  await until(
+    'Ravi has the same findings, decisions and chat as Olivia',
+    async () => {
+      const [states, chat] = await Promise.all([cardStates(ravi.page), chatLines(ravi.page)]);
+      return (
+        JSON.stringify(states) === JSON.stringify(expected) &&
+        JSON.stringify(chat) === JSON.stringify(expectedChat)
+      );
+    },
+    10_000,
+  );
+  assert.equal(Object.keys(expected).length, count);
+  assert.equal(Object.values(expected).filter((s) => s === 'Accepted').length, 1);
+  assert.equal(Object.values(expected).filter((s) => s === 'Rejected').length, 1);
+  log(
+    `Ravi caught up: ${count} findings (1 accepted, 1 rejected) and ${expectedChat.length} chat messages, as Olivia`,
+  );
+
+  // The statistics panel draws its charts.
+  await ravi.page.getByRole('button', { name: 'Statistics', exact: true }).click();
+  await ravi.page
+    .getByRole('region', { name: 'Statistics', exact: true })
+    .locator('canvas')
+    .first()
+    .waitFor();
+  await shot(ravi.page, '5-caught-up-ravi');
+  await shot(olivia.page, '5-final-olivia');
+});

@@ -17,39 +17,21 @@
  * Screenshots go to web/test-results/triage-*.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Document, HeadingLevel, Packer, Paragraph, TextRun } from 'docx';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
-import { REPO, Topology } from './topology.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const RESULTS = join(REPO, 'web/test-results');
-const BUDGET_MS = Number(process.env.E2E_BUDGET_MS || 150_000);
-const started = Date.now();
-
-const log = (message: string) =>
-  console.log(`[triage ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | false | null | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms: ${what}${last ? ` (${String(last)})` : ''}`);
-}
+import type { Locator, Page } from 'playwright-core';
+import {
+  analysisFinished,
+  cardStates,
+  joinByLink,
+  RESULTS,
+  reviewerLink,
+  runE2e,
+  sleep,
+  startReview,
+  until,
+} from './room-helpers.ts';
 
 /** Five sections of prose the rules provider finds plenty in: placeholders, hedging, passive voice... */
 async function documentWithManyFindings(): Promise<Buffer> {
@@ -136,377 +118,283 @@ const focusedCardId = (page: Page) =>
       document.activeElement?.closest<HTMLElement>('article[data-feedback-id]')?.dataset.feedbackId ?? null,
   );
 
-function cardStates(page: Page): Promise<Record<string, string>> {
-  return page.evaluate(() => {
-    const states: Record<string, string> = {};
-    for (const card of document.querySelectorAll<HTMLElement>('article[data-feedback-id]')) {
-      states[card.dataset.feedbackId ?? ''] = card.querySelector('.status-word')?.textContent?.trim() ?? '';
-    }
-    return states;
-  });
-}
-
-async function analysisFinished(page: Page): Promise<boolean> {
-  return page.evaluate(() => {
-    const sections = [
-      ...document.querySelectorAll<HTMLElement>('[data-sections-nav] li button[data-status]'),
-    ];
-    return (
-      sections.length > 0 &&
-      sections.every((b) => !['queued', 'analyzing', 'idle'].includes(b.dataset.status ?? ''))
-    );
-  });
-}
-
 async function shot(page: Page, name: string): Promise<void> {
   const file = join(RESULTS, `triage-${name}.png`);
   await page.screenshot({ path: file });
   await page.screenshot({ path: `/tmp/triage-${name}.png` });
 }
 
-async function main(): Promise<void> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (set CHROMIUM_PATH)`);
-  mkdirSync(RESULTS, { recursive: true });
-  const topology = new Topology();
-  let browser: Browser | null = null;
-  const stop = async () => {
-    await browser?.close().catch(() => {});
-    await topology.stop();
-  };
-  const watchdog = setTimeout(() => {
-    console.error(`[triage] over the ${BUDGET_MS / 1000} s budget: stopping`);
-    void stop().finally(() => process.exit(1));
-  }, BUDGET_MS);
-  watchdog.unref();
-  const errors: string[] = [];
-  const pages: Page[] = [];
+runE2e('triage', async ({ topology, log, person }) => {
+  await topology.start(1);
+  const [server] = topology.servers;
+  assert.ok(server);
+  const file = join(topology.dir, 'incident-report.docx');
+  writeFileSync(file, await documentWithManyFindings());
+  const owner = await person('Olivia Owner');
+  const reviewer = await person('Ravi Reviewer');
+  const olivia = owner.page;
+  const ravi = reviewer.page;
 
-  try {
-    await topology.start(1);
-    const [server] = topology.servers;
-    assert.ok(server);
-    const file = join(topology.dir, 'incident-report.docx');
-    writeFileSync(file, await documentWithManyFindings());
+  // Olivia uploads and analyses.
+  const reviewPath = await startReview(olivia, server, owner.name, file);
+  await olivia.getByRole('region', { name: 'Document text', exact: true }).waitFor();
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
-    const open = async (name: string) => {
-      const context = await browser!.newContext({ viewport: { width: 1440, height: 900 } });
-      const page = await context.newPage();
-      page.on('pageerror', (error) => errors.push(`${name}: ${error.message}`));
-      pages.push(page);
-      return page;
-    };
-    const olivia = await open('Olivia');
-    const ravi = await open('Ravi');
+  // No model: the Thinking box is disabled and says why.
+  const thinking = olivia.getByRole('checkbox', { name: 'Thinking' });
+  await until(
+    'the room knows the rules provider analyses',
+    async () => (await thinking.isDisabled()) === true,
+  );
+  const why = (await olivia.locator('#thinking-why').textContent()) ?? '';
+  assert.match(why, /No model is configured/);
 
-    // Olivia uploads and analyses.
-    await olivia.goto(`${server.url}/`);
-    await olivia.getByLabel('Your name', { exact: true }).fill('Olivia Owner');
-    await olivia.getByRole('button', { name: 'Continue', exact: true }).click();
-    await olivia.getByLabel('Document', { exact: true }).setInputFiles(file);
-    await olivia.getByRole('button', { name: 'Start review', exact: true }).click();
-    await olivia.waitForURL(/\/reviews\/[^/]+$/, { timeout: 20_000 });
-    const reviewPath = new URL(olivia.url()).pathname;
-    await olivia.getByRole('region', { name: 'Document text', exact: true }).waitFor();
+  await olivia.getByRole('button', { name: 'Analyze all', exact: true }).click();
+  await until('the analysis to finish', () => analysisFinished(olivia), 45_000);
+  const scope = panel(olivia).getByRole('group', { name: 'Show the findings of' });
+  await scope.getByRole('button', { name: /^All sections/ }).click();
+  const total = await until('findings', async () => cards(olivia).count());
+  log(`${total} findings`);
+  assert.ok(total >= 12, `the document gives at least 12 findings (got ${total})`);
 
-    // No model: the Thinking box is disabled and says why.
-    const thinking = olivia.getByRole('checkbox', { name: 'Thinking' });
-    await until(
-      'the room knows the rules provider analyses',
-      async () => (await thinking.isDisabled()) === true,
-    );
-    const why = (await olivia.locator('#thinking-why').textContent()) ?? '';
-    assert.match(why, /No model is configured/);
+  // Rules carry no confidence percentage.
+  assert.equal(await panel(olivia).locator('.confidence').count(), 0, 'rules findings show no percentage');
+  assert.doesNotMatch((await panel(olivia).locator('.list').textContent()) ?? '', /\d+ %/);
 
-    await olivia.getByRole('button', { name: 'Analyze all', exact: true }).click();
-    await until('the analysis to finish', () => analysisFinished(olivia), 45_000);
-    const scope = panel(olivia).getByRole('group', { name: 'Show the findings of' });
-    await scope.getByRole('button', { name: /^All sections/ }).click();
-    const total = await until('findings', async () => cards(olivia).count());
-    log(`${total} findings`);
-    assert.ok(total >= 12, `the document gives at least 12 findings (got ${total})`);
+  // At least 6 closed cards fit in the panel at 1440x900.
+  const visible = await fullyVisibleCards(olivia);
+  log(`${visible} closed cards fully visible at 1440x900`);
+  assert.ok(visible >= 6, `${visible} closed cards visible`);
+  await shot(olivia, '1-all-sections');
 
-    // Rules carry no confidence percentage.
-    assert.equal(await panel(olivia).locator('.confidence').count(), 0, 'rules findings show no percentage');
-    assert.doesNotMatch((await panel(olivia).locator('.list').textContent()) ?? '', /\d+ %/);
-
-    // At least 6 closed cards fit in the panel at 1440x900.
-    const visible = await fullyVisibleCards(olivia);
-    log(`${visible} closed cards fully visible at 1440x900`);
-    assert.ok(visible >= 6, `${visible} closed cards visible`);
-    await shot(olivia, '1-all-sections');
-
-    // The list follows the selected section.
-    const nav = olivia.getByRole('region', { name: 'Sections', exact: true });
-    await scope.getByRole('button').first().click();
-    await nav.getByRole('button', { name: /Timeline/ }).click();
-    await until('the list follows the Timeline section', async () => {
-      const heading = await olivia
-        .getByRole('region', { name: 'Document text', exact: true })
-        .locator('h2')
-        .textContent();
-      const ids = await cards(olivia).evaluateAll((all) =>
-        all.map((c) => (c as HTMLElement).dataset.sectionId),
-      );
-      // Every card listed belongs to the section shown, and every highlight there has its card listed.
-      const markIds = await olivia
-        .locator('mark[data-feedback-id]')
-        .evaluateAll((all) => all.map((m) => (m as HTMLElement).dataset.feedbackId));
-      const cardIds = new Set(
-        await cards(olivia).evaluateAll((all) => all.map((c) => (c as HTMLElement).dataset.feedbackId)),
-      );
-      return (
-        heading === 'Timeline' &&
-        ids.length > 0 &&
-        new Set(ids).size === 1 &&
-        markIds.every((id) => cardIds.has(id))
-      );
-    });
-    const inTimeline = await cards(olivia).count();
-    assert.ok(inTimeline < total, 'a section shows fewer findings than all sections');
-    const scopeText = (await scope.textContent()) ?? '';
-    assert.match(scopeText, /Timeline/);
-    assert.match(scopeText, new RegExp(`All sections\\s*${total}`));
-    // The nav counts each section's findings.
-    const navCount = await nav
-      .getByRole('button', { name: /Timeline/ })
-      .locator('.n')
+  // The list follows the selected section.
+  const nav = olivia.getByRole('region', { name: 'Sections', exact: true });
+  await scope.getByRole('button').first().click();
+  await nav.getByRole('button', { name: /Timeline/ }).click();
+  await until('the list follows the Timeline section', async () => {
+    const heading = await olivia
+      .getByRole('region', { name: 'Document text', exact: true })
+      .locator('h2')
       .textContent();
-    assert.equal(Number(navCount), inTimeline);
-    log(`Timeline selected: ${inTimeline} findings listed (nav says ${navCount})`);
-    await shot(olivia, '2-section-follows');
-
-    // Clicking a highlight brings its card into view, focused. Scroll the list away first.
-    const list = panel(olivia).locator('.list');
-    const marks = olivia.locator('mark[data-feedback-id]');
-    assert.ok((await marks.count()) > 0, 'the section has highlights');
-    const lastMark = marks.last();
-    const markId = await lastMark.getAttribute('data-feedback-id');
-    assert.ok(markId);
-    await list.evaluate((el) => el.scrollTo({ top: 0 }));
-    await lastMark.click();
-    const card = panel(olivia).locator(`article[data-feedback-id="${markId}"]`);
-    await until('the card of the clicked highlight in view', async () => inside(card, list));
-    assert.equal(await focusedCardId(olivia), markId, 'the card has the focus');
-    const markText = (await lastMark.textContent()) ?? '';
-    const paragraph = await lastMark.evaluate((m) => m.closest('p')?.textContent ?? '');
-    // The mark covers the words at issue (the quote or the words the finding names in it), never
-    // more than the finding quotes; and highlights are words, not whole paragraphs.
-    const evidence = await card.locator('blockquote').textContent();
-    const collapse = (text: string): string => text.replace(/\s+/g, ' ').trim();
-    assert.ok(
-      markText.trim() && evidence && collapse(evidence).includes(collapse(markText)),
-      `the highlight "${markText}" is within its quote "${evidence}"`,
+    const ids = await cards(olivia).evaluateAll((all) =>
+      all.map((c) => (c as HTMLElement).dataset.sectionId),
     );
-    const partial = await marks.evaluateAll(
-      (all) =>
-        all.filter(
-          (m) =>
-            (m.textContent ?? '').trim().length < (m.closest('p, td, li')?.textContent ?? '').trim().length,
-        ).length,
+    // Every card listed belongs to the section shown, and every highlight there has its card listed.
+    const markIds = await olivia
+      .locator('mark[data-feedback-id]')
+      .evaluateAll((all) => all.map((m) => (m as HTMLElement).dataset.feedbackId));
+    const cardIds = new Set(
+      await cards(olivia).evaluateAll((all) => all.map((c) => (c as HTMLElement).dataset.feedbackId)),
     );
-    assert.ok(partial > 0, 'some highlights cover words inside a paragraph, not the whole paragraph');
-    log(
-      `highlight "${markText}" (of a ${paragraph.length}-character paragraph) -> its card is in view and focused`,
+    return (
+      heading === 'Timeline' &&
+      ids.length > 0 &&
+      new Set(ids).size === 1 &&
+      markIds.every((id) => cardIds.has(id))
     );
-    await shot(olivia, '3-highlight-clicked');
+  });
+  const inTimeline = await cards(olivia).count();
+  assert.ok(inTimeline < total, 'a section shows fewer findings than all sections');
+  const scopeText = (await scope.textContent()) ?? '';
+  assert.match(scopeText, /Timeline/);
+  assert.match(scopeText, new RegExp(`All sections\\s*${total}`));
+  // The nav counts each section's findings.
+  const navCount = await nav
+    .getByRole('button', { name: /Timeline/ })
+    .locator('.n')
+    .textContent();
+  assert.equal(Number(navCount), inTimeline);
+  log(`Timeline selected: ${inTimeline} findings listed (nav says ${navCount})`);
+  await shot(olivia, '2-section-follows');
 
-    // "Show in document" scrolls the document to the highlight and flashes it.
-    const scroller = olivia.getByRole('region', { name: 'Document text', exact: true }).locator('.scroller');
-    await scroller.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
-    await card.getByRole('button', { name: 'Show in document' }).click();
-    const flashed = olivia.locator(`mark.flash[data-feedback-id="${markId}"]`).first();
-    await flashed.waitFor({ timeout: 5000 });
-    await until('the highlight in the document view', async () => inside(flashed, scroller));
-    log('"Show in document" scrolled to the highlight and flashed it');
+  // Clicking a highlight brings its card into view, focused. Scroll the list away first.
+  const list = panel(olivia).locator('.list');
+  const marks = olivia.locator('mark[data-feedback-id]');
+  assert.ok((await marks.count()) > 0, 'the section has highlights');
+  const lastMark = marks.last();
+  const markId = await lastMark.getAttribute('data-feedback-id');
+  assert.ok(markId);
+  await list.evaluate((el) => el.scrollTo({ top: 0 }));
+  await lastMark.click();
+  const card = panel(olivia).locator(`article[data-feedback-id="${markId}"]`);
+  await until('the card of the clicked highlight in view', async () => inside(card, list));
+  assert.equal(await focusedCardId(olivia), markId, 'the card has the focus');
+  const markText = (await lastMark.textContent()) ?? '';
+  const paragraph = await lastMark.evaluate((m) => m.closest('p')?.textContent ?? '');
+  // The mark covers the words at issue (the quote or the words the finding names in it), never
+  // more than the finding quotes; and highlights are words, not whole paragraphs.
+  const evidence = await card.locator('blockquote').textContent();
+  const collapse = (text: string): string => text.replace(/\s+/g, ' ').trim();
+  assert.ok(
+    markText.trim() && evidence && collapse(evidence).includes(collapse(markText)),
+    `the highlight "${markText}" is within its quote "${evidence}"`,
+  );
+  const partial = await marks.evaluateAll(
+    (all) =>
+      all.filter(
+        (m) =>
+          (m.textContent ?? '').trim().length < (m.closest('p, td, li')?.textContent ?? '').trim().length,
+      ).length,
+  );
+  assert.ok(partial > 0, 'some highlights cover words inside a paragraph, not the whole paragraph');
+  log(
+    `highlight "${markText}" (of a ${paragraph.length}-character paragraph) -> its card is in view and focused`,
+  );
+  await shot(olivia, '3-highlight-clicked');
 
-    // Ravi joins (reviewer) and shows all sections.
-    await olivia.getByRole('button', { name: 'Invite', exact: true }).click();
-    await olivia.getByRole('button', { name: 'Create reviewer link' }).click();
-    const invite = await until('the reviewer link', async () =>
-      olivia.getByLabel('Reviewer link').inputValue(),
-    );
-    await olivia.getByRole('button', { name: 'Close', exact: true }).click();
-    const inviteUrl = new URL(invite);
-    await ravi.goto(`${server.url}${inviteUrl.pathname}${inviteUrl.search}`);
-    await ravi.getByLabel('Your name', { exact: true }).fill('Ravi Reviewer');
-    await ravi.getByRole('button', { name: 'Continue', exact: true }).click();
-    await ravi.waitForURL((url) => url.pathname === reviewPath, { timeout: 15_000 });
-    await panel(ravi)
-      .getByRole('group', { name: 'Show the findings of' })
-      .getByRole('button', { name: /^All sections/ })
-      .click();
-    await until('Ravi sees every finding', async () => (await cards(ravi).count()) === total);
+  // "Show in document" scrolls the document to the highlight and flashes it.
+  const scroller = olivia.getByRole('region', { name: 'Document text', exact: true }).locator('.scroller');
+  await scroller.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+  await card.getByRole('button', { name: 'Show in document' }).click();
+  const flashed = olivia.locator(`mark.flash[data-feedback-id="${markId}"]`).first();
+  await flashed.waitFor({ timeout: 5000 });
+  await until('the highlight in the document view', async () => inside(flashed, scroller));
+  log('"Show in document" scrolled to the highlight and flashed it');
 
-    // Keyboard triage through ten findings, from the first section on: j moves, a / r decide.
-    await olivia
-      .getByRole('region', { name: 'Sections', exact: true })
-      .getByRole('button')
-      .filter({ hasText: 'Executive summary' })
-      .click();
-    await olivia
-      .locator('body')
-      .click({ position: { x: 700, y: 880 } })
-      .catch(() => {});
-    await olivia.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    const decided: Record<string, string> = {};
-    for (let n = 0; n < 10; n += 1) {
-      await olivia.keyboard.press('j');
-      const id = await until(`finding ${n + 1} focused`, () => focusedCardId(olivia), 3000);
-      assert.ok(!(id in decided), `j moved on to a new finding (${id})`);
-      const current = panel(olivia).locator(`article[data-feedback-id="${id}"]`);
-      assert.ok(await inside(current, list), `finding ${n + 1} is in view`);
-      const key = n % 3 === 2 ? 'r' : 'a';
-      await olivia.keyboard.press(key);
-      decided[id] = key === 'a' ? 'Accepted' : 'Rejected';
-      await until(
-        `finding ${n + 1} shows its decision`,
-        async () => ((await current.locator('.status-word').textContent()) ?? '') === decided[id],
-      );
-    }
-    log('ten findings triaged by keyboard, each in view when current');
-    // n: the next pending finding; its highlight is in the document view.
-    await olivia.keyboard.press('n');
-    const pendingId = await until('a pending finding focused', async () => {
-      const id = await focusedCardId(olivia);
-      return id && !(id in decided) ? id : null;
-    });
-    const pendingCard = panel(olivia).locator(`article[data-feedback-id="${pendingId}"]`);
-    assert.equal((await pendingCard.locator('.status-word').textContent())?.trim(), 'Pending');
-    assert.ok(await inside(pendingCard, list), 'the pending finding is in view');
-    const pendingMark = olivia.locator(`mark[data-feedback-id="${pendingId}"]`).first();
-    if (await pendingMark.count()) {
-      const docScroller = olivia
-        .getByRole('region', { name: 'Document text', exact: true })
-        .locator('.scroller');
-      await until('its highlight in the document view', async () => inside(pendingMark, docScroller), 3000);
-    }
-    await shot(olivia, '4-triaged');
+  // Ravi joins (reviewer) and shows all sections.
+  await joinByLink(reviewer, server, await reviewerLink(olivia), reviewPath);
+  await panel(ravi)
+    .getByRole('group', { name: 'Show the findings of' })
+    .getByRole('button', { name: /^All sections/ })
+    .click();
+  await until('Ravi sees every finding', async () => (await cards(ravi).count()) === total);
+
+  // Keyboard triage through ten findings, from the first section on: j moves, a / r decide.
+  await olivia
+    .getByRole('region', { name: 'Sections', exact: true })
+    .getByRole('button')
+    .filter({ hasText: 'Executive summary' })
+    .click();
+  await olivia
+    .locator('body')
+    .click({ position: { x: 700, y: 880 } })
+    .catch(() => {});
+  await olivia.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  const decided: Record<string, string> = {};
+  for (let n = 0; n < 10; n += 1) {
+    await olivia.keyboard.press('j');
+    const id = await until(`finding ${n + 1} focused`, () => focusedCardId(olivia), 3000);
+    assert.ok(!(id in decided), `j moved on to a new finding (${id})`);
+    const current = panel(olivia).locator(`article[data-feedback-id="${id}"]`);
+    assert.ok(await inside(current, list), `finding ${n + 1} is in view`);
+    const key = n % 3 === 2 ? 'r' : 'a';
+    await olivia.keyboard.press(key);
+    decided[id] = key === 'a' ? 'Accepted' : 'Rejected';
     await until(
-      'the ten decisions reach Ravi',
-      async () => {
-        const states = await cardStates(ravi);
-        return Object.entries(decided).every(([id, status]) => states[id] === status);
-      },
-      5000,
+      `finding ${n + 1} shows its decision`,
+      async () => ((await current.locator('.status-word').textContent()) ?? '') === decided[id],
     );
-    log('Ravi sees the ten decisions');
-
-    // Ravi changes one of Olivia's fresh decisions: she is told who and what.
-    const [changedId] = Object.entries(decided).find(([, status]) => status === 'Accepted') ?? [];
-    assert.ok(changedId);
-    await ravi
-      .locator(`article[data-feedback-id="${changedId}"]`)
-      .getByRole('button', { name: 'Reject', exact: true })
-      .click();
-    const toast = await until('Olivia is told', async () =>
-      (await olivia.locator('[data-sonner-toast]').allTextContents()).find((t) =>
-        t.includes('Ravi Reviewer rejected'),
-      ),
-    );
-    assert.match(toast, /which you accepted/);
-    assert.doesNotMatch(toast, /““|””/, 'one pair of quote marks');
-    log(`Olivia was told: ${toast}`);
-    await shot(olivia, '5-overruled-toast');
-
-    // The help dialog lists the triage keys.
-    await olivia.keyboard.press('Escape');
-    await olivia.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    await olivia.keyboard.press('?');
-    const help = olivia.getByRole('dialog', { name: 'Keyboard shortcuts' });
-    await help.waitFor();
-    const helpText = (await help.textContent()) ?? '';
-    for (const expected of [
-      'Next finding',
-      'Next pending finding',
-      'Accept the current finding',
-      'Open or close',
-    ]) {
-      assert.ok(helpText.includes(expected), `help lists "${expected}"`);
-    }
-    await shot(olivia, '6-help');
-    await olivia.keyboard.press('Escape');
-
-    // A card opened shows its details, with rubric checkpoints by name.
-    const first = cards(olivia).first();
-    await first.getByRole('button', { expanded: false }).first().click();
-    await until('the card opens', async () => (await first.getAttribute('class'))?.includes('open'));
-    const openText = (await first.textContent()) ?? '';
-    assert.doesNotMatch(openText, /Rubric refs/i);
-    await shot(olivia, '7-card-open');
-
-    // A person's Important item with the default risk: the card says its risk, the statistics agree.
-    await panel(olivia).getByRole('button', { name: 'Add feedback', exact: true }).click();
-    const form = olivia.getByRole('form', { name: 'New feedback' });
-    await form.getByLabel('Kind').selectOption('important');
-    await form.getByLabel('Description').fill('The timeline has no owner for the rollback.');
-    await form.getByRole('button', { name: 'Add feedback', exact: true }).click();
-    const mine = panel(olivia).locator('article[data-source="user"]');
-    await mine.waitFor();
-    const myRisk = ((await mine.locator('.risk').textContent()) ?? '').trim();
-    log(`a person's Important item with the default risk: the card says "${myRisk}"`);
-
-    // Statistics in dark mode: readable colours (screenshot), the counts as the cards say.
-    await olivia.emulateMedia({ colorScheme: 'dark' });
-    await olivia.getByRole('button', { name: 'Statistics', exact: true }).click();
-    const stats = olivia.getByRole('region', { name: 'Statistics', exact: true });
-    await stats.locator('canvas').first().waitFor();
-    await sleep(600);
-    await scope.getByRole('button', { name: /^All sections/ }).click();
-    const riskBoard = stats.locator('figure', { hasText: 'By risk' });
-    for (const risk of ['High risk', 'Medium risk', 'Low risk']) {
-      const onCards = await panel(olivia).locator('.risk', { hasText: risk }).count();
-      const counted = await riskBoard.locator('li', { hasText: risk }).locator('strong').textContent();
-      assert.equal(Number(counted), onCards, `statistics count "${risk}" items where the cards say`);
-    }
-    assert.equal(await panel(olivia).locator('article[data-feedback-id]').count(), total + 1);
-    await shot(olivia, '8-statistics-dark');
-    await olivia.getByRole('button', { name: 'Close statistics' }).click();
-    await shot(olivia, '9-room-dark');
-    // Below 1000 px the findings are a drawer; a click on a highlight opens it on the card.
-    await olivia.setViewportSize({ width: 900, height: 800 });
-    const scrim = olivia.getByRole('button', { name: 'Close the panel' });
-    if (await scrim.count()) await scrim.click({ position: { x: 20, y: 300 } });
-    const narrowMark = olivia.locator('mark[data-feedback-id]').first();
-    const narrowId = await narrowMark.getAttribute('data-feedback-id');
-    await narrowMark.click();
-    const narrowCard = olivia.locator(`.drawer.open article[data-feedback-id="${narrowId}"]`);
-    await narrowCard.waitFor();
-    await until('the card in the drawer in view', async () =>
-      inside(narrowCard, olivia.locator('.drawer [aria-label="Findings"] .list')),
-    );
-    await sleep(300);
-    await shot(olivia, '10-narrow-drawer');
-
-    assert.deepEqual(errors, [], `uncaught page errors:\n${errors.join('\n')}`);
-    log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${RESULTS}`);
-  } catch (error) {
-    for (const [i, page] of pages.entries()) {
-      await page.screenshot({ path: join(RESULTS, `triage-failure-${i}.png`) }).catch(() => {});
-      await page.screenshot({ path: `/tmp/triage-failure-${i}.png` }).catch(() => {});
-    }
-    if (errors.length) console.error(errors.join('\n'));
-    console.error(topology.logs());
-    throw error;
-  } finally {
-    clearTimeout(watchdog);
-    await stop();
   }
-}
+  log('ten findings triaged by keyboard, each in view when current');
+  // n: the next pending finding; its highlight is in the document view.
+  await olivia.keyboard.press('n');
+  const pendingId = await until('a pending finding focused', async () => {
+    const id = await focusedCardId(olivia);
+    return id && !(id in decided) ? id : null;
+  });
+  const pendingCard = panel(olivia).locator(`article[data-feedback-id="${pendingId}"]`);
+  assert.equal((await pendingCard.locator('.status-word').textContent())?.trim(), 'Pending');
+  assert.ok(await inside(pendingCard, list), 'the pending finding is in view');
+  const pendingMark = olivia.locator(`mark[data-feedback-id="${pendingId}"]`).first();
+  if (await pendingMark.count()) {
+    const docScroller = olivia
+      .getByRole('region', { name: 'Document text', exact: true })
+      .locator('.scroller');
+    await until('its highlight in the document view', async () => inside(pendingMark, docScroller), 3000);
+  }
+  await shot(olivia, '4-triaged');
+  await until(
+    'the ten decisions reach Ravi',
+    async () => {
+      const states = await cardStates(ravi);
+      return Object.entries(decided).every(([id, status]) => states[id] === status);
+    },
+    5000,
+  );
+  log('Ravi sees the ten decisions');
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exit(1);
-  },
-);
+  // Ravi changes one of Olivia's fresh decisions: she is told who and what.
+  const [changedId] = Object.entries(decided).find(([, status]) => status === 'Accepted') ?? [];
+  assert.ok(changedId);
+  await ravi
+    .locator(`article[data-feedback-id="${changedId}"]`)
+    .getByRole('button', { name: 'Reject', exact: true })
+    .click();
+  const toast = await until('Olivia is told', async () =>
+    (await olivia.locator('[data-sonner-toast]').allTextContents()).find((t) =>
+      t.includes('Ravi Reviewer rejected'),
+    ),
+  );
+  assert.match(toast, /which you accepted/);
+  assert.doesNotMatch(toast, /““|””/, 'one pair of quote marks');
+  log(`Olivia was told: ${toast}`);
+  await shot(olivia, '5-overruled-toast');
+
+  // The help dialog lists the triage keys.
+  await olivia.keyboard.press('Escape');
+  await olivia.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await olivia.keyboard.press('?');
+  const help = olivia.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await help.waitFor();
+  const helpText = (await help.textContent()) ?? '';
+  for (const expected of [
+    'Next finding',
+    'Next pending finding',
+    'Accept the current finding',
+    'Open or close',
+  ]) {
+    assert.ok(helpText.includes(expected), `help lists "${expected}"`);
+  }
+  await shot(olivia, '6-help');
+  await olivia.keyboard.press('Escape');
+
+  // A card opened shows its details, with rubric checkpoints by name.
+  const first = cards(olivia).first();
+  await first.getByRole('button', { expanded: false }).first().click();
+  await until('the card opens', async () => (await first.getAttribute('class'))?.includes('open'));
+  const openText = (await first.textContent()) ?? '';
+  assert.doesNotMatch(openText, /Rubric refs/i);
+  await shot(olivia, '7-card-open');
+
+  // A person's Important item with the default risk: the card says its risk, the statistics agree.
+  await panel(olivia).getByRole('button', { name: 'Add feedback', exact: true }).click();
+  const form = olivia.getByRole('form', { name: 'New feedback' });
+  await form.getByLabel('Kind').selectOption('important');
+  await form.getByLabel('Description').fill('The timeline has no owner for the rollback.');
+  await form.getByRole('button', { name: 'Add feedback', exact: true }).click();
+  const mine = panel(olivia).locator('article[data-source="user"]');
+  await mine.waitFor();
+  const myRisk = ((await mine.locator('.risk').textContent()) ?? '').trim();
+  log(`a person's Important item with the default risk: the card says "${myRisk}"`);
+
+  // Statistics in dark mode: readable colours (screenshot), the counts as the cards say.
+  await olivia.emulateMedia({ colorScheme: 'dark' });
+  await olivia.getByRole('button', { name: 'Statistics', exact: true }).click();
+  const stats = olivia.getByRole('region', { name: 'Statistics', exact: true });
+  await stats.locator('canvas').first().waitFor();
+  await sleep(600);
+  await scope.getByRole('button', { name: /^All sections/ }).click();
+  const riskBoard = stats.locator('figure', { hasText: 'By risk' });
+  for (const risk of ['High risk', 'Medium risk', 'Low risk']) {
+    const onCards = await panel(olivia).locator('.risk', { hasText: risk }).count();
+    const counted = await riskBoard.locator('li', { hasText: risk }).locator('strong').textContent();
+    assert.equal(Number(counted), onCards, `statistics count "${risk}" items where the cards say`);
+  }
+  assert.equal(await panel(olivia).locator('article[data-feedback-id]').count(), total + 1);
+  await shot(olivia, '8-statistics-dark');
+  await olivia.getByRole('button', { name: 'Close statistics' }).click();
+  await shot(olivia, '9-room-dark');
+  // Below 1000 px the findings are a drawer; a click on a highlight opens it on the card.
+  await olivia.setViewportSize({ width: 900, height: 800 });
+  const scrim = olivia.getByRole('button', { name: 'Close the panel' });
+  if (await scrim.count()) await scrim.click({ position: { x: 20, y: 300 } });
+  const narrowMark = olivia.locator('mark[data-feedback-id]').first();
+  const narrowId = await narrowMark.getAttribute('data-feedback-id');
+  await narrowMark.click();
+  const narrowCard = olivia.locator(`.drawer.open article[data-feedback-id="${narrowId}"]`);
+  await narrowCard.waitFor();
+  await until('the card in the drawer in view', async () =>
+    inside(narrowCard, olivia.locator('.drawer [aria-label="Findings"] .list')),
+  );
+  await sleep(300);
+  await shot(olivia, '10-narrow-drawer');
+});
