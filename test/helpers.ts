@@ -157,6 +157,54 @@ export async function createReview(
 
 export const corpus = (name: string): Buffer => readFileSync(`${CORPUS}${name}`);
 
+/** Someone signed in: their user and bearer token, as `session` gives them. */
+export type Person = Awaited<ReturnType<typeof session>>;
+
+/**
+ * The start most integration tests share: keys under a fresh prefix (deleted after the file), an
+ * in-process server on them (`startServer` options), and the owner ("Olga" unless named) signed
+ * in there with a review of `sections` (the default corpus document when none are given).
+ */
+export async function serverWithReview(
+  name: string,
+  sections?: Parameters<typeof makeDocx>[0],
+  options: Parameters<typeof startServer>[1] & { owner?: string } = {},
+) {
+  const prefix = uniquePrefix(name);
+  cleanupKeys(prefix);
+  const { owner: ownerName = 'Olga', ...serverOptions } = options;
+  const server = await startServer(prefix, serverOptions);
+  const owner = await session(server.url, ownerName);
+  const review = await createReview(server.url, owner.token, sections ? await makeDocx(sections) : undefined);
+  return { prefix, server, owner, review };
+}
+
+/**
+ * The owner creates an invite link to the review with `role` on `url`, and `person` accepts it on
+ * `acceptUrl` (the same server unless given: any instance serves any review). Fails the test
+ * unless the accept answers 200.
+ */
+export async function invite(
+  url: string,
+  owner: Person,
+  person: Person,
+  reviewId: string,
+  role: string,
+  acceptUrl = url,
+) {
+  const created = await api(url, owner.token, `/api/reviews/${reviewId}/invites`, {
+    method: 'POST',
+    body: JSON.stringify({ role }),
+  });
+  const { token } = (await created.json()) as { token: string };
+  const accepted = await api(acceptUrl, person.token, '/api/invites/accept', {
+    method: 'POST',
+    body: JSON.stringify({ token }),
+  });
+  if (accepted.status !== 200)
+    throw new Error(`invite not accepted: ${accepted.status} ${await accepted.text()}`);
+}
+
 export async function api(
   url: string,
   token: string,

@@ -14,7 +14,9 @@ import {
   cleanupKeys,
   connect,
   createReview,
+  invite,
   makeDocx,
+  type Person,
   ReviewFeed,
   session,
   startServer,
@@ -23,7 +25,6 @@ import {
   waitFor,
 } from '../../test/helpers.ts';
 
-type Person = { user: { id: string; name: string }; token: string };
 type Ack = { ok: boolean; error?: { code: string; message: string } } & Record<string, any>;
 
 /** The codes of CONTRACT section 4, plus `unavailable` (AI not wired in this build) and `internal`. */
@@ -62,16 +63,7 @@ describe('bad input on sockets', () => {
   /** A new reviewer (own user, own socket): its own rate-limit budget for the test that uses it. */
   async function reviewerSocket(name: string): Promise<{ person: Person; socket: ClientSocket }> {
     const person = await session(server.url, name);
-    const invite = await api(server.url, owner.token, `/api/reviews/${reviewId}/invites`, {
-      method: 'POST',
-      body: JSON.stringify({ role: 'reviewer' }),
-    });
-    const { token } = (await invite.json()) as { token: string };
-    const accepted = await api(server.url, person.token, '/api/invites/accept', {
-      method: 'POST',
-      body: JSON.stringify({ token }),
-    });
-    expect(accepted.status).toBe(200);
+    await invite(server.url, owner, person, reviewId, 'reviewer');
     return { person, socket: await connect(server.url, person.token) };
   }
 
@@ -450,14 +442,7 @@ describe('bad input on sockets', () => {
     // Four people of every standing, each on their own socket (and rate-limit budget).
     const reviewer = await reviewerSocket('Fuzz reviewer');
     const viewerPerson = await session(server.url, 'Fuzz viewer');
-    const viewerInvite = await api(server.url, owner.token, `/api/reviews/${reviewId}/invites`, {
-      method: 'POST',
-      body: JSON.stringify({ role: 'viewer' }),
-    });
-    await api(server.url, viewerPerson.token, '/api/invites/accept', {
-      method: 'POST',
-      body: JSON.stringify({ token: ((await viewerInvite.json()) as { token: string }).token }),
-    });
+    await invite(server.url, owner, viewerPerson, reviewId, 'viewer');
     const outsiderPerson = await session(server.url, 'Fuzz outsider');
     const sockets = [
       await connect(server.url, owner.token),

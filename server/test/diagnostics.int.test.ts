@@ -16,17 +16,13 @@ import { type StandIn, startBedrockStandIn } from '../../test/bedrock/stand-in.t
 import {
   api,
   call,
-  cleanupKeys,
   connect,
-  createReview,
-  makeDocx,
   onCleanup,
   REDIS_URL,
   ReviewFeed,
+  serverWithReview,
   session,
-  startServer,
   startWorker,
-  uniquePrefix,
   waitFor,
 } from '../../test/helpers.ts';
 import { type S3TestServer, startS3Server } from '../../test/s3-server.ts';
@@ -96,14 +92,10 @@ function expectNothingSecret(results: CheckResult[]): void {
 describe('POST /api/diagnostics', () => {
   it('runs the three checks for an owner: Redis with its version, storage, and the model that answered', async () => {
     standIn.reset();
-    const prefix = uniquePrefix('diag-ok');
-    cleanupKeys(prefix);
-    const server = await startServer(prefix);
+    const { prefix, server, owner } = await serverWithReview('diag-ok', REPORT);
     // The first model cannot answer: the probe goes through the chain like any call.
     standIn.config.models[SONNET] = 'throttle';
     await startWorker(prefix, bedrock([SONNET, HAIKU]));
-    const owner = await session(server.url, 'Olga');
-    await createReview(server.url, owner.token, await makeDocx(REPORT));
 
     const { status, body } = await diagnose(server.url, owner.token, { checks: ['redis', 'storage', 'ai'] });
     expect(status).toBe(200);
@@ -126,12 +118,8 @@ describe('POST /api/diagnostics', () => {
   });
 
   it('says the rules provider reviews when no model is configured', async () => {
-    const prefix = uniquePrefix('diag-rules');
-    cleanupKeys(prefix);
-    const server = await startServer(prefix);
+    const { prefix, server, owner } = await serverWithReview('diag-rules', REPORT);
     await startWorker(prefix, new RulesProvider());
-    const owner = await session(server.url, 'Olga');
-    await createReview(server.url, owner.token, await makeDocx(REPORT));
     const { status, body } = await diagnose(server.url, owner.token, { checks: ['ai'] });
     expect(status).toBe(200);
     expect(body.results).toEqual([
@@ -154,11 +142,7 @@ describe('POST /api/diagnostics', () => {
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     });
     try {
-      const prefix = uniquePrefix('diag-s3');
-      cleanupKeys(prefix);
-      const server = await startServer(prefix, { objects });
-      const owner = await session(server.url, 'Olga');
-      await createReview(server.url, owner.token, await makeDocx(REPORT));
+      const { server, owner } = await serverWithReview('diag-s3', REPORT, { objects });
 
       const running = await diagnose(server.url, owner.token, { checks: ['storage', 'redis'] });
       expect(running.status).toBe(200);
@@ -180,11 +164,7 @@ describe('POST /api/diagnostics', () => {
   }, 120_000);
 
   it('says no worker answered when none takes the job in time, and leaves no job behind', async () => {
-    const prefix = uniquePrefix('diag-noworker');
-    cleanupKeys(prefix);
-    const server = await startServer(prefix);
-    const owner = await session(server.url, 'Olga');
-    await createReview(server.url, owner.token, await makeDocx(REPORT));
+    const { prefix, server, owner } = await serverWithReview('diag-noworker', REPORT);
     // The route as app.ts mounts it, with a short wait instead of 20 s (no worker runs on this prefix).
     const silent = pino({ level: 'silent' });
     const settings = { url: REDIS_URL, instance: 'diag-test' };
@@ -225,11 +205,7 @@ describe('POST /api/diagnostics', () => {
   });
 
   it('refuses who owns no review (403), who is not signed in (401), and an unknown check (400)', async () => {
-    const prefix = uniquePrefix('diag-refuse');
-    cleanupKeys(prefix);
-    const server = await startServer(prefix);
-    const owner = await session(server.url, 'Olga');
-    await createReview(server.url, owner.token, await makeDocx(REPORT));
+    const { server, owner } = await serverWithReview('diag-refuse', REPORT);
     const stranger = await session(server.url, 'Sam');
 
     const forbidden = await diagnose(server.url, stranger.token, { checks: ['redis'] });
@@ -250,11 +226,7 @@ describe('POST /api/diagnostics', () => {
   });
 
   it('limits runs per person per minute', async () => {
-    const prefix = uniquePrefix('diag-limit');
-    cleanupKeys(prefix);
-    const server = await startServer(prefix);
-    const owner = await session(server.url, 'Olga');
-    await createReview(server.url, owner.token, await makeDocx(REPORT));
+    const { server, owner } = await serverWithReview('diag-limit', REPORT);
     const statuses: number[] = [];
     for (let i = 0; i < 11; i += 1)
       statuses.push((await diagnose(server.url, owner.token, { checks: ['redis'] })).status);
@@ -266,15 +238,11 @@ describe('POST /api/diagnostics', () => {
 describe('cost in the snapshot', () => {
   it('prices the tokens a stand-in analysis spent at BEDROCK_PRICES, per token kind', async () => {
     standIn.reset();
-    const prefix = uniquePrefix('cost');
-    cleanupKeys(prefix);
     // Round prices so the expected dollars are plain arithmetic on the reported tokens.
     const prices = { input: 1000, output: 2000, cacheRead: 100, cacheWrite: 1250 };
     const env = { BEDROCK_PRICES: JSON.stringify({ 'anthropic.claude-sonnet-4-5-20250929-v1:0': prices }) };
-    const server = await startServer(prefix, { env });
+    const { prefix, server, owner, review } = await serverWithReview('cost', REPORT, { env });
     await startWorker(prefix, bedrock([SONNET]), env);
-    const owner = await session(server.url, 'Olga');
-    const review = await createReview(server.url, owner.token, await makeDocx(REPORT));
     const socket = await connect(server.url, owner.token);
     const feed = new ReviewFeed(socket, review.id);
     const before = (await feed.join()) as ReviewSnapshot;

@@ -14,7 +14,9 @@ import {
   cleanupKeys,
   connect,
   createReview,
+  invite,
   makeDocx,
+  type Person,
   ReviewFeed,
   session,
   startServer,
@@ -23,21 +25,10 @@ import {
   waitFor,
 } from '../../test/helpers.ts';
 
-type Person = { user: { id: string; name: string }; token: string };
-
 const SUBMITTED = 'This review was submitted; reopen it to change it.';
 
 const post = (server: TestServer, person: Person, path: string, body: unknown = {}) =>
   api(server.url, person.token, path, { method: 'POST', body: JSON.stringify(body) });
-
-async function invite(server: TestServer, owner: Person, person: Person, reviewId: string, role: string) {
-  const { token } = (await (
-    await post(server, owner, `/api/reviews/${reviewId}/invites`, { role })
-  ).json()) as {
-    token: string;
-  };
-  expect((await post(server, person, '/api/invites/accept', { token })).status).toBe(200);
-}
 
 async function list(server: TestServer, person: Person): Promise<ReviewSummary[]> {
   return (
@@ -69,8 +60,8 @@ describe('review lifecycle', () => {
       { title: 'Actions', paragraphs: ['Add alerting on queue depth.'] },
     ]);
     const review = await createReview(a.url, owner.token, doc);
-    await invite(a, owner, reviewer, review.id, 'reviewer');
-    await invite(a, owner, viewer, review.id, 'viewer');
+    await invite(a.url, owner, reviewer, review.id, 'reviewer');
+    await invite(a.url, owner, viewer, review.id, 'viewer');
     const sectionId = review.sections[0]!.id;
     const ai = (n: number): FeedbackItem => ({
       id: `f_ai${n}`,

@@ -11,32 +11,33 @@ import { describe, expect, it } from 'vitest';
 import {
   api,
   call,
-  cleanupKeys,
   connect,
-  createReview,
-  makeDocx,
+  invite,
   onCleanup,
   REDIS_URL,
   ReviewFeed,
+  serverWithReview,
   session,
   startServer,
-  uniquePrefix,
   waitFor,
 } from '../../test/helpers.ts';
 
 describe('two instances on one Redis', () => {
   it('serves a review created on A to a user on B: join, decide, read, in the same order everywhere', async () => {
-    const prefix = uniquePrefix('seed');
-    cleanupKeys(prefix);
-    const a = await startServer(prefix, { instance: 'A' });
+    const {
+      prefix,
+      server: a,
+      owner,
+      review,
+    } = await serverWithReview(
+      'seed',
+      [
+        { title: 'Summary', paragraphs: ['The outage lasted four hours.'] },
+        { title: 'Actions', paragraphs: ['Add alerting on queue depth.'] },
+      ],
+      { instance: 'A' },
+    );
     const b = await startServer(prefix, { instance: 'B' });
-
-    const owner = await session(a.url, 'Olga');
-    const doc = await makeDocx([
-      { title: 'Summary', paragraphs: ['The outage lasted four hours.'] },
-      { title: 'Actions', paragraphs: ['Add alerting on queue depth.'] },
-    ]);
-    const review = await createReview(a.url, owner.token, doc);
 
     // The owner reads it through B: no session lives in A's memory.
     const readOnB = await api(b.url, owner.token, `/api/reviews/${review.id}`);
@@ -119,12 +120,13 @@ describe('two instances on one Redis', () => {
   });
 
   it('delivers events appended concurrently by two servers and a worker in seq order with no gap', async () => {
-    const prefix = uniquePrefix('concurrent');
-    cleanupKeys(prefix);
-    const a = await startServer(prefix);
+    const {
+      prefix,
+      server: a,
+      owner,
+      review,
+    } = await serverWithReview('concurrent', undefined, { owner: 'Owner' });
     const b = await startServer(prefix);
-    const owner = await session(a.url, 'Owner');
-    const review = await createReview(a.url, owner.token);
     const sectionId = review.sections[0]!.id;
 
     const watchers = await Promise.all(
@@ -184,22 +186,10 @@ describe('two instances on one Redis', () => {
   });
 
   it('lets exactly one of two simultaneous decisions from different instances win; the other gets conflict', async () => {
-    const prefix = uniquePrefix('conflict');
-    cleanupKeys(prefix);
-    const a = await startServer(prefix);
+    const { prefix, server: a, owner, review } = await serverWithReview('conflict');
     const b = await startServer(prefix);
-    const owner = await session(a.url, 'Olga');
-    const review = await createReview(a.url, owner.token);
-    const inviteRes = await api(a.url, owner.token, `/api/reviews/${review.id}/invites`, {
-      method: 'POST',
-      body: JSON.stringify({ role: 'reviewer' }),
-    });
-    const { token: inviteToken } = (await inviteRes.json()) as { token: string };
     const reviewer = await session(b.url, 'Ravi');
-    await api(b.url, reviewer.token, '/api/invites/accept', {
-      method: 'POST',
-      body: JSON.stringify({ token: inviteToken }),
-    });
+    await invite(a.url, owner, reviewer, review.id, 'reviewer', b.url);
 
     const socketA = await connect(a.url, owner.token);
     const socketB = await connect(b.url, reviewer.token);

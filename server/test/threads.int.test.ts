@@ -14,7 +14,9 @@ import {
   cleanupKeys,
   connect,
   createReview,
+  invite,
   makeDocx,
+  type Person,
   ReviewFeed,
   session,
   startServer,
@@ -22,8 +24,6 @@ import {
   uniquePrefix,
   waitFor,
 } from '../../test/helpers.ts';
-
-type Person = { user: { id: string; name: string }; token: string };
 
 const prefix = uniquePrefix('threads');
 cleanupKeys(prefix);
@@ -38,19 +38,6 @@ let sectionId: string;
 let ownerSocket: ClientSocket;
 let reviewerSocket: ClientSocket;
 let ownerFeed: ReviewFeed;
-
-async function join(url: string, person: Person, role: 'reviewer' | 'viewer'): Promise<void> {
-  const invite = await api(url, owner.token, `/api/reviews/${reviewId}/invites`, {
-    method: 'POST',
-    body: JSON.stringify({ role }),
-  });
-  const { token } = (await invite.json()) as { token: string };
-  const accepted = await api(url, person.token, '/api/invites/accept', {
-    method: 'POST',
-    body: JSON.stringify({ token }),
-  });
-  expect(accepted.status).toBe(200);
-}
 
 async function addItem(description: string, quote?: string): Promise<FeedbackItem> {
   const ack = await call(ownerSocket, 'feedback:add', {
@@ -100,8 +87,8 @@ describe('feedback threads', () => {
     const review = await createReview(a.url, owner.token, doc);
     reviewId = review.id;
     sectionId = review.sections[0]!.id;
-    await join(a.url, reviewer, 'reviewer');
-    await join(a.url, viewer, 'viewer');
+    await invite(a.url, owner, reviewer, reviewId, 'reviewer');
+    await invite(a.url, owner, viewer, reviewId, 'viewer');
     ownerSocket = await connect(a.url, owner.token);
     reviewerSocket = await connect(b.url, reviewer.token);
     ownerFeed = new ReviewFeed(ownerSocket, reviewId);
