@@ -11,22 +11,16 @@ import {
   api,
   type ClientSocket,
   call,
-  cleanupKeys,
   connect,
-  createReview,
   invite,
-  makeDocx,
   type Person,
   ReviewFeed,
+  serverWithReview,
   session,
   startServer,
   type TestServer,
-  uniquePrefix,
   waitFor,
 } from '../../test/helpers.ts';
-
-const prefix = uniquePrefix('threads');
-cleanupKeys(prefix);
 
 let a: TestServer;
 let b: TestServer;
@@ -75,18 +69,21 @@ const reply = (socket: ClientSocket, feedbackId: string, text: string) =>
 
 describe('feedback threads', () => {
   beforeAll(async () => {
-    a = await startServer(prefix, { instance: 'threads-a' });
-    b = await startServer(prefix, { instance: 'threads-b' });
-    owner = await session(a.url, 'Olga Ström');
+    const started = await serverWithReview(
+      'threads',
+      [
+        { title: 'Summary', paragraphs: ['The outage lasted four hours and affected EU customers.'] },
+        { title: 'Actions', paragraphs: ['Add alerting on queue depth.'] },
+      ],
+      { instance: 'threads-a', owner: 'Olga Ström' },
+    );
+    a = started.server;
+    owner = started.owner;
+    b = await startServer(started.prefix, { instance: 'threads-b' });
     reviewer = await session(b.url, 'Ann Lee');
     viewer = await session(b.url, 'Vera');
-    const doc = await makeDocx([
-      { title: 'Summary', paragraphs: ['The outage lasted four hours and affected EU customers.'] },
-      { title: 'Actions', paragraphs: ['Add alerting on queue depth.'] },
-    ]);
-    const review = await createReview(a.url, owner.token, doc);
-    reviewId = review.id;
-    sectionId = review.sections[0]!.id;
+    reviewId = started.review.id;
+    sectionId = started.review.sections[0]!.id;
     await invite(a.url, owner, reviewer, reviewId, 'reviewer');
     await invite(a.url, owner, viewer, reviewId, 'viewer');
     ownerSocket = await connect(a.url, owner.token);
