@@ -4,28 +4,29 @@
  */
 import type { ReviewEvent } from '@prism/core';
 import { describe, expect, it } from 'vitest';
-import {
-  call,
-  cleanupKeys,
-  connect,
-  createReview,
-  makeDocx,
-  ReviewFeed,
-  session,
-  startServer,
-  startWorker,
-  uniquePrefix,
-  waitFor,
-} from '../../test/helpers.ts';
+import { call, connect, ReviewFeed, serverWithReview, startWorker, waitFor } from '../../test/helpers.ts';
 import { RulesProvider } from '../src/ai/rules.ts';
+
+/** The owner's review of one section through a real worker on the rules provider, analysed to done. */
+async function analysed(name: string, ownerName: string, title: string, paragraphs: string[]) {
+  const { prefix, server, owner, review } = await serverWithReview(name, [{ title, paragraphs }], {
+    owner: ownerName,
+  });
+  await startWorker(prefix, new RulesProvider());
+  const socket = await connect(server.url, owner.token);
+  const feed = new ReviewFeed(socket, review.id);
+  await feed.join();
+  await call(socket, 'analysis:start', { reviewId: review.id });
+  await waitFor(
+    () => feed.events.some((e) => e.type === 'section.status' && e.data.status === 'done'),
+    20_000,
+    'analysis done',
+  );
+  return { review, socket, feed };
+}
 
 describe('the rules provider through the real worker', () => {
   it('streams labelled structural and prose findings and answers chat from the document', async () => {
-    const prefix = uniquePrefix('rules');
-    cleanupKeys(prefix);
-    const server = await startServer(prefix);
-    await startWorker(prefix, new RulesProvider());
-    const owner = await session(server.url, 'Olga');
     const paragraphs = [
       'The decision was made by the committee after the the review.',
       'In order to utilize the new system, staff should perhaps attend training.',
@@ -33,21 +34,7 @@ describe('the rules provider through the real worker', () => {
       'The archive was moved to cold storage and was encrypted with a new key.',
       'The budget owner is TBD.',
     ];
-    const review = await createReview(
-      server.url,
-      owner.token,
-      await makeDocx([{ title: 'Policy', paragraphs }]),
-    );
-    const socket = await connect(server.url, owner.token);
-    const feed = new ReviewFeed(socket, review.id);
-    await feed.join();
-
-    await call(socket, 'analysis:start', { reviewId: review.id });
-    await waitFor(
-      () => feed.events.some((e) => e.type === 'section.status' && e.data.status === 'done'),
-      20_000,
-      'analysis done',
-    );
+    const { review, socket, feed } = await analysed('rules', 'Olga', 'Policy', paragraphs);
     const items = feed.events
       .filter((e): e is Extract<ReviewEvent, { type: 'feedback.added' }> => e.type === 'feedback.added')
       .map((e) => e.data.item);
@@ -91,32 +78,13 @@ describe('the rules provider through the real worker', () => {
   });
 
   it('says plainly when a section is in a language the prose checks do not cover', async () => {
-    const prefix = uniquePrefix('rules-lang');
-    cleanupKeys(prefix);
-    const server = await startServer(prefix);
-    await startWorker(prefix, new RulesProvider());
-    const owner = await session(server.url, 'Irina');
     const paragraphs = [
       'Поставщик обязуется передать товар покупателю в течение тридцати дней после подписания договора.',
       'Покупатель обязуется принять товар и оплатить его в порядке, предусмотренном настоящим договором.',
       'Сумма договора составляет TBD рублей и включает все налоги и сборы, установленные законом.',
       'Все споры разрешаются путём переговоров, а при недостижении согласия передаются в арбитражный суд.',
     ];
-    const review = await createReview(
-      server.url,
-      owner.token,
-      await makeDocx([{ title: 'Договор поставки', paragraphs }]),
-    );
-    const socket = await connect(server.url, owner.token);
-    const feed = new ReviewFeed(socket, review.id);
-    await feed.join();
-
-    await call(socket, 'analysis:start', { reviewId: review.id });
-    await waitFor(
-      () => feed.events.some((e) => e.type === 'section.status' && e.data.status === 'done'),
-      20_000,
-      'analysis done',
-    );
+    const { review, socket, feed } = await analysed('rules-lang', 'Irina', 'Договор поставки', paragraphs);
     const done = feed.events.find(
       (e): e is Extract<ReviewEvent, { type: 'section.status' }> =>
         e.type === 'section.status' && e.data.status === 'done',
