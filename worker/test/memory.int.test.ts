@@ -21,17 +21,12 @@ import {
 } from '../../test/bedrock/stand-in.ts';
 import {
   call,
-  cleanupKeys,
   connect,
-  createReview,
-  makeDocx,
   onCleanup,
   REDIS_URL,
   ReviewFeed,
-  session,
-  startServer,
+  serverWithReview,
   startWorker,
-  uniquePrefix,
   waitFor,
 } from '../../test/helpers.ts';
 import { BedrockProvider } from '../src/ai/bedrock.ts';
@@ -92,14 +87,12 @@ async function room(
     provider?: () => AiProvider;
   } = {},
 ) {
-  const prefix = uniquePrefix(name);
-  cleanupKeys(prefix);
-  const server = await startServer(prefix, { env: options.env });
+  const { prefix, server, owner, review } = await serverWithReview(name, options.doc ?? REPORT, {
+    env: options.env,
+  });
   for (let i = 0; i < (options.workers ?? 1); i += 1) {
     await startWorker(prefix, (options.provider ?? provider)(), options.env);
   }
-  const owner = await session(server.url, 'Olga');
-  const review = await createReview(server.url, owner.token, await makeDocx(options.doc ?? REPORT));
   const socket = await connect(server.url, owner.token);
   const feed = new ReviewFeed(socket, review.id);
   await feed.join();
