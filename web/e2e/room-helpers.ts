@@ -115,21 +115,10 @@ export async function joinByLink(person: Person, server: ServerInstance, link: U
 }
 
 /**
- * The owner uploads DOCUMENT on `one` and invites the reviewer, who joins on `two`; resolves with
- * the room's path.
- */
-export async function sharedRoom(owner: Person, reviewer: Person, one: ServerInstance, two: ServerInstance) {
-  const reviewPath = await startReview(owner.page, one, owner.name, DOCUMENT);
-  await owner.page.getByRole('region', { name: 'Sections', exact: true }).waitFor();
-  await joinByLink(reviewer, two, await reviewerLink(owner.page), reviewPath);
-  return reviewPath;
-}
-
-/**
  * The owner analyses every section; resolves once both rooms list the same (non-zero) findings,
  * with the number of findings the server holds for the review.
  */
-export async function analyzeAll(owner: Person, other: Person, reviewPath: string): Promise<number> {
+async function analyzeAll(owner: Person, other: Person, reviewPath: string): Promise<number> {
   await owner.page.getByRole('button', { name: 'Analyze all', exact: true }).click();
   await until('the analysis to finish', () => analysisFinished(owner.page), 30_000);
   await until('findings in both rooms', async () => {
@@ -141,6 +130,28 @@ export async function analyzeAll(owner: Person, other: Person, reviewPath: strin
     async (path) => ((await (await fetch(`/api${path}`)).json()) as { feedback: unknown[] }).feedback.length,
     reviewPath,
   );
+}
+
+/**
+ * Two servers and a rules worker; Olivia uploads DOCUMENT on server 1 and invites Ravi, who joins
+ * on server 2; she analyses every section and both rooms list the same findings.
+ */
+export async function analysedRoomOnTwoServers({ topology, log, person }: E2eRun) {
+  await topology.start(2);
+  const [one, two] = topology.servers;
+  assert.ok(one && two);
+  log(`servers on ${one.url} and ${two.url}`);
+  const olivia = await person('Olivia Owner');
+  const ravi = await person('Ravi Reviewer');
+
+  const reviewPath = await startReview(olivia.page, one, olivia.name, DOCUMENT);
+  await olivia.page.getByRole('region', { name: 'Sections', exact: true }).waitFor();
+  await joinByLink(ravi, two, await reviewerLink(olivia.page), reviewPath);
+  log(`review ${reviewPath}: Olivia on server 1, Ravi on server 2`);
+
+  const count = await analyzeAll(olivia, ravi, reviewPath);
+  log(`${count} findings in the review`);
+  return { one, two, olivia, ravi, reviewPath, count };
 }
 
 export interface E2eRun {

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
-import { analyzeAll, findings, RESULTS, runE2e, sharedRoom, until } from './room-helpers.ts';
+import { analysedRoomOnTwoServers, findings, RESULTS, runE2e, until } from './room-helpers.ts';
 
 const DIALOG_SHOT = process.env.SUBMIT_SHOT || '/tmp/submit.png';
 
@@ -29,21 +29,11 @@ async function figures(page: Page): Promise<Record<string, number>> {
   });
 }
 
-runE2e('submit', async ({ topology, log, person }) => {
-  await topology.start(2);
-  const [one, two] = topology.servers;
-  assert.ok(one && two);
-  log(`servers on ${one.url} and ${two.url}`);
-  const olivia = await person('Olivia Owner');
-  const ravi = await person('Ravi Reviewer');
-
-  // 1. Olivia uploads on server 1 and invites Ravi, who joins on server 2.
-  const reviewPath = await sharedRoom(olivia, ravi, one, two);
-  log(`review ${reviewPath}: Olivia on server 1, Ravi on server 2`);
-
-  // 2. Analyze all; the rules' findings arrive in both rooms.
-  const count = await analyzeAll(olivia, ravi, reviewPath);
-  log(`${count} findings in the review`);
+runE2e('submit', async (run) => {
+  const { log, topology } = run;
+  // 1-2. Olivia uploads on server 1 and invites Ravi, who joins on server 2; she analyses all and
+  // the rules' findings arrive in both rooms.
+  const { olivia, ravi, count } = await analysedRoomOnTwoServers(run);
 
   // 3. The Submit dialog before anything is accepted: everything pending, and the warning.
   const bar = olivia.page.locator('header.room-bar');

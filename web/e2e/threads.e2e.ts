@@ -12,23 +12,13 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { analyzeAll, findings, RESULTS, runE2e, sharedRoom, until } from './room-helpers.ts';
+import { analysedRoomOnTwoServers, findings, RESULTS, runE2e, until } from './room-helpers.ts';
 
-runE2e('threads', async ({ topology, log, person }) => {
-  await topology.start(2);
-  const [one, two] = topology.servers;
-  assert.ok(one && two);
-  log(`servers on ${one.url} and ${two.url}`);
-  const olivia = await person('Olivia Owner');
-  const ravi = await person('Ravi Reviewer');
-
-  // 1. Olivia uploads on server 1 and invites Ravi, who joins on server 2.
-  const reviewPath = await sharedRoom(olivia, ravi, one, two);
-  log(`review ${reviewPath}: Olivia on server 1, Ravi on server 2`);
-
-  // 2. Analyze all; the rules' findings arrive in both rooms.
-  const count = await analyzeAll(olivia, ravi, reviewPath);
-  log(`${count} findings in the review`);
+runE2e('threads', async (run) => {
+  const { log } = run;
+  // 1-2. Olivia uploads on server 1 and invites Ravi, who joins on server 2; she analyses all and
+  // the rules' findings arrive in both rooms.
+  const { one, olivia, ravi, reviewPath } = await analysedRoomOnTwoServers(run);
 
   // 3. Ravi opens a finding, mentions Olivia through the autocomplete and sends with Enter.
   const card = findings(ravi.page).first();
