@@ -18,6 +18,7 @@ import {
   session,
   startServer,
   startWorker,
+  type TestServer,
   uniquePrefix,
   waitFor,
 } from '../../test/helpers.ts';
@@ -45,6 +46,29 @@ function covered(xml: string, id: string): { text: string; inCell: boolean } {
   return { text, inCell: cellOpen > -1 && cellClose > end && xml.lastIndexOf('</w:tc>', start) < cellOpen };
 }
 
+/**
+ * Olga's review of one "Incident summary" section (`paragraph`, then an owner / action table) on
+ * `server`, with her socket joined to it.
+ */
+async function incidentRoom(server: TestServer, paragraph: string) {
+  const owner = await session(server.url, 'Olga Ström');
+  const doc = await makeDocx([
+    {
+      title: 'Incident summary',
+      paragraphs: [paragraph],
+      table: [
+        ['Owner', 'Action'],
+        ['Platform team', 'Add alerting on queue depth'],
+      ],
+    },
+  ]);
+  const review = await createReview(server.url, owner.token, doc);
+  const socket = await connect(server.url, owner.token);
+  const feed = new ReviewFeed(socket, review.id);
+  await feed.join();
+  return { owner, doc, review, sectionId: review.sections[0]!.id, socket, feed };
+}
+
 describe('exports', () => {
   it('puts each accepted item around its quote as a Word comment, and archives the package to S3', async () => {
     const prefix = uniquePrefix('export');
@@ -58,22 +82,10 @@ describe('exports', () => {
     });
     const server = await startServer(prefix, { objects });
     await startWorker(prefix, new RulesProvider(), {}, objects);
-    const owner = await session(server.url, 'Olga Ström');
-    const doc = await makeDocx([
-      {
-        title: 'Incident summary',
-        paragraphs: ['The outage lasted four hours & affected <all> EU customers.'],
-        table: [
-          ['Owner', 'Action'],
-          ['Platform team', 'Add alerting on queue depth'],
-        ],
-      },
-    ]);
-    const review = await createReview(server.url, owner.token, doc);
-    const sectionId = review.sections[0]!.id;
-    const socket = await connect(server.url, owner.token);
-    const feed = new ReviewFeed(socket, review.id);
-    await feed.join();
+    const { owner, doc, review, sectionId, socket, feed } = await incidentRoom(
+      server,
+      'The outage lasted four hours & affected <all> EU customers.',
+    );
 
     const add = async (quote: string, description: string) => {
       const ack = await call(socket, 'feedback:add', {
@@ -194,22 +206,10 @@ describe('exports', () => {
     const prefix = uniquePrefix('exportchanges');
     cleanupKeys(prefix);
     const server = await startServer(prefix);
-    const owner = await session(server.url, 'Olga Ström');
-    const doc = await makeDocx([
-      {
-        title: 'Incident summary',
-        paragraphs: ['The outage lasted four hours and affected EU customers.'],
-        table: [
-          ['Owner', 'Action'],
-          ['Platform team', 'Add alerting on queue depth'],
-        ],
-      },
-    ]);
-    const review = await createReview(server.url, owner.token, doc);
-    const sectionId = review.sections[0]!.id;
-    const socket = await connect(server.url, owner.token);
-    const feed = new ReviewFeed(socket, review.id);
-    await feed.join();
+    const { owner, review, sectionId, socket } = await incidentRoom(
+      server,
+      'The outage lasted four hours and affected EU customers.',
+    );
     const add = async (quote: string, replacement: string) => {
       const ack = await call(socket, 'feedback:add', {
         reviewId: review.id,
