@@ -163,7 +163,8 @@ export type Person = Awaited<ReturnType<typeof session>>;
 /**
  * The start most integration tests share: keys under a fresh prefix (deleted after the file), an
  * in-process server on them (`startServer` options), and the owner ("Olga" unless named) signed
- * in there with a review of `sections` (the default corpus document when none are given).
+ * in there with a review of `sections` (the default corpus document when none are given);
+ * `file` is the .docx that was uploaded.
  */
 export async function serverWithReview(
   name: string,
@@ -175,8 +176,9 @@ export async function serverWithReview(
   const { owner: ownerName = 'Olga', ...serverOptions } = options;
   const server = await startServer(prefix, serverOptions);
   const owner = await session(server.url, ownerName);
-  const review = await createReview(server.url, owner.token, sections ? await makeDocx(sections) : undefined);
-  return { prefix, server, owner, review };
+  const file = sections ? await makeDocx(sections) : corpus('pandoc-headers.docx');
+  const review = await createReview(server.url, owner.token, file);
+  return { prefix, server, owner, review, file };
 }
 
 /**

@@ -11,17 +11,14 @@ import {
   api,
   type ClientSocket,
   call,
-  cleanupKeys,
   connect,
   createReview,
   invite,
-  makeDocx,
   type Person,
   ReviewFeed,
+  serverWithReview,
   session,
-  startServer,
   type TestServer,
-  uniquePrefix,
   waitFor,
 } from '../../test/helpers.ts';
 
@@ -48,9 +45,6 @@ const ACTIONS = 'Add alerting on queue depth before the next release.';
 const LONG_PARAGRAPH = 'Evidence of the timeline. '.repeat(40).slice(0, 999) + '.';
 
 describe('bad input on sockets', () => {
-  const prefix = uniquePrefix('badinput');
-  cleanupKeys(prefix);
-
   let server: TestServer;
   let owner: Person;
   let reviewId: string;
@@ -80,13 +74,13 @@ describe('bad input on sockets', () => {
     ((await (await api(server.url, owner.token, `/api/reviews/${reviewId}`)).json()) as { seq: number }).seq;
 
   beforeAll(async () => {
-    server = await startServer(prefix);
-    owner = await session(server.url, 'Olga');
-    const doc = await makeDocx([
+    const started = await serverWithReview('badinput', [
       { title: 'Summary', paragraphs: [SUMMARY, LONG_PARAGRAPH] },
       { title: 'Actions', paragraphs: [ACTIONS] },
     ]);
-    const review = await createReview(server.url, owner.token, doc);
+    const { review, file: doc } = started;
+    server = started.server;
+    owner = started.owner;
     reviewId = review.id;
     summaryId = review.sections.find((s) => s.title === 'Summary')!.id;
     actionsId = review.sections.find((s) => s.title === 'Actions')!.id;
