@@ -355,6 +355,26 @@ runE2e('triage', async ({ topology, log, person }) => {
   assert.doesNotMatch(openText, /Rubric refs/i);
   await shot(olivia, '7-card-open');
 
+  // A finding with a suggested rewrite shows it word by word, and "Accept suggestion" accepts it.
+  await scope.getByRole('button', { name: /^All sections/ }).click();
+  const wordy = cards(olivia)
+    .filter({ hasText: /“In order to”/ })
+    .first();
+  await wordy.waitFor();
+  if (!(await wordy.getAttribute('class'))?.includes('open')) {
+    await wordy.getByRole('button', { expanded: false }).first().click();
+  }
+  const rewrite = wordy.locator('[data-rewrite]');
+  await rewrite.waitFor();
+  assert.match((await rewrite.locator('del').first().textContent()) ?? '', /In order to/);
+  assert.match((await rewrite.locator('ins').first().textContent()) ?? '', /^\s*To\s*$/);
+  const acceptSuggestion = wordy.getByRole('button', { name: 'Accept suggestion' });
+  if (await acceptSuggestion.count()) await acceptSuggestion.click();
+  await until('the rewrite accepted', async () => ((await wordy.textContent()) ?? '').includes('Accepted'));
+  assert.equal(await acceptSuggestion.count(), 0, 'an accepted rewrite offers no second accept');
+  log('a suggested rewrite shows as a word diff; "Accept suggestion" accepted it');
+  await shot(olivia, '7b-rewrite');
+
   // A person's Important item with the default risk: the card says its risk, the statistics agree.
   await panel(olivia).getByRole('button', { name: 'Add feedback', exact: true }).click();
   const form = olivia.getByRole('form', { name: 'New feedback' });
