@@ -247,6 +247,23 @@ describe('limits per client address', () => {
     expect((await errorOf(refused)).code).toBe('rate_limited');
   }, 60_000);
 
+  it('tells every upload refused in a burst when to come back, the racing ones included', async () => {
+    const prefix = uniquePrefix('uploadrace');
+    cleanupKeys(prefix);
+    const server = await startServer(prefix);
+    const doc = await makeDocx([{ title: 'Summary', paragraphs: ['Short.'] }]);
+    const person = await session(server.url, 'Hasty');
+    // All at once: most pass the check before the route spends the allowance, so the last ones
+    // are refused by the route itself.
+    const answers = await Promise.all(
+      Array.from({ length: 70 }, () => upload(server.url, person.token, doc)),
+    );
+    const refused = answers.filter((res) => res.status === 429);
+    expect(refused).toHaveLength(10);
+    for (const res of refused) expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await Promise.all(answers.map((res) => res.body?.cancel()));
+  }, 60_000);
+
   it('limits invites accepted per address', async () => {
     const prefix = uniquePrefix('inviteip');
     cleanupKeys(prefix);

@@ -42,6 +42,9 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
     route(async (req, res) => {
       const user = userOf(req);
       if (!(await limits.upload(user.id))) {
+        // Two uploads racing for the last allowance: the loser is told when to come back too.
+        const spent = await limits.uploadsSpent(user.id);
+        res.setHeader('retry-after', String(spent?.retryAfterS ?? 60));
         req.resume();
         throw new PrismError('rate_limited', 'Too many uploads in the last minute; wait a moment.');
       }
