@@ -45,6 +45,8 @@ async function startServer(name: string): Promise<{ url: string; proc: ChildProc
       INSTANCE_ID: name,
       LOG_LEVEL: 'warn',
       STORAGE_URL: `file:.data/bench-objects`,
+      // Every client connects as the one owner: above the per-person socket cap they would evict each other.
+      MAX_SOCKETS_PER_USER: String(CLIENTS),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
