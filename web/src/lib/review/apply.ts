@@ -9,33 +9,24 @@ import type {
   FeedbackStatus,
   Member,
   ReviewEvent,
+  ReviewEventData,
   ReviewSnapshot,
+  ReviewStats,
   Section,
+  Usage,
   User,
 } from '../types.ts';
 import { type ActivityEntry, activityFromEvent, activityFromSnapshot } from './activity.ts';
 import { type Mention, newMentions } from './notices.ts';
 
-export interface UsageTotals {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  /** Calls per model id. */
-  models: Record<string, number>;
-  /** What the tokens cost in USD, as the server priced them in the last snapshot (BEDROCK_PRICES). */
-  usd?: number;
-  /** Model ids no price covers. */
-  unpriced?: string[];
-  /** Tokens arrived since that snapshot: `usd` leaves them out until the next one. */
+/** The review's token totals as the snapshot's `stats.usage` has them, kept up by the events since. */
+export type UsageTotals = ReviewStats['usage'] & {
+  /** Tokens arrived since that snapshot: `usd` (priced on the server) leaves them out until the next one. */
   usdBehind?: boolean;
-}
+};
 
-export interface ExportNotice {
-  jobId: string;
-  location: string;
-  files: string[];
-}
+/** A written review package (the `export.ready` event's data). */
+export type ExportNotice = ReviewEventData['export.ready'];
 
 export interface Dirty {
   sections: boolean;
@@ -308,10 +299,7 @@ export class ReviewState {
     onOverruled({ item: next, by: event.actor, from: previous.status });
   }
 
-  #addUsage(
-    usage: { inputTokens: number; outputTokens: number; cacheReadTokens?: number; cacheWriteTokens?: number },
-    model?: string,
-  ): void {
+  #addUsage(usage: Usage, model?: string): void {
     const next = { ...this.usage, models: { ...this.usage.models } };
     next.inputTokens += usage.inputTokens;
     next.outputTokens += usage.outputTokens;
