@@ -3,14 +3,7 @@
  * until the owner reopens it). Loaded from the snapshot, changed by the `review.status` event, so every
  * member sees a submit the moment it is logged. The room owns one and calls `load` and `apply`.
  */
-import type {
-  FeedbackItem,
-  ReviewEvent,
-  ReviewSnapshot,
-  ReviewStatus,
-  SubmitSummary,
-  User,
-} from '../types.ts';
+import type { ReviewEvent, ReviewSnapshot, ReviewStatus, User } from '../types.ts';
 
 export class ReviewLifecycle {
   status = $state<ReviewStatus>('open');
@@ -33,15 +26,8 @@ export class ReviewLifecycle {
   }
 }
 
-/** The counts a submit announces, as the server counts them (core/src/lifecycle.ts `submitSummary`). */
-export function submitSummary(items: readonly Pick<FeedbackItem, 'status' | 'source'>[]): SubmitSummary {
-  const summary: SubmitSummary = { accepted: 0, rejected: 0, pending: 0, custom: 0 };
-  for (const item of items) {
-    summary[item.status] += 1;
-    if (item.source === 'user') summary.custom += 1;
-  }
-  return summary;
-}
+// The counts a submit announces: the server's own rule (core imports nothing heavier than its error codes).
+export { submitSummary } from '../../../../core/src/lifecycle.ts';
 
 const reviewPath = (reviewId: string, action: string): string =>
   `/api/reviews/${encodeURIComponent(reviewId)}/${action}`;
