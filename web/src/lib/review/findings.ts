@@ -32,20 +32,6 @@ export function visibleFindings(
   );
 }
 
-/** Findings per section id (every item, filters aside: the nav counts what each section holds). */
-export function countBySection(
-  items: readonly FeedbackItem[],
-): Map<string, { all: number; pending: number }> {
-  const counts = new Map<string, { all: number; pending: number }>();
-  for (const item of items) {
-    const count = counts.get(item.sectionId) ?? { all: 0, pending: 0 };
-    count.all += 1;
-    if (item.status === 'pending') count.pending += 1;
-    counts.set(item.sectionId, count);
-  }
-  return counts;
-}
-
 export interface Step {
   id: string;
   /** Set when the step leaves the selected section (the list follows it there). */

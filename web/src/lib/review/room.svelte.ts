@@ -34,8 +34,6 @@ import { lastSeen, markSeen, mentionMessage, unreadMentions } from './notices.ts
 import { DecisionOverlay } from './overlay.ts';
 import { defaultSchedule, SeqSync, type SyncTransport } from './sync.ts';
 
-export type { ExportNotice, UsageTotals } from './apply.ts';
-
 export interface RoomTransport extends SyncTransport {
   on<E extends keyof ServerToClientEvents>(event: E, handler: ServerToClientEvents[E]): () => void;
   /** Called on every (re)connect; returns the unsubscribe. */
@@ -70,7 +68,7 @@ const byCreated = (a: { createdAt: string; id: string }, b: { createdAt: string;
   a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
 /** "Ana rejected “Passive voice…”, which you accepted." */
-export function overruledMessage(change: Overruled): string {
+function overruledMessage(change: Overruled): string {
   const verb =
     change.item.status === 'accepted'
       ? 'accepted'
