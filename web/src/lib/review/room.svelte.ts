@@ -248,7 +248,9 @@ export class Room {
     this.seq = this.#sync.seq;
     if (dirty.sections) this.sections = [...state.sections.values()].sort((a, b) => a.index - b.index);
     if (this.reasoning !== state.reasoning) this.reasoning = state.reasoning;
-    if (dirty.items || dirty.sections) this.#publishItems();
+    // Item order uses section indexes, which only a snapshot sets (and it marks the items too): a
+    // section's status alone does not re-sort every item, nor rerun what reads them.
+    if (dirty.items) this.#publishItems();
     if (dirty.chat) this.chat = [...state.chat.values()].sort(byCreated);
     if (dirty.members) this.members = [...state.members.values()];
     if (dirty.activity) this.activity = [...state.activity];

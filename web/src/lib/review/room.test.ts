@@ -283,6 +283,21 @@ describe('Room: snapshot and events', () => {
     expect(room.items.map((i) => i.id)).toEqual(['1', '2']);
   });
 
+  it('leaves the items list as it was through frames that only move section statuses', async () => {
+    const { room, transport, frame } = await setup(snapshot({ feedback: [item('1'), item('2')] }));
+    const before = room.items;
+    transport.push(event(4, 'section.status', { sectionId: 's1', status: 'queued' }));
+    frame();
+    transport.push(event(5, 'section.status', { sectionId: 's1', status: 'analyzing' }));
+    frame();
+    expect(room.sections[0]?.status).toBe('analyzing');
+    // The same array: nothing that reads the items (list, counts, charts) runs again.
+    expect(room.items).toBe(before);
+    transport.push(added(6, '3'), event(7, 'section.status', { sectionId: 's1', status: 'done' }));
+    frame();
+    expect(room.items.map((i) => i.id)).toEqual(['1', '2', '3']);
+  });
+
   it('applies updates by version and removes deleted items', async () => {
     const { room, transport, frame } = await setup(snapshot({ feedback: [item('1'), item('2')] }));
     transport.push(
