@@ -3,28 +3,10 @@ import type { FeedbackItem, Section } from '../types.ts';
 import { quoted } from './activity.ts';
 import { commonQuestions, NO_FILTERS, nextPending, stepFinding, visibleFindings } from './findings.ts';
 import { countOf, findingStats } from './statistics.ts';
+import { feedbackItem } from './test-items.ts';
 
-const PRISM = { id: 'prism', name: 'Prism' };
-
-function item(id: string, sectionId: string, overrides: Partial<FeedbackItem> = {}): FeedbackItem {
-  return {
-    id,
-    sectionId,
-    type: 'important',
-    category: 'Clarity',
-    description: `Finding ${id}`,
-    questions: [],
-    refs: [],
-    risk: 'medium',
-    confidence: 0.8,
-    source: 'rules',
-    status: 'pending',
-    createdBy: PRISM,
-    createdAt: '2026-11-01T10:00:00.000Z',
-    version: 1,
-    ...overrides,
-  };
-}
+const item = (id: string, sectionId: string, overrides: Partial<FeedbackItem> = {}): FeedbackItem =>
+  feedbackItem(id, { sectionId, ...overrides });
 
 const section = (id: string, index: number): Section =>
   ({ id, title: id, level: 1, index, html: '', text: '', status: 'done' }) as Section;

@@ -13,10 +13,10 @@ import type {
   User,
 } from '../types.ts';
 import { type Notice, Room, type RoomTransport } from './room.svelte.ts';
+import { feedbackItem, PRISM } from './test-items.ts';
 
 const ME: User = { id: 'u-me', name: 'Mia' };
 const ANA: User = { id: 'u-ana', name: 'Ana' };
-const PRISM: User = { id: 'prism', name: 'Prism' };
 const REVIEW = 'r1';
 
 type Responder = (payload: any) => unknown;
@@ -72,25 +72,9 @@ class FakeTransport implements RoomTransport {
   }
 }
 
-function item(id: string, overrides: Partial<FeedbackItem> = {}): FeedbackItem {
-  return {
-    id,
-    sectionId: 's1',
-    type: 'important',
-    category: 'Clarity',
-    description: `Finding ${id}`,
-    questions: [],
-    refs: [],
-    risk: 'medium',
-    confidence: 0.8,
-    source: 'rules',
-    status: 'pending',
-    createdBy: PRISM,
-    createdAt: `2026-11-01T10:00:00.${id.padStart(3, '0').slice(-3)}Z`,
-    version: 1,
-    ...overrides,
-  };
-}
+/** Created in id order (the room lists a section's items by creation). */
+const item = (id: string, overrides: Partial<FeedbackItem> = {}): FeedbackItem =>
+  feedbackItem(id, { createdAt: `2026-11-01T10:00:00.${id.padStart(3, '0').slice(-3)}Z`, ...overrides });
 
 function snapshot(overrides: Partial<ReviewSnapshot> = {}): ReviewSnapshot {
   return {
