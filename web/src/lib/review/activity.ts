@@ -55,6 +55,10 @@ const typeWord: Record<FeedbackItem['type'], string> = {
   positive: 'a positive note',
 };
 
+/** What a decision that leaves an item at `status` did to it: accepted, rejected or (back to pending) reopened. */
+export const decisionVerb = (status: FeedbackItem['status']): string =>
+  status === 'pending' ? 'reopened' : status;
+
 export function activityFromEvent(event: ReviewEvent, context: ActivityContext): ActivityEntry | null {
   const base = { id: `e${event.seq}`, at: event.at, actor: event.actor };
   const where = (sectionId: string) => {
@@ -96,9 +100,11 @@ export function activityFromEvent(event: ReviewEvent, context: ActivityContext):
       const { item } = event.data;
       const before = context.beforeStatus;
       if (before && before !== item.status) {
-        const verb =
-          item.status === 'accepted' ? 'accepted' : item.status === 'rejected' ? 'rejected' : 'reopened';
-        return { ...base, kind: 'decision', text: `${verb} ${quoted(item.description)}` };
+        return {
+          ...base,
+          kind: 'decision',
+          text: `${decisionVerb(item.status)} ${quoted(item.description)}`,
+        };
       }
       return { ...base, kind: 'edit', text: `edited ${quoted(item.description)}` };
     }

@@ -27,7 +27,7 @@ import type {
   ServerToClientEvents,
   User,
 } from '../types.ts';
-import { type ActivityEntry, quoted } from './activity.ts';
+import { type ActivityEntry, decisionVerb, quoted } from './activity.ts';
 import { type ExportNotice, emptyUsage, type Overruled, ReviewState, type UsageTotals } from './apply.ts';
 import { ReviewLifecycle } from './lifecycle.svelte.ts';
 import { lastSeen, markSeen, mentionMessage, unreadMentions } from './notices.ts';
@@ -69,13 +69,8 @@ const byCreated = (a: { createdAt: string; id: string }, b: { createdAt: string;
 
 /** "Ana rejected “Passive voice…”, which you accepted." */
 function overruledMessage(change: Overruled): string {
-  const verb =
-    change.item.status === 'accepted'
-      ? 'accepted'
-      : change.item.status === 'rejected'
-        ? 'rejected'
-        : 'reopened';
-  return `${change.by.name} ${verb} ${quoted(change.item.description, 60)}, which you ${change.from}.`;
+  const what = quoted(change.item.description, 60);
+  return `${change.by.name} ${decisionVerb(change.item.status)} ${what}, which you ${change.from}.`;
 }
 
 export class Room {
