@@ -1,8 +1,9 @@
 // Shapes and events of CONTRACT.md sections 4-5, as the browser sees them (JSON over HTTP and Socket.IO).
 // The types are core's (core/src/schemas.ts and core/src/protocol.ts), imported type-only: the imports are
-// erased at build time, so neither core nor zod reaches the bundle. The web app still cannot import values
-// from core, so the few constants the UI needs at runtime are copied below, each typed so that it fails to
-// compile when it drifts from core's.
+// erased at build time, so neither core nor zod reaches the bundle. Values come from core only out of its
+// zod-free modules (rubric.ts, mentions.ts, lifecycle.ts, imported where they are used); schemas.ts builds zod
+// schemas as it loads, so the few of its constants the UI needs at runtime are copied below, each typed so
+// that it fails to compile when it drifts from core's.
 
 import type { ErrorBody as ServerError } from '../../../core/src/errors.ts';
 import type { AckError, AckOk, ClientToServerEvents } from '../../../core/src/protocol.ts';
