@@ -89,13 +89,16 @@ type _EverySource = Assert<
 /** Field caps the forms enforce (the ones of core's LIMITS they use): longer values get the ack error `too_long`. */
 export const LIMITS: Pick<
   typeof CORE_LIMITS,
-  'description' | 'suggestion' | 'chatText' | 'quote' | 'category'
+  'description' | 'suggestion' | 'chatText' | 'replyText' | 'quote' | 'category' | 'title' | 'name'
 > = {
   description: 4000,
   suggestion: 4000,
   chatText: 4000,
+  replyText: 4000,
   quote: 1000,
   category: 80,
+  title: 200,
+  name: 80,
 };
 
 /** Compiles only when `Check` is `true`. */
