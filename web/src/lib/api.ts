@@ -172,30 +172,28 @@ export interface AcceptInviteResponse {
   role: Role;
 }
 
+/** A review's resource: `/api/reviews/:id`, or `/api/reviews/:id/<action>`. */
+export const reviewPath = (reviewId: string, action?: string): string =>
+  `/api/reviews/${encodeURIComponent(reviewId)}${action ? `/${action}` : ''}`;
+
+const setStatus = (reviewId: string, action: 'submit' | 'reopen') =>
+  request<{ status: ReviewStatus }>(reviewPath(reviewId, action), { method: 'POST', body: {} });
+
 export const api = {
   createSession: (name: string) =>
     request<SessionResponse>('/api/session', { method: 'POST', body: { name } }),
   listReviews: async (signal?: AbortSignal) =>
     (await request<{ reviews: ReviewSummary[] }>('/api/reviews', { signal })).reviews,
-  getReview: (id: string, signal?: AbortSignal) =>
-    request<ReviewSnapshot>(`/api/reviews/${encodeURIComponent(id)}`, { signal }),
+  getReview: (id: string, signal?: AbortSignal) => request<ReviewSnapshot>(reviewPath(id), { signal }),
   createInvite: (reviewId: string, role: 'reviewer' | 'viewer') =>
-    request<InviteResponse>(`/api/reviews/${encodeURIComponent(reviewId)}/invites`, {
+    request<InviteResponse>(reviewPath(reviewId, 'invites'), {
       method: 'POST',
       body: { role },
     }),
   acceptInvite: (token: string) =>
     request<AcceptInviteResponse>('/api/invites/accept', { method: 'POST', body: { token } }),
   /** Completes the review for everyone (owner, reviewer); a no-op when it is submitted already. */
-  submitReview: (reviewId: string) =>
-    request<{ status: ReviewStatus }>(`/api/reviews/${encodeURIComponent(reviewId)}/submit`, {
-      method: 'POST',
-      body: {},
-    }),
+  submitReview: (reviewId: string) => setStatus(reviewId, 'submit'),
   /** Opens a submitted review for changes again (owner). */
-  reopenReview: (reviewId: string) =>
-    request<{ status: ReviewStatus }>(`/api/reviews/${encodeURIComponent(reviewId)}/reopen`, {
-      method: 'POST',
-      body: {},
-    }),
+  reopenReview: (reviewId: string) => setStatus(reviewId, 'reopen'),
 };

@@ -3,6 +3,7 @@
  * until the owner reopens it). Loaded from the snapshot, changed by the `review.status` event, so every
  * member sees a submit the moment it is logged. The room owns one and calls `load` and `apply`.
  */
+import { reviewPath } from '../api.ts';
 import type { ReviewEvent, ReviewSnapshot, ReviewStatus, User } from '../types.ts';
 
 export class ReviewLifecycle {
@@ -28,9 +29,6 @@ export class ReviewLifecycle {
 
 // The counts a submit announces: the server's own rule (core imports nothing heavier than its error codes).
 export { submitSummary } from '../../../../core/src/lifecycle.ts';
-
-const reviewPath = (reviewId: string, action: string): string =>
-  `/api/reviews/${encodeURIComponent(reviewId)}/${action}`;
 
 /** Where the review package downloads as a zip (a plain link: the session cookie goes with it). */
 export const packageUrl = (reviewId: string): string => reviewPath(reviewId, 'package');
