@@ -3,7 +3,8 @@
  * Submitting a review in two browsers on two server instances (plus one rules worker), end to end:
  * upload, analyze, the Submit dialog warns while nothing is accepted, accept one finding, the summary
  * counts it, submit; the second browser shows "Submitted by ..." live and loses its decision buttons;
- * the package downloads as a zip holding the documents, JSON and CSV.
+ * the package downloads as a zip holding the documents, JSON and CSV; the reviewed DOCX downloads with
+ * the accepted finding as a Word comment; the package is saved to the team's storage by the worker.
  *
  *   node e2e/submit.e2e.ts      (after `npm run build` at the root; REDIS_URL or a local redis-server)
  *
@@ -104,5 +105,27 @@ runE2e('submit', async (run) => {
   const activity = strFromU8(files[`${root}/logs/activity.jsonl`]!);
   assert.match(activity, /"type":"review.status"/);
   log(`package ${download.suggestedFilename()}: ${names.length} files`);
+
+  // 7. "Reviewed DOCX" downloads the document with the accepted finding in Word's comments, under
+  //    the name the server gave it.
+  const [docx] = await Promise.all([
+    olivia.page.waitForEvent('download'),
+    done.getByRole('button', { name: 'Reviewed DOCX', exact: true }).click(),
+  ]);
+  assert.equal(docx.suggestedFilename(), 'docx4j-contributor-agreement-libreoffice_reviewed.docx');
+  const docxPath = join(topology.dir, docx.suggestedFilename());
+  await docx.saveAs(docxPath);
+  const parts = unzipSync(new Uint8Array(readFileSync(docxPath)));
+  assert.ok(parts['word/document.xml'], 'the download is a Word document');
+  assert.ok(parts['word/comments.xml'], 'the reviewed document carries the accepted finding as a comment');
+
+  // 8. "Save package to storage": the worker writes it and the room's export.ready event says so.
+  await done.getByRole('button', { name: 'Save package to storage', exact: true }).click();
+  const savedNote = done.getByRole('status').filter({ hasText: "Saved to the team's storage" });
+  await until('the package saved to storage', () => savedNote.isVisible(), 15_000);
+  const stored = Number(/\((\d+) files\)/.exec((await savedNote.textContent()) ?? '')?.[1]);
+  const packaged = names.filter((name) => !name.endsWith('/')).length;
+  assert.equal(stored, packaged, 'storage holds the same files as the downloaded package');
+  log(`reviewed DOCX ${Object.keys(parts).length} parts; package saved to storage (${stored} files)`);
   await olivia.page.screenshot({ path: join(RESULTS, 'submit-olivia-submitted.png') });
 });
