@@ -203,9 +203,31 @@ export class ReviewStore {
     return parseAll<MemberRecord>(await this.redis.hgetall(this.log.keys(reviewId).members));
   }
 
-  async member(reviewId: string, userId: string): Promise<MemberRecord | undefined> {
-    const raw = await this.redis.hget(this.log.keys(reviewId).members, userId);
-    return raw ? (JSON.parse(raw) as MemberRecord) : undefined;
+  /**
+   * What checking a command reads, in one pipeline (one round trip, one write): the review's meta
+   * (unless cached), the user's membership and, with `withStatus`, the review's status record.
+   */
+  async access(
+    reviewId: string,
+    userId: string,
+    withStatus: boolean,
+  ): Promise<{ meta?: ReviewMeta; member?: MemberRecord; lifecycle?: StoredLifecycle }> {
+    const keys = this.log.keys(reviewId);
+    const cached = this.metaCache.get(reviewId);
+    const pipeline = this.redis.pipeline().hget(keys.members, userId);
+    if (!cached) pipeline.get(keys.meta);
+    if (withStatus) pipeline.get(keys.lifecycle);
+    const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value as string | null;
+    });
+    const [member, ...rest] = replies;
+    const meta = cached ?? this.cacheMeta(reviewId, rest.shift() ?? null);
+    return {
+      ...(meta ? { meta } : {}),
+      ...(member ? { member: JSON.parse(member) as MemberRecord } : {}),
+      ...(withStatus ? { lifecycle: parseLifecycle(rest.shift()) } : {}),
+    };
   }
 
   /** The stored item and its exact serialization (the guard of a compare-and-set append). */
@@ -351,22 +373,8 @@ export class ReviewStore {
     return parseAll<ChatMessage>(await this.redis.hgetall(this.log.keys(reviewId).chat)).sort(byCreation);
   }
 
-  async sectionStatus(reviewId: string, sectionId: string): Promise<SectionStatusRecord> {
-    const raw = await this.redis.hget(this.log.keys(reviewId).status, sectionId);
-    return raw ? (JSON.parse(raw) as SectionStatusRecord) : { status: 'idle' };
-  }
-
-  async jobField(reviewId: string, field: string): Promise<string | undefined> {
-    return (await this.redis.hget(this.log.keys(reviewId).jobs, field)) ?? undefined;
-  }
-
   async setJobField(reviewId: string, field: string, value: string): Promise<void> {
     await this.redis.hset(this.log.keys(reviewId).jobs, field, value);
-  }
-
-  /** A new run number for a section's analysis (job ids must differ across runs). */
-  async nextRun(reviewId: string, sectionId: string): Promise<number> {
-    return this.redis.hincrby(this.log.keys(reviewId).jobs, `runs:${sectionId}`, 1);
   }
 
   /** Every section's status record and the `jobs` hash (fences and job ids), read together. */

@@ -61,12 +61,11 @@ export class ReviewService {
     user: User,
     action: Action,
   ): Promise<MemberRecord & { meta: ReviewMeta }> {
-    const changes = CHANGES_REVIEW.has(action);
-    const [meta, member, lifecycle] = await Promise.all([
-      this.store.meta(reviewId),
-      this.store.member(reviewId, user.id),
-      changes ? this.store.lifecycle(reviewId) : undefined,
-    ]);
+    const { meta, member, lifecycle } = await this.store.access(
+      reviewId,
+      user.id,
+      CHANGES_REVIEW.has(action),
+    );
     if (!meta) throw new PrismError('not_found', 'There is no review with this id.');
     assertCan(member?.role, action);
     if (lifecycle) assertOpen(lifecycle.status);
