@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   'too_large',
   /** A document with more sections, paragraphs or tables than Prism reads, or one too slow or too big to parse. */
   'too_complex',
+  /** Guest sign-in (`POST /api/session {name}`) is switched off (AUTH_GUEST=false): sign in with the identity provider. */
+  'guest_disabled',
   'internal',
 ] as const;
 
@@ -41,6 +43,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   empty_document: 400,
   too_large: 413,
   too_complex: 422,
+  guest_disabled: 403,
   internal: 500,
 };
 
