@@ -161,7 +161,7 @@ export function createApp(deps: AppDeps): App {
   api.use(sameOriginWrites(config.publicOrigin, production));
   // Uploads: POST /reviews, and the revisions of CONTRACT 7.5.
   api.use(jsonOnlyWrites([/^\/reviews\/?$/, /^\/reviews\/[^/]+\/revisions\/?$/]));
-  api.use(sessionRoutes(signer, limits));
+  api.use(sessionRoutes(signer, limits, config.auth));
   api.use(requireUser(signer));
   api.post('/reviews', uploadLimits(limits));
   api.use(

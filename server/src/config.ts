@@ -14,6 +14,7 @@ import {
   sharedEnv,
 } from '@prism/core';
 import { z } from 'zod';
+import { type AuthConfig, authConfig, authEnv } from './http/oidc-config.ts';
 import { DEV_SECRET, weakSecret } from './secrets.ts';
 
 export { ConfigError };
@@ -22,6 +23,8 @@ const perMinute = optional(z.coerce.number().int().positive().max(1_000_000));
 
 const Env = z.object({
   ...sharedEnv,
+  /** Sign-in: OIDC_ISSUER, OIDC_CLIENT_ID/SECRET, OIDC_SCOPES, OIDC_PROVIDER_NAME, AUTH_GUEST (http/oidc-config.ts). */
+  ...authEnv,
   /** HTTP and Socket.IO port. Default 3000. */
   PORT: optional(port).default(3000),
   /** Origin used in invite links and the websocket Origin check. Default http://localhost:$PORT. */
@@ -87,6 +90,8 @@ export interface ServerConfig {
   /** Per client address, per minute, shared by every server through Redis. */
   ipLimits: { sessions: number; uploads: number; invites: number };
   maxSocketsPerUser: number;
+  /** Guest sign-in on or off, and the OpenID Connect provider when there is one. */
+  auth: AuthConfig;
   /** What model tokens cost (BEDROCK_PRICES over the built-in table). */
   prices: PriceTable;
   /** How uploads are read: off the event loop, in threads with these limits (domain/ingest.ts). */
@@ -134,6 +139,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServerConfi
   } else if (secrets.some((s) => s.length < 16)) {
     problems.push('SESSION_SECRET: every secret needs at least 16 characters');
   }
+  const auth = authConfig(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
@@ -162,6 +168,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServerConfi
       invites: env.RATE_LIMIT_INVITES_PER_IP,
     },
     maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
+    auth,
     prices: env.BEDROCK_PRICES,
     parse: {
       maxSections: env.MAX_SECTIONS,

@@ -27,6 +27,17 @@ describe('tokens', () => {
     expect(signer.verifySession('garbage')).toBeUndefined();
   });
 
+  it('carries an email the identity provider gave, and only verifyIdentity tells it', () => {
+    const signer = new TokenSigner([SECRET]);
+    const token = signer.session(ada, 'ada@example.com');
+    expect(signer.verifyIdentity(token)).toEqual({ user: ada, email: 'ada@example.com' });
+    expect(signer.verifySession(token)).toEqual(ada);
+    expect(signer.verifyIdentity(signer.session(ada))).toEqual({ user: ada });
+    expect(
+      signer.verifyIdentity(signed({ t: 's', sub: 'u_x', name: 'X', email: 7, iat: 0, exp: later() })),
+    ).toBeUndefined();
+  });
+
   it('rotates: the first secret signs, every listed secret verifies', () => {
     const old = new TokenSigner(['old-secret-0123456789']);
     const rotated = new TokenSigner(['new-secret-0123456789', 'old-secret-0123456789']);

@@ -32,6 +32,8 @@ const SessionClaims = z.object({
   aud: z.literal(SESSION_AUDIENCE).optional(),
   sub: z.string().min(1).max(200),
   name: z.string().min(1).max(200),
+  /** The person's email, when an identity provider vouched for it (guest sessions have none). */
+  email: z.string().min(3).max(320).optional(),
   iat: z.number().int(),
   exp: expiry,
 });
@@ -48,6 +50,12 @@ const InviteClaims = z.object({
 });
 
 type SessionClaims = z.infer<typeof SessionClaims>;
+
+/** Who a session names: the user, and their email when the identity provider gave one. */
+export interface SessionIdentity {
+  user: User;
+  email?: string;
+}
 type InviteClaims = z.infer<typeof InviteClaims>;
 
 export class TokenSigner {
@@ -89,13 +97,14 @@ export class TokenSigner {
     return claims.data;
   }
 
-  session(user: User): string {
+  session(user: User, email?: string): string {
     const now = Math.floor(Date.now() / 1000);
     return this.sign({
       t: 's',
       aud: SESSION_AUDIENCE,
       sub: user.id,
       name: user.name,
+      ...(email ? { email } : {}),
       iat: now,
       exp: now + SESSION_TTL_S,
     });
@@ -103,8 +112,18 @@ export class TokenSigner {
 
   /** The user a session token names, or undefined when it is forged, malformed, expired or not a session. */
   verifySession(token: unknown): User | undefined {
+    return this.verifyIdentity(token)?.user;
+  }
+
+  /**
+   * The user and email a session names. Kept apart from `verifySession` so the email never rides
+   * along where a user is shown to others (members, authors of events): only `/api/me` tells it.
+   */
+  verifyIdentity(token: unknown): SessionIdentity | undefined {
     const claims = this.verify(token, SessionClaims);
-    return claims ? { id: claims.sub, name: claims.name } : undefined;
+    if (!claims) return undefined;
+    const user = { id: claims.sub, name: claims.name };
+    return claims.email ? { user, email: claims.email } : { user };
   }
 
   invite(reviewId: string, role: InviteRole, by: User, ttlSeconds = INVITE_TTL_S): string {
