@@ -2,6 +2,7 @@ export * from './ai-info.ts';
 export * from './analysis.ts';
 export * from './event-log.ts';
 export * from './keys.ts';
+export * from './library.ts';
 export * from './lifecycle.ts';
 export * from './objects.ts';
 export * from './package.ts';
