@@ -24,6 +24,7 @@ import { diagnosticsRoutes } from './http/diagnostics.ts';
 import { errorHandler, sendError } from './http/errors.ts';
 import { lifecycleRoutes } from './http/lifecycle.ts';
 import { uploadLimits } from './http/limits.ts';
+import { oidcRoutes } from './http/oidc.ts';
 import { reviewRoutes } from './http/reviews.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { sessionRoutes } from './http/session.ts';
@@ -189,6 +190,20 @@ export function createApp(deps: AppDeps): App {
   );
   api.use((_req, res) => sendError(res, new PrismError('not_found', 'There is no such API route.')));
   app.use('/api', api);
+  app.use(
+    '/auth',
+    oidcRoutes({
+      auth: config.auth,
+      signer,
+      limits,
+      redis: redis.commands,
+      prefix: config.redis.prefix,
+      publicUrl: config.publicUrl,
+      publicOrigin: config.publicOrigin,
+      production,
+      logger,
+    }),
+  );
 
   if (existsSync(indexHtml)) {
     // Built assets are content-hashed: cache them for good; index.html must always be fresh.
