@@ -42,7 +42,10 @@ describe('LibraryStore', () => {
     });
 
     expect(await library.touch('r_1', '2026-12-01T11:00:00.000Z', { decided: 1, total: 3 })).toBe(true);
-    expect(await library.setStatus('r_2', 'submitted')).toBe(true);
+    expect(await library.setStatus('r_2', 'submitted', { by: owner, at: '2026-12-01T10:30:00.000Z' })).toBe(
+      true,
+    );
+    expect(await library.update('r_2', { member: { userId: 'u_2', role: 'reviewer' } })).toBe(true);
     const next = await library.read('ws:w_1', first.version);
     expect(next.full).toBe(false);
     expect(next.changed.get('r_1')).toMatchObject({
@@ -50,7 +53,14 @@ describe('LibraryStore', () => {
       updatedAt: '2026-12-01T11:00:00.000Z',
       textRev: 1,
     });
-    expect(next.changed.get('r_2')).toMatchObject({ status: 'submitted' });
+    expect(next.changed.get('r_2')).toMatchObject({
+      status: 'submitted',
+      submitted: { by: owner, at: '2026-12-01T10:30:00.000Z' },
+      members: { u_owner: 'owner', u_2: 'reviewer' },
+      sections: [],
+    });
+    expect(await library.setStatus('r_2', 'open')).toBe(true);
+    expect((await library.get('r_2'))?.submitted).toBeUndefined();
     expect(await library.recent('ws:w_1')).toEqual(['r_1', 'r_2']);
 
     expect(await library.update('r_2', { text: 'hiring plan revised' })).toBe(true);

@@ -20,7 +20,7 @@
  * stay warm while a room streams. The person's index is the membership set the review store keeps
  * (`user:{id}:reviews`, see keys.ts): the reviews a person belongs to, whatever their home.
  */
-import type { ReviewStatus, User } from '@prism/core';
+import type { ReviewStatus, Role, SectionRef, User } from '@prism/core';
 import type { Redis } from 'ioredis';
 import { userReviewsKey } from './keys.ts';
 
@@ -37,6 +37,11 @@ export interface LibraryRecord {
   updatedAt: string;
   /** +1 whenever the search text changes: a cache re-indexes a review only when this moved. */
   textRev: number;
+  sections: SectionRef[];
+  /** Each member's role in the review itself (mirrors its membership, kept after archive). */
+  members: Record<string, Role>;
+  /** Who submitted it and when, while it is `submitted`. */
+  submitted?: { by: User; at: string };
 }
 
 /** A new review for the library; its search text is given whole (callers cap it: `MAX_SEARCH_TEXT`). */
@@ -46,9 +51,12 @@ export interface NewLibraryRecord {
   owner: User;
   workspaceId?: string | undefined;
   createdAt: string;
+  sections: SectionRef[];
   status?: ReviewStatus;
   progress?: { decided: number; total: number };
   updatedAt?: string;
+  members?: Record<string, Role>;
+  submitted?: { by: User; at: string } | undefined;
   text: string;
 }
 
@@ -101,8 +109,9 @@ return v
 `;
 
 // KEYS: version, changes, recent, records, texts. ARGV: id, updatedAt ('' keeps), updatedAt ms,
-// decided ('' keeps), total, status ('' keeps), search text ('' keeps). Returns the new version,
-// or 0 when nothing changed (or there is no record).
+// decided ('' keeps), total, status ('' keeps), search text ('' keeps), submitted JSON (with a
+// status: '' clears it), member id ('' none), member role. Returns the new version, or 0 when
+// nothing changed (or there is no record).
 const TOUCH_SCRIPT = `
 local raw = redis.call('HGET', KEYS[4], ARGV[1])
 if not raw then return 0 end
@@ -120,9 +129,17 @@ if ARGV[4] ~= '' then
     changed = true
   end
 end
-if ARGV[6] ~= '' and r.status ~= ARGV[6] then
+if ARGV[6] ~= '' then
+  if r.status ~= ARGV[6] then changed = true end
   r.status = ARGV[6]
-  changed = true
+  if ARGV[8] ~= '' then r.submitted = cjson.decode(ARGV[8]) else r.submitted = nil end
+end
+if ARGV[9] ~= '' then
+  if type(r.members) ~= 'table' then r.members = {} end
+  if r.members[ARGV[9]] ~= ARGV[10] then
+    r.members[ARGV[9]] = ARGV[10]
+    changed = true
+  end
 end
 if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[5], ARGV[1], ARGV[7])
@@ -188,8 +205,20 @@ export interface LibraryTouch {
   updatedAt?: string;
   progress?: { decided: number; total: number };
   status?: ReviewStatus;
+  /** With `status: 'submitted'`: who and when (any other status clears it). */
+  submitted?: { by: User; at: string };
+  /** A member joined or was raised to this role. */
+  member?: { userId: string; role: Role };
   /** A new search text (a new revision of the document); capped at MAX_SEARCH_TEXT. */
   text?: string;
+}
+
+/** A stored record; Redis' Lua JSON writes an empty list back as `{}`, so lists are checked. */
+function parseRecord(raw: string): LibraryRecord {
+  const record = JSON.parse(raw) as LibraryRecord;
+  if (!Array.isArray(record.sections)) record.sections = [];
+  if (typeof record.members !== 'object' || record.members === null) record.members = {};
+  return record;
 }
 
 /** Homes of reviews are fixed at upload, so a process remembers them (a bounded map). */
@@ -224,6 +253,9 @@ export class LibraryStore {
       createdAt: input.createdAt,
       updatedAt: input.updatedAt ?? input.createdAt,
       textRev: 1,
+      sections: input.sections,
+      members: input.members ?? { [input.owner.id]: 'owner' },
+      ...(input.submitted ? { submitted: input.submitted } : {}),
     };
     const home = libraryHome(record);
     const keys = this.keys(home);
@@ -256,9 +288,16 @@ export class LibraryStore {
     return this.update(reviewId, { ...(updatedAt ? { updatedAt } : {}), ...(progress ? { progress } : {}) });
   }
 
-  /** Sets a review's status (submit, reopen, archive, restore). True when it changed. */
-  async setStatus(reviewId: string, status: ReviewStatus, at?: string): Promise<boolean> {
-    return this.update(reviewId, { status, ...(at ? { updatedAt: at } : {}) });
+  /**
+   * Sets a review's status (submit, reopen, archive, restore); `by` and `at` say who submitted it.
+   * True when it changed.
+   */
+  async setStatus(reviewId: string, status: ReviewStatus, by?: { by: User; at: string }): Promise<boolean> {
+    return this.update(reviewId, {
+      status,
+      ...(by ? { updatedAt: by.at } : {}),
+      ...(by && status === 'submitted' ? { submitted: by } : {}),
+    });
   }
 
   /** Any of `touch`'s and `setStatus`'s changes (and a new search text) at once, in one script on the review's home. */
@@ -280,6 +319,9 @@ export class LibraryStore {
       change.progress ? change.progress.total : '',
       change.status ?? '',
       change.text?.slice(0, MAX_SEARCH_TEXT) ?? '',
+      change.submitted ? JSON.stringify(change.submitted) : '',
+      change.member?.userId ?? '',
+      change.member?.role ?? '',
     );
     return version > 0;
   }
@@ -337,7 +379,7 @@ export class LibraryStore {
     const home = await this.home(reviewId);
     if (!home) return undefined;
     const raw = await this.redis.hget(this.keys(home).records, reviewId);
-    return raw ? (JSON.parse(raw) as LibraryRecord) : undefined;
+    return raw ? parseRecord(raw) : undefined;
   }
 
   /**
@@ -356,7 +398,7 @@ export class LibraryStore {
     const changed = new Map<string, LibraryRecord | null>();
     ids.forEach((id, i) => {
       const raw = raws[i];
-      changed.set(id, raw ? (JSON.parse(raw) as LibraryRecord) : null);
+      changed.set(id, raw ? parseRecord(raw) : null);
     });
     return { version: Number(version), full: full === 1, changed };
   }
