@@ -21,6 +21,7 @@ describe('LibraryStore', () => {
       owner,
       workspaceId: 'w_1',
       createdAt: at,
+      sections: [],
       text: 'budget q3',
     });
     await library.record({
@@ -29,6 +30,7 @@ describe('LibraryStore', () => {
       owner,
       workspaceId: 'w_1',
       createdAt: at,
+      sections: [],
       text: 'hiring plan',
     });
     const first = await library.read('ws:w_1');
@@ -83,12 +85,14 @@ describe('LibraryStore', () => {
       title: 'Mine',
       owner,
       createdAt: '2026-12-01T10:00:00.000Z',
+      sections: [{ id: 's1', title: 'Intro', level: 1, index: 0 }],
       text: 'x',
     });
     expect(await library.home('r_9')).toBe('user:u_owner');
     expect((await library.read('user:u_owner')).changed.get('r_9')).toMatchObject({
       title: 'Mine',
       status: 'open',
+      sections: [{ id: 's1', title: 'Intro', level: 1, index: 0 }],
     });
   });
 });
