@@ -36,6 +36,7 @@ export default defineConfig({
   server: {
     proxy: {
       '/api': { target: apiOrigin, changeOrigin: false },
+      '/auth': { target: apiOrigin, changeOrigin: false },
       '/socket.io': { target: apiOrigin, ws: true, changeOrigin: false },
     },
   },

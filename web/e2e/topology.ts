@@ -118,6 +118,8 @@ export class Topology {
   readonly prefix = `e2e${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}:`;
   redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
   servers: ServerInstance[] = [];
+  /** Extra environment for every server this topology starts (e.g. an identity provider's OIDC_*). */
+  serverEnv: Record<string, string> = {};
   worker: Proc | null = null;
   #redis: Proc | null = null;
   #procs = new Set<Proc>();
@@ -220,6 +222,7 @@ export class Topology {
       PUBLIC_URL: server.url,
       INSTANCE_ID: server.name,
       WEB_DIR,
+      ...this.serverEnv,
     });
     await waitFor(
       `${server.name} on port ${server.port}`,

@@ -1,12 +1,14 @@
 import { api, errorMessage, isApiError, onUnauthorized } from './api.ts';
+import { fetchMe, logout } from './auth.ts';
 import type { ReviewSummary, User } from './types.ts';
 
 const STORAGE_KEY = 'prism.user';
 
 /**
- * - `checking`: a name is stored and GET /api/reviews is confirming the cookie still works
+ * - `checking`: GET /api/me is asking the server who the session cookie names (a guest name, or a
+ *   person back from the identity provider, whom this browser has not stored yet)
  * - `signed-in`: the server knows us
- * - `signed-out`: ask for a name (first visit, or the cookie expired: 401)
+ * - `signed-out`: ask to sign in (first visit, signed out, or the cookie expired: 401)
  * - `offline`: the check failed for another reason (server unreachable); `error` says why, `verify()` retries
  */
 export type SessionStatus = 'checking' | 'signed-in' | 'signed-out' | 'offline';
@@ -35,11 +37,13 @@ function writeStored(user: User | null): void {
 }
 
 /**
- * The current person. The server holds the session in an HttpOnly cookie; localStorage keeps only
- * `{id, name}` so we know whether to ask for a name before the first request.
+ * The current person. The server holds the session in an HttpOnly cookie; localStorage keeps
+ * `{id, name}` so the name shows while GET /api/me confirms it.
  */
 export class Session {
   user = $state<User | null>(null);
+  /** The person's email, when the identity provider gave one. */
+  email = $state<string | null>(null);
   status = $state<SessionStatus>('checking');
   error = $state<string | null>(null);
 
@@ -48,7 +52,7 @@ export class Session {
 
   constructor() {
     this.user = readStored();
-    this.status = this.user ? 'checking' : 'signed-out';
+    this.status = 'checking';
   }
 
   /** Confirms a stored name against the server, once per page load (again after an `offline` result). */
@@ -58,16 +62,16 @@ export class Session {
   }
 
   async #verify(): Promise<void> {
-    const stored = readStored();
-    if (!stored) {
-      this.forget();
-      return;
-    }
-    this.user = stored;
+    this.user = readStored();
     this.status = 'checking';
     this.error = null;
     try {
-      this.#reviews = await api.listReviews();
+      // The review list is fetched alongside, so the start page need not wait for it after.
+      const [me, reviews] = await Promise.all([fetchMe(), api.listReviews().catch(() => null)]);
+      writeStored(me.user);
+      this.user = { id: me.user.id, name: me.user.name };
+      this.email = me.user.email ?? null;
+      this.#reviews = reviews;
       this.status = 'signed-in';
     } catch (error) {
       if (isApiError(error, 401)) {
@@ -92,10 +96,17 @@ export class Session {
     return user;
   }
 
-  /** Drop the stored name (after a 401): the next screen asks for a name again. */
+  /** POST /auth/logout: the server clears the cookie; this browser forgets who we were. */
+  async signOut(): Promise<void> {
+    await logout();
+    this.forget();
+  }
+
+  /** Drop the stored name (after a 401 or signing out): the next screen asks to sign in again. */
   forget(): void {
     writeStored(null);
     this.user = null;
+    this.email = null;
     this.error = null;
     this.#reviews = null;
     this.#check = Promise.resolve();
