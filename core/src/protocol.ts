@@ -79,6 +79,10 @@ export interface ReviewSummary {
   updatedAt: string;
   /** Who submitted the review and when, while it is `submitted`. */
   submitted?: { by: User; at: string };
+  /** The workspace the review belongs to (CONTRACT 7.3); absent for a person's own review. */
+  workspaceId?: string;
+  /** People in the review's room right now (the library lists them; snapshots carry `members`). */
+  here?: User[];
 }
 
 export interface Member {

@@ -13,6 +13,7 @@ export const LIMITS = {
   question: 1000,
   replacement: 4000,
   replyText: 4000,
+  searchQuery: 200,
 } as const;
 
 export const id = z.string().min(1).max(100);
@@ -205,3 +206,11 @@ export function describeIssues(error: z.ZodError): { code: 'invalid' | 'too_long
   const message = issue ? `${where}${issue.message}` : 'Invalid payload';
   return { code: tooLong ? 'too_long' : 'invalid', message };
 }
+
+/** `GET /api/reviews` query (CONTRACT 7.3); other parameters are ignored. */
+export const LibraryQuery = z.object({
+  workspaceId: id.optional(),
+  q: z.string().max(LIMITS.searchQuery).optional(),
+  status: z.enum(['open', 'submitted', 'archived']).optional(),
+});
+export type LibraryQuery = z.infer<typeof LibraryQuery>;

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { PrismError } from '@prism/core';
-import { EventLog, type ObjectStore, ReviewStore } from '@prism/store';
+import { EventLog, LibraryActivity, LibraryStore, type ObjectStore, ReviewStore } from '@prism/store';
 import { createAdapter } from '@socket.io/redis-adapter';
 import express from 'express';
 import type { Redis } from 'ioredis';
@@ -16,12 +16,15 @@ import { Server } from 'socket.io';
 import type { ServerConfig } from './config.ts';
 import { AiService } from './domain/ai-service.ts';
 import { Ingest } from './domain/ingest.ts';
+import { LibraryService } from './domain/library.ts';
+import { LibraryIndex } from './domain/library-index.ts';
 import { LifecycleService } from './domain/lifecycle.ts';
 import { ReviewService } from './domain/review-service.ts';
 import { TokenSigner } from './domain/tokens.ts';
 import { jsonOnlyWrites, requireUser, sameOriginWrites } from './http/auth.ts';
 import { diagnosticsRoutes } from './http/diagnostics.ts';
 import { errorHandler, sendError } from './http/errors.ts';
+import { libraryRoutes } from './http/library.ts';
 import { lifecycleRoutes } from './http/lifecycle.ts';
 import { uploadLimits } from './http/limits.ts';
 import { oidcRoutes } from './http/oidc.ts';
@@ -69,12 +72,22 @@ export function createApp(deps: AppDeps): App {
   const { config, logger, metrics, objects, redis } = deps;
   let draining = false;
 
+  const library = new LibraryStore(redis.commands, config.redis.prefix);
+  // Keeps library records' progress and last activity true, a few writes a second at most.
+  const activity = new LibraryActivity({
+    redis: redis.commands,
+    library,
+    onError: (error, reviewId) => logger.warn({ err: error, reviewId }, 'library record not updated'),
+  });
   const log = new EventLog(redis.commands, {
     prefix: config.redis.prefix,
-    onAppend: (event) => metrics.appended.inc({ type: event.type }),
+    onAppend: (event) => {
+      metrics.appended.inc({ type: event.type });
+      activity.noted(event);
+    },
   });
   const store = new ReviewStore(redis.commands, log, { prices: config.prices });
-  const service = new ReviewService(store);
+  const service = new ReviewService(store, undefined, (reviewId) => activity.settle(reviewId));
   // Uploads are read in threads with a time and a heap limit, never on this event loop.
   const parsers = new ParsePool({
     workers: config.parse.workers,
@@ -84,6 +97,7 @@ export function createApp(deps: AppDeps): App {
   });
   const ingest = new Ingest({
     store,
+    library,
     objects,
     parser: parsers,
     limits: { maxPartBytes: config.parse.maxPartBytes, maxSections: config.parse.maxSections },
@@ -124,6 +138,14 @@ export function createApp(deps: AppDeps): App {
   });
   const relay = new Relay(io, redis.subscriber, log, metrics, logger);
   const presence = new Presence(io, store, logger);
+  const libraryService = new LibraryService({
+    library,
+    index: new LibraryIndex(library),
+    reviews: store,
+    // Workspace membership arrives with the workspace store; until then no one is a member.
+    workspaceRole: async () => undefined,
+    here: (reviewIds) => presence.people(reviewIds),
+  });
 
   const cap = new SocketCap({
     io,
@@ -165,6 +187,7 @@ export function createApp(deps: AppDeps): App {
   api.use(sessionRoutes(signer, limits, config.auth));
   api.use(requireUser(signer));
   api.post('/reviews', uploadLimits(limits));
+  api.use(libraryRoutes(libraryService));
   api.use(
     reviewRoutes({
       service,
@@ -178,7 +201,7 @@ export function createApp(deps: AppDeps): App {
       ingest,
     }),
   );
-  api.use(lifecycleRoutes({ service, lifecycle: new LifecycleService(service, ai), objects }));
+  api.use(lifecycleRoutes({ service, lifecycle: new LifecycleService(service, ai, library), objects }));
   api.use(
     diagnosticsRoutes({
       store,
@@ -248,6 +271,7 @@ export function createApp(deps: AppDeps): App {
       ),
     );
     await presence.close();
+    await activity.close();
     await new Promise<void>((done) => io.close(() => done()));
     http.closeAllConnections();
     await queues.close();

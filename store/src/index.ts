@@ -3,6 +3,7 @@ export * from './analysis.ts';
 export * from './event-log.ts';
 export * from './keys.ts';
 export * from './library.ts';
+export * from './library-activity.ts';
 export * from './lifecycle.ts';
 export * from './objects.ts';
 export * from './package.ts';

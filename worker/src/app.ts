@@ -17,6 +17,8 @@ import {
   AI_INFO_TTL_SECONDS,
   controlChannel,
   EventLog,
+  LibraryActivity,
+  LibraryStore,
   type ObjectStore,
   ReviewStore,
   writeAiInfo,
@@ -88,9 +90,18 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
       return [name, queue] as const;
     }),
   );
+  // Findings and section statuses move the review's library record (progress, last activity).
+  const activity = new LibraryActivity({
+    redis: redis.commands,
+    library: new LibraryStore(redis.commands, config.redis.prefix),
+    onError: (error, reviewId) => logger.warn({ err: error, reviewId }, 'library record not updated'),
+  });
   const log = new EventLog(redis.commands, {
     prefix: config.redis.prefix,
-    onAppend: (event) => appended.inc({ type: event.type }),
+    onAppend: (event) => {
+      appended.inc({ type: event.type });
+      activity.noted(event);
+    },
   });
   const shared = {
     log,
@@ -206,6 +217,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
       stopAnnouncing();
       await Promise.all([queueDepth?.close(), ...workers.map((worker) => worker.close())]);
       await Promise.all([...producers.values()].map((queue) => queue.close()));
+      await activity.close();
       health.close();
     },
   };

@@ -4,9 +4,10 @@
  * the files and create the review. A refusal leaves nothing behind.
  */
 import { shortTitle, type User } from '@prism/core';
-import type { ObjectStore, ReviewMeta, ReviewStore } from '@prism/store';
+import type { LibraryStore, ObjectStore, ReviewMeta, ReviewStore } from '@prism/store';
 import type { ParsedDocument, ParsedGuidelines, ParseLimits } from '../infra/parse-task.ts';
 import { newId } from './ids.ts';
+import { searchText } from './library-text.ts';
 
 /** Reads uploads with bounded time and memory; refusals are PrismErrors with stable codes. */
 export interface DocumentParser {
@@ -35,17 +36,21 @@ const titleFrom = (given: string | undefined, heading: string | undefined, filen
 
 export class Ingest {
   private readonly store: ReviewStore;
+  private readonly library: LibraryStore | undefined;
   private readonly objects: ObjectStore;
   private readonly parser: DocumentParser;
   private readonly limits: ParseLimits;
 
   constructor(deps: {
     store: ReviewStore;
+    /** Where the review is listed and found (the library). */
+    library?: LibraryStore;
     objects: ObjectStore;
     parser: DocumentParser;
     limits: ParseLimits;
   }) {
     this.store = deps.store;
+    this.library = deps.library;
     this.objects = deps.objects;
     this.parser = deps.parser;
     this.limits = deps.limits;
@@ -86,6 +91,15 @@ export class Ingest {
       ...(extracted.anchors ? { anchors: extracted.anchors } : {}),
     };
     await this.store.create(meta, extracted.sections);
+    await this.library?.record({
+      id: meta.id,
+      title: meta.title,
+      owner: meta.owner,
+      workspaceId: (meta as { workspaceId?: string }).workspaceId,
+      createdAt: meta.createdAt,
+      sections: meta.sections,
+      text: searchText(meta.title, extracted.sections),
+    });
     return meta;
   }
 }

@@ -5,6 +5,7 @@
  * or running, so no finding arrives in a completed review.
  */
 import { type LifecycleRecord, PrismError, type ReviewStatus, submitSummary, type User } from '@prism/core';
+import type { LibraryStore } from '@prism/store';
 import type { AiService } from './ai-service.ts';
 import type { ReviewService } from './review-service.ts';
 
@@ -14,10 +15,17 @@ export class LifecycleService {
   private readonly reviews: ReviewService;
   private readonly ai: AiService;
   private readonly now: () => string;
+  private readonly library: LibraryStore | undefined;
 
-  constructor(reviews: ReviewService, ai: AiService, now: () => string = () => new Date().toISOString()) {
+  constructor(
+    reviews: ReviewService,
+    ai: AiService,
+    library?: LibraryStore,
+    now: () => string = () => new Date().toISOString(),
+  ) {
     this.reviews = reviews;
     this.ai = ai;
+    this.library = library;
     this.now = now;
   }
 
@@ -56,7 +64,11 @@ export class LifecycleService {
           writes: [{ op: 'set', key: 'lifecycle', value: JSON.stringify(record) }],
         },
       );
-      if (appended.ok) return status;
+      if (appended.ok) {
+        // The library lists it under its new status at once (its activity follows with the event).
+        await this.library?.setStatus(reviewId, status, { by: user, at });
+        return status;
+      }
     }
     throw new PrismError('conflict', "This review's status is changing too fast; try again.");
   }

@@ -48,11 +48,18 @@ export class ReviewService {
   readonly store: ReviewStore;
   private readonly log: EventLog;
   private readonly now: () => string;
+  /** Brings the review's library record up to date after a change (LibraryActivity.settle). */
+  private readonly settle: (reviewId: string) => Promise<void>;
 
-  constructor(store: ReviewStore, now: () => string = () => new Date().toISOString()) {
+  constructor(
+    store: ReviewStore,
+    now: () => string = () => new Date().toISOString(),
+    settle: (reviewId: string) => Promise<void> = async () => {},
+  ) {
     this.store = store;
     this.log = store.log;
     this.now = now;
+    this.settle = settle;
   }
 
   /** The caller's membership, after checking the review exists and the role allows `action`. */
@@ -103,7 +110,10 @@ export class ReviewService {
                 ],
               },
             );
-      if (appended.ok) return result.item;
+      if (appended.ok) {
+        await this.settle(reviewId);
+        return result.item;
+      }
     }
     throw new PrismError('conflict', 'This item is changing too fast; try again.');
   }
@@ -166,6 +176,7 @@ export class ReviewService {
       },
     );
     if (!appended.ok) throw new PrismError('conflict', 'Could not add the feedback; try again.');
+    await this.settle(payload.reviewId);
     return item;
   }
 
@@ -207,6 +218,8 @@ export class ReviewService {
   async join(reviewId: string, user: User, role: Role): Promise<Role> {
     if (!(await this.store.meta(reviewId)))
       throw new PrismError('not_found', 'This review no longer exists.');
-    return this.store.addMember(reviewId, user, role);
+    const held = await this.store.addMember(reviewId, user, role);
+    await this.settle(reviewId);
+    return held;
   }
 }

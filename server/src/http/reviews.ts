@@ -63,12 +63,7 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
     }),
   );
 
-  router.get(
-    '/reviews',
-    route(async (req, res) => {
-      res.json({ reviews: await service.store.summaries(userOf(req).id) });
-    }),
-  );
+  // GET /reviews (the library) is http/library.ts.
 
   router.get(
     '/reviews/:id',

@@ -5,7 +5,7 @@
  * socket's whole handshake), and the result is broadcast at most once per `intervalMs` per review
  * from each server.
  */
-import { type PresenceMember, reviewRoom } from '@prism/core';
+import { type PresenceMember, reviewRoom, type User } from '@prism/core';
 import type { ReviewStore } from '@prism/store';
 import type { Logger } from 'pino';
 import type { PresenceEntry, PrismServer } from './types.ts';
@@ -31,6 +31,56 @@ export class Presence {
     this.logger = logger;
     this.intervalMs = intervalMs;
     io.on('presence:collect', (reviewId, answer) => answer(this.local(reviewId)));
+    io.on('presence:rooms', (reviewIds, answer) => answer(this.localPeople(reviewIds)));
+  }
+
+  /** The people this server's sockets have in each of these rooms (rooms without any left out). */
+  private localPeople(reviewIds: readonly string[]): Record<string, User[]> {
+    const here: Record<string, User[]> = {};
+    for (const reviewId of reviewIds) {
+      const ids = this.io.sockets.adapter.rooms.get(reviewRoom(reviewId));
+      if (!ids || ids.size === 0) continue;
+      const people = new Map<string, User>();
+      for (const id of ids) {
+        const user = this.io.sockets.sockets.get(id)?.data.user;
+        if (user) people.set(user.id, { id: user.id, name: user.name });
+      }
+      if (people.size > 0) here[reviewId] = [...people.values()];
+    }
+    return here;
+  }
+
+  /**
+   * Who is in each of these reviews' rooms on any server, in one request to the others (the
+   * library lists many reviews at once). Best effort: servers that do not answer within
+   * `timeoutMs` are left out.
+   */
+  async people(reviewIds: readonly string[], timeoutMs = 500): Promise<Map<string, User[]>> {
+    const ids = [...reviewIds];
+    let timer: NodeJS.Timeout | undefined;
+    const asked = this.io.serverSideEmitWithAck('presence:rooms', ids).catch((error: unknown) => {
+      this.logger.debug({ err: error }, 'presence: not every server answered');
+      return ((error as { responses?: Record<string, User[]>[] }).responses ?? []) as Record<
+        string,
+        User[]
+      >[];
+    });
+    const gaveUp = new Promise<Record<string, User[]>[]>((resolve) => {
+      timer = setTimeout(() => resolve([]), timeoutMs);
+    });
+    const others = await Promise.race([asked, gaveUp]).finally(() => clearTimeout(timer));
+    const merged = new Map<string, Map<string, User>>();
+    for (const answer of [this.localPeople(ids), ...others]) {
+      for (const [reviewId, people] of Object.entries(answer ?? {})) {
+        let room = merged.get(reviewId);
+        if (!room) {
+          room = new Map();
+          merged.set(reviewId, room);
+        }
+        for (const person of people) room.set(person.id, person);
+      }
+    }
+    return new Map([...merged].map(([reviewId, room]) => [reviewId, [...room.values()]]));
   }
 
   /** This server's sockets in the review's room (a joining socket is not in it yet). */

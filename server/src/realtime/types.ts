@@ -21,6 +21,8 @@ export interface PresenceEntry {
 export interface InterServerEvents {
   /** Each other server answers with its own sockets' presence in the review's room. */
   'presence:collect': (reviewId: string, answer: (entries: PresenceEntry[]) => void) => void;
+  /** Each other server answers with the people its sockets have in each of these reviews' rooms. */
+  'presence:rooms': (reviewIds: string[], answer: (here: Record<string, User[]>) => void) => void;
   /** The server holding this socket tells it why and closes it (socket-cap.ts). */
   'socket:close': (socketId: string) => void;
 }

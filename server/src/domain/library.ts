@@ -1,0 +1,157 @@
+/**
+ * The review library (CONTRACT 7.3): a workspace's reviews, or a person's own, from the library
+ * records (store/src/library.ts) through each server's cached index (library-index.ts), filtered
+ * by words and status, newest activity first. Records stay after a review is archived, so an
+ * archived review is still listed and found.
+ */
+import {
+  higherRole,
+  type LibraryQuery,
+  PrismError,
+  type ReviewSummary,
+  type Role,
+  type User,
+} from '@prism/core';
+import { type LibraryRecord, type LibraryStore, libraryHome, type ReviewStore } from '@prism/store';
+import type { LibraryIndex } from './library-index.ts';
+import { searchText } from './library-text.ts';
+
+/** A person's role in a workspace (CONTRACT 7.2). */
+export type WorkspaceRole = 'admin' | 'member';
+
+export interface LibraryServiceDeps {
+  library: LibraryStore;
+  index: LibraryIndex;
+  reviews: ReviewStore;
+  /** The caller's role in a workspace, or undefined for a non-member (the workspace store). */
+  workspaceRole: (workspaceId: string, userId: string) => Promise<WorkspaceRole | undefined>;
+  /** Who is in each review's room now, across servers (presence). */
+  here: (reviewIds: readonly string[]) => Promise<Map<string, User[]>>;
+}
+
+/** What a workspace role may do in the workspace's reviews: admins act as owners, members as reviewers. */
+const WORKSPACE_REVIEW_ROLE: Record<WorkspaceRole, Role> = { admin: 'owner', member: 'reviewer' };
+
+export class LibraryService {
+  private readonly deps: LibraryServiceDeps;
+
+  constructor(deps: LibraryServiceDeps) {
+    this.deps = deps;
+  }
+
+  async list(user: User, query: LibraryQuery): Promise<ReviewSummary[]> {
+    const { workspaceId, q, status } = query;
+    let homes: Map<string, Set<string> | undefined>;
+    let workspaceRole: WorkspaceRole | undefined;
+    if (workspaceId) {
+      workspaceRole = await this.deps.workspaceRole(workspaceId, user.id);
+      if (!workspaceRole) throw new PrismError('forbidden', 'You are not a member of this workspace.');
+      homes = new Map([[`ws:${workspaceId}`, undefined]]);
+    } else {
+      homes = await this.personalHomes(user.id);
+    }
+    const found: { record: LibraryRecord; role: Role }[] = [];
+    await Promise.all(
+      [...homes].map(async ([home, only]) => {
+        const { ids, records } = q?.trim()
+          ? await this.deps.index.search(home, q)
+          : { ids: undefined, records: await this.deps.index.records(home) };
+        for (const [id, record] of records) {
+          if (only && !only.has(id)) continue;
+          if (ids && !ids.has(id)) continue;
+          if (status && record.status !== status) continue;
+          const own = record.members[user.id];
+          const fromWorkspace = workspaceRole ? WORKSPACE_REVIEW_ROLE[workspaceRole] : undefined;
+          // A listed review the record has no role for yet (a join a moment ago): the least role.
+          const role =
+            own && fromWorkspace ? higherRole(own, fromWorkspace) : (own ?? fromWorkspace ?? 'viewer');
+          found.push({ record, role });
+        }
+      }),
+    );
+    // Last activity first; reviews untouched since upload, newest first.
+    const newest = (x: string, y: string): number => (x < y ? 1 : x > y ? -1 : 0);
+    found.sort(
+      (a, b) =>
+        newest(a.record.updatedAt, b.record.updatedAt) || newest(a.record.createdAt, b.record.createdAt),
+    );
+    const here = found.length > 0 ? await this.deps.here(found.map(({ record }) => record.id)) : new Map();
+    return found.map(({ record, role }) => librarySummary(record, role, here.get(record.id) ?? []));
+  }
+
+  /**
+   * The homes holding the reviews a person belongs to, each with the ids to keep from it. Reviews
+   * from before the library (no record yet) are recorded from their own keys first.
+   */
+  private async personalHomes(userId: string): Promise<Map<string, Set<string>>> {
+    const ids = await this.deps.library.reviewIdsOf(userId);
+    const homes = await this.deps.library.homesOf(ids);
+    const missing = ids.filter((id) => !homes.has(id));
+    if (missing.length > 0) {
+      for (const [id, home] of await this.backfill(userId, missing)) homes.set(id, home);
+    }
+    const byHome = new Map<string, Set<string>>();
+    for (const [id, home] of homes) {
+      let set = byHome.get(home);
+      if (!set) {
+        set = new Set();
+        byHome.set(home, set);
+      }
+      set.add(id);
+    }
+    return byHome;
+  }
+
+  /**
+   * Records reviews the library does not hold yet (uploaded before it existed) from their keys in
+   * Redis, as the review store lists them; their homes. Runs once per such review.
+   */
+  private async backfill(userId: string, reviewIds: readonly string[]): Promise<Map<string, string>> {
+    const homes = new Map<string, string>();
+    const { reviews, library } = this.deps;
+    const wanted = new Set(reviewIds);
+    const summaries = (await reviews.summaries(userId)).filter((summary) => wanted.has(summary.id));
+    await Promise.all(
+      summaries.map(async (summary) => {
+        const [sections, members, meta] = await Promise.all([
+          reviews.sections(summary.id),
+          reviews.snapshotMembers(summary.id),
+          reviews.meta(summary.id),
+        ]);
+        const workspaceId = (meta as { workspaceId?: string } | undefined)?.workspaceId;
+        await library.record({
+          id: summary.id,
+          title: summary.title,
+          owner: summary.owner,
+          workspaceId,
+          createdAt: summary.createdAt,
+          sections: summary.sections,
+          status: summary.status,
+          progress: summary.progress,
+          updatedAt: summary.updatedAt,
+          submitted: summary.submitted,
+          members: Object.fromEntries(members.map((member) => [member.user.id, member.role])),
+          text: searchText(summary.title, sections),
+        });
+        homes.set(summary.id, libraryHome({ workspaceId, owner: summary.owner }));
+      }),
+    );
+    return homes;
+  }
+}
+
+/** A library record as `GET /api/reviews` lists it for a person with `role`. */
+export const librarySummary = (record: LibraryRecord, role: Role, here: User[]): ReviewSummary => ({
+  id: record.id,
+  title: record.title,
+  createdAt: record.createdAt,
+  owner: record.owner,
+  role,
+  sections: record.sections,
+  status: record.status,
+  progress: record.progress,
+  updatedAt: record.updatedAt,
+  ...(record.submitted && record.status === 'submitted' ? { submitted: record.submitted } : {}),
+  ...(record.workspaceId ? { workspaceId: record.workspaceId } : {}),
+  ...(here.length > 0 ? { here } : {}),
+});
