@@ -43,6 +43,17 @@ if (context('imageTag')) {
   };
 }
 
+const signInKind = context('signIn');
+if (signInKind !== undefined && signInKind !== 'cognito' && signInKind !== 'issuer')
+  throw new Error('context signIn must be cognito or issuer');
+const signInCommon = { providerName: context('oidcProviderName'), guest: flag('authGuest') };
+const signIn =
+  signInKind === 'cognito'
+    ? { kind: 'cognito' as const, domainPrefix: context('cognitoDomainPrefix'), ...signInCommon }
+    : signInKind === 'issuer'
+      ? { kind: 'issuer' as const, ...signInCommon }
+      : undefined;
+
 const drain = context('drainTimeoutMs');
 const rateLimit = context('wafRateLimit');
 new PrismStack(app, context('stackName') ?? 'Prism', {
@@ -57,5 +68,6 @@ new PrismStack(app, context('stackName') ?? 'Prism', {
   enableExecuteCommand: flag('ecsExec'),
   containerInsights: flag('containerInsights'),
   deletionProtection: flag('deletionProtection'),
+  signIn,
   tags: { application: 'prism' },
 });

@@ -23,6 +23,7 @@ import { Network } from './network.ts';
 import { Redis } from './redis.ts';
 import { Secrets } from './secrets.ts';
 import { ServerService } from './server-service.ts';
+import { SignIn, type SignInOptions } from './sign-in.ts';
 import { Storage } from './storage.ts';
 import type { ImageSource } from './task.ts';
 import { Waf } from './waf.ts';
@@ -58,6 +59,8 @@ export interface PrismStackProps extends StackProps {
   readonly retainData?: boolean;
   /** ALB deletion protection. Default false. */
   readonly deletionProtection?: boolean;
+  /** Sign-in with an OpenID Connect provider: a new Cognito user pool, or an existing issuer. Default: guests only. */
+  readonly signIn?: SignInOptions;
 }
 
 /** An ElastiCache replication group id from the stack name: lowercase, <= 40 characters. */
@@ -80,6 +83,7 @@ export class PrismStack extends Stack {
   readonly worker: WorkerService;
   readonly monitoring: Monitoring;
   readonly waf?: Waf;
+  readonly signIn?: SignIn;
   readonly bedrockModels: readonly string[];
 
   constructor(scope: Construct, id: string, props: PrismStackProps = {}) {
@@ -160,6 +164,13 @@ export class PrismStack extends Stack {
       REVIEW_TOKEN_BUDGET: String(props.reviewTokenBudget ?? 2_000_000),
     };
     const redisPassword = ecs.Secret.fromSecretsManager(this.secrets.redisAuthToken);
+    if (props.signIn) {
+      this.signIn = new SignIn(this, 'SignIn', {
+        options: props.signIn,
+        publicUrl: publicUrl.valueAsString,
+        removalPolicy,
+      });
+    }
 
     this.server = new ServerService(this, 'Server', {
       cluster,
@@ -175,10 +186,12 @@ export class PrismStack extends Stack {
         // The load balancer's addresses are in the VPC: trust X-Forwarded-* from there only.
         TRUST_PROXY: vpc.vpcCidrBlock,
         MAX_UPLOAD_MB: String(props.maxUploadMb ?? 20),
+        ...this.signIn?.environment,
       },
       secrets: {
         SESSION_SECRET: ecs.Secret.fromSecretsManager(this.secrets.sessionSecret),
         REDIS_PASSWORD: redisPassword,
+        ...this.signIn?.secrets,
       },
       targetGroup: this.loadBalancer.targetGroup,
       stopTimeout,

@@ -21,6 +21,8 @@ export function envKeys(runtime: 'server' | 'worker'): Set<string> {
   return new Set([
     ...schemaKeys(repoFile('core/src/env.ts')),
     ...schemaKeys(repoFile(`${runtime}/src/config.ts`)),
+    // The server's sign-in variables are composed into its schema from their own module.
+    ...(runtime === 'server' ? schemaKeys(repoFile('server/src/http/oidc-config.ts')) : []),
   ]);
 }
 
