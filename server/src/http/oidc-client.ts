@@ -73,16 +73,35 @@ export class OidcClient {
     return this.settings.name;
   }
 
-  /** The discovered configuration; a failed discovery is tried again on the next sign-in. */
+  /**
+   * The discovered configuration; a failed discovery is tried again on the next sign-in. The client
+   * authenticates with HTTP Basic (client_secret_basic: the OpenID default, and the only method
+   * some providers allow a client by default), or in the form body when the provider only takes that.
+   */
   configuration(): Promise<client.Configuration> {
+    const { issuer, clientId, clientSecret, insecure } = this.settings;
     this.#configuration ??= client
       .discovery(
-        this.settings.issuer,
-        this.settings.clientId,
-        this.settings.clientSecret,
-        undefined,
-        this.settings.insecure ? { execute: [client.allowInsecureRequests] } : undefined,
+        issuer,
+        clientId,
+        clientSecret,
+        client.ClientSecretBasic(clientSecret),
+        insecure ? { execute: [client.allowInsecureRequests] } : undefined,
       )
+      .then((discovered) => {
+        const methods = discovered.serverMetadata().token_endpoint_auth_methods_supported;
+        if (!methods || methods.includes('client_secret_basic') || !methods.includes('client_secret_post')) {
+          return discovered;
+        }
+        const configuration = new client.Configuration(
+          discovered.serverMetadata(),
+          clientId,
+          clientSecret,
+          client.ClientSecretPost(clientSecret),
+        );
+        if (insecure) client.allowInsecureRequests(configuration);
+        return configuration;
+      })
       .catch((error: unknown) => {
         this.#configuration = undefined;
         this.logger.warn(
