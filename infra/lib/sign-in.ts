@@ -114,22 +114,26 @@ export class SignIn extends Construct {
         description: 'Invite people here (Cognito console, or aws cognito-idp admin-create-user)',
       });
     } else {
-      issuer = new CfnParameter(this, 'OidcIssuer', {
+      // Parameters of the stack itself, so their names are plain (`--parameters OidcIssuer=...`).
+      const stack = Stack.of(this);
+      issuer = new CfnParameter(stack, 'OidcIssuer', {
         type: 'String',
         description: 'OIDC_ISSUER: the OpenID Connect issuer URL, exactly as its discovery document says',
         allowedPattern: '^https://\\S+$',
         constraintDescription: 'an https:// issuer URL',
       }).valueAsString;
-      clientId = new CfnParameter(this, 'OidcClientId', {
+      clientId = new CfnParameter(stack, 'OidcClientId', {
         type: 'String',
         description: 'OIDC_CLIENT_ID: the client (application) id registered at the issuer',
         minLength: 1,
       }).valueAsString;
-      const secretArn = new CfnParameter(this, 'OidcClientSecretArn', {
+      const secretArn = new CfnParameter(stack, 'OidcClientSecretArn', {
         type: 'String',
         description: 'ARN of the Secrets Manager secret holding the client secret (plain text)',
         allowedPattern: '^arn:aws[a-zA-Z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:.+$',
         constraintDescription: 'a Secrets Manager secret ARN',
+        // Not the secret itself, but CloudFormation's checks take any "secret" parameter for one.
+        noEcho: true,
       }).valueAsString;
       this.clientSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'ClientSecret', secretArn);
     }
