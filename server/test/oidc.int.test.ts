@@ -342,4 +342,22 @@ describe('guest sign-in and the sign-in settings', () => {
     expect(await (await fetch(`${alone.url}/api/auth/config`)).json()).toEqual({ guest: true });
     expect((await fetch(`${alone.url}/auth/login`, { redirect: 'manual' })).status).toBe(404);
   });
+
+  it('answers 503 unavailable, no redirect and no cookie, while the provider does not answer', async () => {
+    const prefix = uniquePrefix('oidc-down');
+    cleanupKeys(prefix);
+    // A provider that is gone: its port was free a moment ago and nothing listens there.
+    const gone = await startTestProvider({ clients: [], accounts: {} });
+    await gone.close();
+    const down = await startServer(prefix, {
+      env: { OIDC_ISSUER: gone.issuer, OIDC_CLIENT_ID: 'prism', OIDC_CLIENT_SECRET: 'x' },
+    });
+    const res = await fetch(`${down.url}/auth/login?returnTo=/`, { redirect: 'manual' });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('location')).toBeNull();
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(await res.json()).toEqual({
+      error: { code: 'unavailable', message: expect.stringContaining('did not answer') },
+    });
+  });
 });
