@@ -85,7 +85,11 @@ export class LibraryService {
    */
   private async personalHomes(userId: string): Promise<Map<string, Set<string>>> {
     const ids = await this.deps.library.reviewIdsOf(userId);
-    const homes = await this.deps.library.homesOf(ids);
+    // Most of a person's reviews are usually their own: those need no look-up of their home.
+    const ownHome = libraryHome({ owner: { id: userId, name: '' } });
+    const own = await this.deps.index.records(ownHome);
+    const homes = await this.deps.library.homesOf(ids.filter((id) => !own.has(id)));
+    for (const id of ids) if (own.has(id)) homes.set(id, ownHome);
     const missing = ids.filter((id) => !homes.has(id));
     if (missing.length > 0) {
       for (const [id, home] of await this.backfill(userId, missing)) homes.set(id, home);
