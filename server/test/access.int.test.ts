@@ -499,6 +499,7 @@ describe('access control', () => {
     form.set('file', new Blob([await makeDocx([{ title: 'T', paragraphs: ['text'] }])]), 'x.docx');
     const routes: [string, string, RequestInit][] = [
       ['GET reviews', '/api/reviews', {}],
+      ['GET me', '/api/me', {}],
       ['POST reviews', '/api/reviews', { method: 'POST', body: form }],
       ['POST accept', '/api/invites/accept', { method: 'POST', body: JSON.stringify({ token: invite }) }],
       ...everyReviewRoute(reviewId),
