@@ -141,8 +141,8 @@ async function toCallback(jar: Jar, start: TestServer, login: string, returnTo =
 }
 
 /** Opens a callback URL on `target` (the provider sent it to PUBLIC_URL). */
-const callback = (jar: Jar, target: TestServer, url: string): Promise<Response> =>
-  go(jar, url.replace(PUBLIC_URL, target.url));
+const callback = (jar: Jar, target: TestServer, url: string, headers: Record<string, string> = {}) =>
+  go(jar, url.replace(PUBLIC_URL, target.url), { headers });
 
 /** The whole sign-in: login, the provider, callback; the callback's answer. */
 async function signIn(jar: Jar, login: string, returnTo = '/', back: TestServer = server) {
@@ -271,6 +271,25 @@ describe('sign-in with the identity provider', () => {
     provider.tamperIdToken = (claims) => ({ ...claims, nonce: 'not-the-one-prism-sent' });
     await expectUnauthorized(await callback(jar, server, second), /ID token did not match/);
     expect((await me(jar)).status).toBe(401);
+  });
+
+  it('shows a browser a page saying why (401, escaped, no cookie), programs the JSON error', async () => {
+    const jar = new Jar();
+    const url = new URL(await toCallback(jar, server, 'alice'));
+    const refused = new URL(CALLBACK);
+    refused.search = new URLSearchParams({
+      state: url.searchParams.get('state') ?? '',
+      iss: provider.issuer,
+      error: '<img src=x onerror=alert(1)>',
+    }).toString();
+    const res = await callback(jar, server, refused.href, { accept: 'text/html,application/xhtml+xml' });
+    expect(res.status).toBe(401);
+    expect(setsSession(res)).toBe(false);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const page = await res.text();
+    expect(page).toContain('Sign-in did not work');
+    expect(page).toContain('refused the sign-in (&#60;img src=x onerror=alert(1)&#62;)');
+    expect(page).not.toContain('<img');
   });
 
   it('sends open-redirect attempts in returnTo to /', async () => {

@@ -2,13 +2,14 @@
 /**
  * Signing in with the team's identity provider in Chromium, end to end: a real OpenID provider
  * (`oidc-provider`, in this process) and a Prism server with guest sign-in off. The sign-in page
- * offers only "Sign in with Acme SSO"; Chromium fills the provider's login form and comes back to
+ * offers only "Sign in with Acme SSO"; cancelling at the provider is explained on a Prism page;
+ * Chromium fills the provider's login form and comes back to
  * Prism signed in with the name from the ID token; Sign out ends the session; signing in again
  * (the provider remembers the person) is the same Prism user.
  *
  *   node e2e/oidc.e2e.ts      (after `npm run build` at the root; REDIS_URL or a local redis-server)
  *
- * Screenshots: /tmp/oidc-sign-in.png (the sign-in page) and /tmp/oidc-signed-in.png.
+ * Screenshots: /tmp/oidc-sign-in.png (the sign-in page), /tmp/oidc-cancelled.png, /tmp/oidc-signed-in.png.
  */
 import assert from 'node:assert/strict';
 import { startTestProvider } from '../../test/oidc-provider.ts';
@@ -17,6 +18,7 @@ import { freePort } from './topology.ts';
 
 const SIGN_IN_SHOT = process.env.OIDC_SIGN_IN_SHOT || '/tmp/oidc-sign-in.png';
 const SIGNED_IN_SHOT = process.env.OIDC_SIGNED_IN_SHOT || '/tmp/oidc-signed-in.png';
+const CANCELLED_SHOT = process.env.OIDC_CANCELLED_SHOT || '/tmp/oidc-cancelled.png';
 
 runE2e('oidc', async ({ topology, log, person }) => {
   // The issuer's port is fixed first: the server is told it before the provider (which must know
@@ -52,14 +54,27 @@ runE2e('oidc', async ({ topology, log, person }) => {
     await page.screenshot({ path: SIGN_IN_SHOT });
     log(`the sign-in page: ${SIGN_IN_SHOT}`);
 
-    // 2. At the provider: its own login form, filled as a person would.
+    // 2. Cancelled at the provider: Prism says so on a page of its own (401, no session), and
+    // "Back to Prism" is the sign-in page again.
+    await button.click();
+    await page.waitForURL((url) => url.origin === provider.issuer, { timeout: 15_000 });
+    await page.getByRole('link', { name: '[ Cancel ]' }).click();
+    await page.getByRole('heading', { name: 'Sign-in did not work' }).waitFor();
+    assert.match((await page.locator('main p').first().textContent()) ?? '', /cancelled/);
+    assert.equal(new URL(page.url()).pathname, '/auth/callback');
+    await page.screenshot({ path: CANCELLED_SHOT });
+    await page.getByRole('link', { name: 'Back to Prism' }).click();
+    await button.waitFor();
+    log('cancelled at the provider: told so, not signed in');
+
+    // 3. At the provider: its own login form, filled as a person would.
     await button.click();
     await page.waitForURL((url) => url.origin === provider.issuer, { timeout: 15_000 });
     await page.locator('input[name="login"]').fill('alice');
     await page.locator('input[name="password"]').fill('correct horse battery staple');
     await page.getByRole('button', { name: 'Sign-in' }).click();
 
-    // 3. Back in Prism, signed in with the provider's name; the home page is Prism's, not a form.
+    // 4. Back in Prism, signed in with the provider's name; the home page is Prism's, not a form.
     await page.waitForURL((url) => url.origin === server.url && url.pathname === '/', { timeout: 15_000 });
     const who = page.locator('header.topbar .who');
     await until(
@@ -74,12 +89,12 @@ runE2e('oidc', async ({ topology, log, person }) => {
     await page.screenshot({ path: SIGNED_IN_SHOT });
     log(`signed in as ${first.user.id}: ${SIGNED_IN_SHOT}`);
 
-    // 4. Sign out: the session is gone and the sign-in page is back.
+    // 5. Sign out: the session is gone and the sign-in page is back.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await button.waitFor();
     assert.equal(await page.evaluate(async () => (await fetch('/api/me')).status), 401);
 
-    // 5. Sign in again: the provider remembers Alice (no form), and she is the same Prism user.
+    // 6. Sign in again: the provider remembers Alice (no form), and she is the same Prism user.
     await button.click();
     await page.waitForURL((url) => url.origin === server.url && url.pathname === '/', { timeout: 15_000 });
     await until('signed in again', async () => (await who.textContent()) === 'Alice Atkinson');

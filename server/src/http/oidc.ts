@@ -6,8 +6,8 @@
  * - `POST /auth/logout` -> 204, the session cookie cleared (works with guest sessions too).
  */
 import { timingSafeEqual } from 'node:crypto';
-import { PrismError } from '@prism/core';
-import { type Request, Router } from 'express';
+import { HTTP_STATUS, isPrismError, PrismError } from '@prism/core';
+import { type ErrorRequestHandler, type Request, Router } from 'express';
 import type { Logger } from 'pino';
 import type { TokenSigner } from '../domain/tokens.ts';
 import type { RateLimits } from '../infra/rate-limit.ts';
@@ -122,5 +122,38 @@ export function oidcRoutes(deps: OidcRouteDeps): Router {
   });
 
   router.use((_req, res) => sendError(res, new PrismError('not_found', 'There is no such sign-in route.')));
+  router.use(browserErrors);
   return router;
 }
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * A sign-in that fails in a browser (the provider sent the person back with an error, or the
+ * callback was refused) shows a page saying why, with the same status, instead of bare JSON.
+ * Programs (anything not asking for HTML first) get the usual `{"error":{code,message}}`.
+ */
+const browserErrors: ErrorRequestHandler = (error, req, res, next) => {
+  if (!isPrismError(error) || req.accepts(['json', 'html']) !== 'html') return next(error);
+  res
+    .status(HTTP_STATUS[error.code])
+    .type('html')
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
+        `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+        `<title>Sign-in did not work · Prism</title><style>${ERROR_PAGE_STYLE}</style></head>` +
+        `<body><header>Prism</header><main><h1>Sign-in did not work</h1>` +
+        `<p data-code="${error.code}">${escapeHtml(error.message)}</p>` +
+        `<p><a href="/">Back to Prism</a></p></main></body></html>`,
+    );
+};
+
+/** The web app's look in a few lines (the page is the server's own, outside the app). */
+const ERROR_PAGE_STYLE = [
+  ':root{color-scheme:light dark;--bg:#fbfbfc;--surface:#fff;--text:#1b1b1f;--muted:#5c5c66;--border:#e3e3e8;--accent:#5e6ad2}',
+  '@media (prefers-color-scheme:dark){:root{--bg:#0f0f11;--surface:#16161a;--text:#ececf1;--muted:#a1a1ab;--border:#26262c;--accent:#7c85e6}}',
+  'body{margin:0;font:16px/1.5 system-ui,sans-serif;background:var(--bg);color:var(--text)}',
+  'header{height:44px;display:flex;align-items:center;padding:0 1.25rem;font-weight:700;border-bottom:1px solid var(--border);background:var(--surface)}',
+  'main{max-width:40rem;margin:2rem auto;padding:1.25rem 1.5rem;background:var(--surface);border:1px solid var(--border);border-radius:10px}',
+  'h1{font-size:1.25rem;margin:0 0 .5rem}p{color:var(--muted)}a{color:var(--accent);font-weight:550}',
+].join('');
