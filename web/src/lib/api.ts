@@ -182,8 +182,22 @@ const setStatus = (reviewId: string, action: 'submit' | 'reopen') =>
 export const api = {
   createSession: (name: string) =>
     request<SessionResponse>('/api/session', { method: 'POST', body: { name } }),
-  listReviews: async (signal?: AbortSignal) =>
-    (await request<{ reviews: ReviewSummary[] }>('/api/reviews', { signal })).reviews,
+  /** The library (CONTRACT 7.3): a workspace's reviews, or the person's own; `q` words, `status`. */
+  listReviews: async (
+    signal?: AbortSignal,
+    query: {
+      workspaceId?: string | undefined;
+      q?: string | undefined;
+      status?: ReviewStatus | undefined;
+    } = {},
+  ) => {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);
+    const search = params.toString();
+    return (
+      await request<{ reviews: ReviewSummary[] }>(`/api/reviews${search ? `?${search}` : ''}`, { signal })
+    ).reviews;
+  },
   getReview: (id: string, signal?: AbortSignal) => request<ReviewSnapshot>(reviewPath(id), { signal }),
   createInvite: (reviewId: string, role: 'reviewer' | 'viewer') =>
     request<InviteResponse>(reviewPath(reviewId, 'invites'), {
