@@ -11,4 +11,5 @@ export * from './lifecycle.ts';
 export * from './mentions.ts';
 export * from './protocol.ts';
 export * from './review.ts';
+export * from './revisions.ts';
 export * from './schemas.ts';

@@ -3,6 +3,7 @@
  * event log's event types, and the shapes of CONTRACT section 5.
  */
 import type { ErrorBody } from './errors.ts';
+import type { RevisionInfo } from './revisions.ts';
 import type {
   AddFeedbackPayload,
   AnalysisCancelPayload,
@@ -131,6 +132,10 @@ export interface ReviewSnapshot extends Omit<ReviewSummary, 'sections'> {
   stats: ReviewStats;
   /** What analyses with: `bedrock` (a model) or `rules` (deterministic checks); absent while no worker said. */
   ai?: AiInfo;
+  /** The document's latest revision, from 1 (CONTRACT 7.5); servers always send it. */
+  revision?: number;
+  /** Every revision, oldest first (revision 1 is the upload); servers always send it. */
+  revisions?: RevisionInfo[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,6 +163,21 @@ export interface ReviewEventData {
   'export.ready': { jobId: string; location: string; files: string[] };
   /** A submit or reopen; the actor is who did it. */
   'review.status': { status: ReviewStatus; summary: SubmitSummary };
+  /**
+   * A revised document (CONTRACT 7.5). Beyond the contract's fields it carries what a client needs
+   * to apply it: the revision's record, every section as it now stands (changed and new ones
+   * `idle`), the carried and outdated items, and the ids of the items removed.
+   */
+  'revision.added': {
+    number: number;
+    changedSections: string[];
+    carried: number;
+    outdated: number;
+    revision: RevisionInfo;
+    sections: SectionState[];
+    items: FeedbackItem[];
+    removedItems: string[];
+  };
 }
 
 export type ReviewEventType = keyof ReviewEventData;

@@ -79,6 +79,10 @@ export const FeedbackItem = z.object({
   replies: z.array(Reply).optional(),
   /** Whether the thread is resolved (closed); absent reads as false. */
   resolved: z.boolean().optional(),
+  /** Its quote is gone from its section in a later revision (CONTRACT 7.5); absent reads as false. */
+  outdated: z.boolean().optional(),
+  /** The document revision it was made on or last carried to, from 1 (see `withRevision`). */
+  revision: z.number().int().min(1).optional(),
 });
 export type FeedbackItem = z.infer<typeof FeedbackItem>;
 

@@ -8,7 +8,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { PrismError } from '@prism/core';
 import { EventLog, LibraryActivity, LibraryStore, type ObjectStore, ReviewStore } from '@prism/store';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -129,11 +129,17 @@ export function createApp(deps: AppDeps): App {
     serveClient: false,
     pingInterval: 20_000,
     pingTimeout: 20_000,
-    adapter: createAdapter(redis.adapterPub, redis.adapterSub, {
-      key: `${config.redis.prefix}socket.io`,
-      // Presence is best effort: a server that does not answer holds a join up this long at most.
-      requestsTimeout: PRESENCE_ANSWER_MS,
-    }),
+    // On a cluster, presence and control go over sharded pub/sub (a room's channel lives on one
+    // shard) where the classic adapter's PUBLISH would reach every node.
+    adapter: config.redis.cluster
+      ? createShardedAdapter(redis.adapterPub, redis.adapterSub, {
+          channelPrefix: `${config.redis.prefix}socket.io`,
+        })
+      : createAdapter(redis.adapterPub, redis.adapterSub, {
+          key: `${config.redis.prefix}socket.io`,
+          // Presence is best effort: a server that does not answer holds a join up this long at most.
+          requestsTimeout: PRESENCE_ANSWER_MS,
+        }),
     allowRequest: allowOrigin(config.publicOrigin, production, logger),
   });
   const relay = new Relay(io, redis.subscriber, log, metrics, logger);

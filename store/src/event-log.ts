@@ -3,7 +3,9 @@
  * the caller's decision was based on, applies the state writes, assigns the next `seq` (exactly +1
  * per review), appends the event to the review's stream under the id `<seq>-0`, and PUBLISHes it
  * on the review's channel. Because the PUBLISH happens inside the script, every subscriber sees a
- * review's events in `seq` order, whichever server or worker appended them.
+ * review's events in `seq` order, whichever server or worker appended them. On a Redis Cluster the
+ * script publishes with SPUBLISH (sharded pub/sub): the channel carries the review's hash tag, so
+ * a review's events stay on the shard that holds its keys.
  */
 import type { NewReviewEvent, ReviewEvent } from '@prism/core';
 import type { Redis } from 'ioredis';
@@ -44,10 +46,14 @@ local function append_event(i)
   local seq = redis.call('INCR', KEYS[1])
   local event = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', event)
-  redis.call('PUBLISH', ARGV[1], event)
+  redis.call(PUBLISH_COMMAND, ARGV[1], event)
   return {1, seq}, next_i
 end
 `;
+
+/** The append scripts for standalone Redis (PUBLISH) or a cluster (SPUBLISH). */
+const withPublish = (script: string, sharded: boolean): string =>
+  `local PUBLISH_COMMAND = '${sharded ? 'SPUBLISH' : 'PUBLISH'}'\n${script}`;
 
 // ARGV: channel, maxLen, then one event.
 const APPEND_SCRIPT = `${APPEND_EVENT}
@@ -180,11 +186,12 @@ export class EventLog {
     this.prefix = options.prefix;
     this.onAppend = options.onAppend;
     this.maxLen = options.maxLen ?? 10_000;
+    const sharded = redis.isCluster === true;
     if (!('prismAppend' in redis)) {
-      redis.defineCommand('prismAppend', { lua: APPEND_SCRIPT });
+      redis.defineCommand('prismAppend', { lua: withPublish(APPEND_SCRIPT, sharded) });
     }
     if (!('prismAppendMany' in redis)) {
-      redis.defineCommand('prismAppendMany', { lua: APPEND_MANY_SCRIPT });
+      redis.defineCommand('prismAppendMany', { lua: withPublish(APPEND_MANY_SCRIPT, sharded) });
     }
     this.redis = redis as Scripted;
   }
