@@ -15,10 +15,11 @@ import {
   deleteKeys,
   FileObjectStore,
   type ObjectStore,
+  type RedisRole,
   waitReady,
 } from '@prism/store';
 import { Document, HeadingLevel, Packer, Paragraph, Table, TableCell, TableRow, TextRun } from 'docx';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll } from 'vitest';
@@ -27,6 +28,8 @@ import { loadConfig } from '../server/src/config.ts';
 import { createMetrics } from '../server/src/infra/metrics.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The tier against a Redis Cluster (`npm test` runs it): REDIS_URL is then one seed node. */
+export const REDIS_CLUSTER = process.env.REDIS_CLUSTER === 'true';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CORPUS = fileURLToPath(new URL('../../shared/corpus/docx/', import.meta.url));
 
@@ -66,13 +69,14 @@ export async function startServer(
   const instance = options.instance ?? `test-${randomBytes(3).toString('hex')}`;
   const config = loadConfig({
     REDIS_URL,
+    REDIS_CLUSTER: String(REDIS_CLUSTER),
     REDIS_KEY_PREFIX: prefix,
     INSTANCE_ID: instance,
     PORT: '0',
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const settings = { url: config.redis.url, instance };
+  const settings = { url: config.redis.url, instance, cluster: config.redis.cluster };
   const redis = {
     commands: createRedis(settings, 'commands', silent),
     subscriber: createRedis(settings, 'subscriber', silent),
@@ -105,11 +109,25 @@ export async function startServer(
   return { url: `http://127.0.0.1:${port}`, app, instance, close };
 }
 
+/**
+ * A client of the test Redis (a `Cluster` client in the cluster tier) for tests that read or
+ * write keys themselves; closed after the test file.
+ */
+export function testRedis(role: RedisRole = 'commands'): Redis {
+  const redis = createRedis(
+    { url: REDIS_URL, cluster: REDIS_CLUSTER, instance: `test-${randomBytes(3).toString('hex')}` },
+    role,
+    silent,
+  );
+  cleanups.push(() => redis.disconnect());
+  return redis;
+}
+
 /** Deletes every key under `prefix` after the test file. */
 export function cleanupKeys(prefix: string): void {
   cleanups.push(async () => {
-    const redis = new Redis(REDIS_URL);
-    redis.on('error', () => {});
+    const redis = testRedis();
+    await waitReady(redis);
     await deleteKeys(redis, prefix);
     redis.disconnect();
   });
@@ -462,13 +480,14 @@ export async function startWorker(
   const instance = `test-worker-${randomBytes(3).toString('hex')}`;
   const config = loadWorkerConfig({
     REDIS_URL,
+    REDIS_CLUSTER: String(REDIS_CLUSTER),
     REDIS_KEY_PREFIX: prefix,
     INSTANCE_ID: instance,
     AI_PROVIDER: provider.name,
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const settings = { url: REDIS_URL, instance };
+  const settings = { url: REDIS_URL, instance, cluster: REDIS_CLUSTER };
   const redis = {
     commands: createRedis(settings, 'commands', silent),
     blocking: createRedis(settings, 'worker', silent),

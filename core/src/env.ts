@@ -19,6 +19,8 @@ export const sharedEnv = {
   REDIS_PASSWORD: optional(z.string()),
   /** Prefix of every Redis key and queue, so several Prisms (or tests) share one Redis. Default "prism:". */
   REDIS_KEY_PREFIX: optional(z.string().regex(/^[\w:.-]*$/)).default('prism:'),
+  /** true: REDIS_URL names one seed node of a Redis Cluster (or MemoryDB). Default false. */
+  REDIS_CLUSTER: optional(z.enum(['true', 'false'])).default('false'),
   /** file:<dir> or s3://BUCKET/PREFIX. Default file:.data/objects. */
   STORAGE_URL: optional(z.string().regex(/^(file:|s3:\/\/)/, 'must start with file: or s3://')).default(
     'file:.data/objects',

@@ -74,7 +74,7 @@ export interface ServerConfig {
   publicUrl: string;
   publicOrigin: string;
   trustProxy: boolean | number | string | undefined;
-  redis: { url: string; password?: string | undefined; prefix: string };
+  redis: { url: string; password?: string | undefined; prefix: string; cluster: boolean };
   sessionSecrets: string[];
   usingDevSecret: boolean;
   storageUrl: string;
@@ -149,7 +149,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServerConfi
     publicUrl,
     publicOrigin: new URL(publicUrl).origin,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
-    redis: { url: env.REDIS_URL, password: env.REDIS_PASSWORD, prefix: env.REDIS_KEY_PREFIX },
+    redis: {
+      url: env.REDIS_URL,
+      password: env.REDIS_PASSWORD,
+      prefix: env.REDIS_KEY_PREFIX,
+      cluster: env.REDIS_CLUSTER === 'true',
+    },
     sessionSecrets: secrets.length > 0 ? secrets : [DEV_SECRET],
     usingDevSecret: secrets.length === 0 || secrets.includes(DEV_SECRET),
     storageUrl: env.STORAGE_URL,

@@ -30,7 +30,12 @@ async function main(): Promise<void> {
     );
   }
 
-  const settings = { url: config.redis.url, password: config.redis.password, instance: config.instance };
+  const settings = {
+    url: config.redis.url,
+    password: config.redis.password,
+    instance: config.instance,
+    cluster: config.redis.cluster,
+  };
   const redis = {
     commands: createRedis(settings, 'commands', logger),
     subscriber: createRedis(settings, 'subscriber', logger),

@@ -14,6 +14,7 @@ import {
   connect,
   invite,
   onCleanup,
+  REDIS_CLUSTER,
   REDIS_URL,
   ReviewFeed,
   serverWithReview,
@@ -141,7 +142,7 @@ describe('two instances on one Redis', () => {
 
     // The worker side appends straight to the log, exactly as worker jobs do.
     const workerRedis = createRedis(
-      { url: REDIS_URL, instance: 'test-worker' },
+      { url: REDIS_URL, instance: 'test-worker', cluster: REDIS_CLUSTER },
       'commands',
       pino({ level: 'silent' }),
     );

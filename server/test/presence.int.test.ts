@@ -6,8 +6,7 @@
  */
 import { createServer } from 'node:http';
 import type { PresenceMember } from '@prism/core';
-import { createAdapter } from '@socket.io/redis-adapter';
-import { Redis } from 'ioredis';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import { describe, expect, it } from 'vitest';
 import {
@@ -17,11 +16,12 @@ import {
   connect,
   createReview,
   makeDocx,
-  REDIS_URL,
+  REDIS_CLUSTER,
   ReviewFeed,
   session,
   startServer,
   startWorker,
+  testRedis,
   uniquePrefix,
   upload,
   waitFor,
@@ -100,11 +100,13 @@ describe('presence and analyze on upload', () => {
     cleanupKeys(prefix);
     const a = await startServer(prefix);
     // A Socket.IO server on the same adapter channel that knows nothing of presence:collect.
-    const pub = new Redis(REDIS_URL);
-    const sub = new Redis(REDIS_URL);
-    for (const client of [pub, sub]) client.on('error', () => {});
+    // (On a Redis Cluster the servers use the sharded adapter, and so does this one.)
+    const pub = testRedis();
+    const sub = testRedis('adapter-sub');
     const silent = new Server(createServer(), {
-      adapter: createAdapter(pub, sub, { key: `${prefix}socket.io` }),
+      adapter: REDIS_CLUSTER
+        ? createShardedAdapter(pub, sub, { channelPrefix: `${prefix}socket.io` })
+        : createAdapter(pub, sub, { key: `${prefix}socket.io` }),
     });
     try {
       const owner = await session(a.url, 'Olga');

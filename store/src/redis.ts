@@ -1,8 +1,13 @@
 /**
  * Redis connections by role. Every connection is named (CLIENT SETNAME shows who is who) and has
  * an `error` listener, so a Redis restart is logged and retried instead of crashing the process.
+ *
+ * With `cluster` (REDIS_CLUSTER=true) every role is an ioredis `Cluster` client seeded from the one
+ * node `url` names (ElastiCache cluster mode, MemoryDB, or `redis-server --cluster-enabled yes`).
+ * It is typed as `Redis`: Prism only sends commands whose keys share one hash slot, which a
+ * `Cluster` client routes like a single node; code that must differ asks `isCluster`.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 
 export type RedisRole =
   | 'commands'
@@ -18,6 +23,67 @@ export interface RedisSettings {
   password?: string | undefined;
   /** Shown in CLIENT LIST, e.g. "server-1". */
   instance: string;
+  /** `url` is one seed node of a Redis Cluster (REDIS_CLUSTER=true). */
+  cluster?: boolean | undefined;
+}
+
+/** True for a Redis Cluster client (review channels then use sharded pub/sub). */
+export const isCluster = (client: Redis): boolean => client.isCluster === true;
+
+/**
+ * BullMQ's key prefix. On a cluster every key of a queue must share one slot, so the prefix is a
+ * hash tag as BullMQ documents (`{prism:bull}`); standalone keeps `prism:bull`.
+ */
+export const queuePrefix = (prefix: string, cluster: boolean): string =>
+  cluster ? `{${prefix}bull}` : `${prefix}bull`;
+
+/** The seed node and credentials of a `redis://` / `rediss://` URL, for the cluster client. */
+function seedNode(url: string): {
+  host: string;
+  port: number;
+  tls: boolean;
+  username?: string;
+  password?: string;
+} {
+  const parsed = new URL(url);
+  const seed: { host: string; port: number; tls: boolean; username?: string; password?: string } = {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port: Number(parsed.port || 6379),
+    tls: parsed.protocol === 'rediss:',
+  };
+  if (parsed.username) seed.username = decodeURIComponent(parsed.username);
+  if (parsed.password) seed.password = decodeURIComponent(parsed.password);
+  return seed;
+}
+
+function createCluster(settings: RedisSettings, role: RedisRole, base: RedisOptions): Redis {
+  const seed = seedNode(settings.url);
+  const redisOptions: RedisOptions = {
+    connectionName: base.connectionName,
+    maxRetriesPerRequest: base.maxRetriesPerRequest,
+  };
+  if (seed.username) redisOptions.username = seed.username;
+  const password = settings.password ?? seed.password;
+  if (password) redisOptions.password = password;
+  // ElastiCache and MemoryDB serve TLS under the configuration endpoint's name.
+  if (seed.tls) redisOptions.tls = { servername: seed.host };
+  const options: ClusterOptions = {
+    redisOptions,
+    enableOfflineQueue: base.enableOfflineQueue ?? true,
+    clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
+    // A failover: the old master refuses or vanishes until the replica takes its slots (about a
+    // second with CLUSTER FAILOVER); commands wait and follow the new owner instead of failing.
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: 64,
+    // Sharded pub/sub (SSUBSCRIBE) needs one subscriber connection per master.
+    shardedSubscribers: role === 'subscriber' || role === 'adapter-sub',
+    slotsRefreshTimeout: 2000,
+  };
+  // TLS certificates name the configuration endpoint, not the nodes' IPs.
+  if (seed.tls) options.dnsLookup = (address, callback) => callback(null, address);
+  return new Cluster([{ host: seed.host, port: seed.port }], options) as unknown as Redis;
 }
 
 export interface ErrorLogger {
@@ -35,7 +101,7 @@ export function createRedis(settings: RedisSettings, role: RedisRole, log: Error
     lazyConnect: false,
   };
   if (settings.password) options.password = settings.password;
-  const client = new Redis(settings.url, options);
+  const client = settings.cluster ? createCluster(settings, role, options) : new Redis(settings.url, options);
   let lastLogged = 0;
   client.on('error', (error: Error) => {
     // A dead Redis emits an error per retry; one line every few seconds is enough.
@@ -80,12 +146,33 @@ export async function closeRedis(client: Redis, timeoutMs = 2000): Promise<void>
   }
 }
 
-/** Deletes every key under `prefix` (tests and benches clean up their own keys this way). */
+/**
+ * Deletes every key under `prefix` (tests and benches clean up their own keys this way). On a
+ * cluster every master is scanned, and each key is unlinked on its own (keys of many slots).
+ */
 export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
+  if (isCluster(client)) {
+    const masters = (client as unknown as Cluster).nodes('master');
+    await Promise.all(masters.map((node) => deleteNodeKeys(node, prefix)));
+    return;
+  }
   let cursor = '0';
   do {
     const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
     if (keys.length > 0) await client.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+async function deleteNodeKeys(node: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) {
+      const pipeline = node.pipeline();
+      for (const key of keys) pipeline.unlink(key);
+      await pipeline.exec();
+    }
   } while (cursor !== '0');
 }

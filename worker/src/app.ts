@@ -17,9 +17,11 @@ import {
   AI_INFO_TTL_SECONDS,
   controlChannel,
   EventLog,
+  isCluster,
   LibraryActivity,
   LibraryStore,
   type ObjectStore,
+  queuePrefix,
   ReviewStore,
   writeAiInfo,
 } from '@prism/store';
@@ -83,7 +85,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
     Object.values(QUEUES).map((name) => {
       const queue = new Queue(name, {
         connection: redis.commands,
-        prefix: `${config.redis.prefix}bull`,
+        prefix: queuePrefix(config.redis.prefix, isCluster(redis.commands)),
         defaultJobOptions: DEFAULT_JOB_OPTIONS,
       });
       queue.on('error', () => {});
@@ -137,7 +139,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
     };
     worker = new Worker(queue, dispatch, {
       connection: redis.blocking,
-      prefix: `${config.redis.prefix}bull`,
+      prefix: queuePrefix(config.redis.prefix, isCluster(redis.commands)),
       concurrency: config.concurrency,
       // A worker killed mid-job loses its lock within 10 s; another takes the job within 15 s.
       lockDuration: 10_000,
@@ -258,7 +260,10 @@ function startQueueDepth(
   });
   // Counting shares the commands connection (BullMQ leaves a connection it was given open).
   const queues = Object.values(QUEUES).map((name) => {
-    const queue = new Queue(name, { connection: redis.commands, prefix: `${config.redis.prefix}bull` });
+    const queue = new Queue(name, {
+      connection: redis.commands,
+      prefix: queuePrefix(config.redis.prefix, isCluster(redis.commands)),
+    });
     // The shared connection's own listener logs Redis errors (throttled); the queue re-emits them.
     queue.on('error', () => {});
     return queue;

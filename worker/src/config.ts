@@ -57,7 +57,7 @@ const Env = z.object({
 
 export interface WorkerConfig {
   env: 'development' | 'production' | 'test';
-  redis: { url: string; password?: string | undefined; prefix: string };
+  redis: { url: string; password?: string | undefined; prefix: string; cluster: boolean };
   storageUrl: string;
   s3EndpointUrl?: string | undefined;
   awsRegion: string;
@@ -88,7 +88,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WorkerConfi
   const env = parsed.data;
   return {
     env: env.NODE_ENV ?? 'development',
-    redis: { url: env.REDIS_URL, password: env.REDIS_PASSWORD, prefix: env.REDIS_KEY_PREFIX },
+    redis: {
+      url: env.REDIS_URL,
+      password: env.REDIS_PASSWORD,
+      prefix: env.REDIS_KEY_PREFIX,
+      cluster: env.REDIS_CLUSTER === 'true',
+    },
     storageUrl: env.STORAGE_URL,
     s3EndpointUrl: env.S3_ENDPOINT_URL,
     awsRegion: env.AWS_REGION,

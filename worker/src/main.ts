@@ -27,7 +27,12 @@ function readConfig(): WorkerConfig {
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = pino({ level: config.logLevel, base: { instance: config.instance } });
-  const settings = { url: config.redis.url, password: config.redis.password, instance: config.instance };
+  const settings = {
+    url: config.redis.url,
+    password: config.redis.password,
+    instance: config.instance,
+    cluster: config.redis.cluster,
+  };
   const redis = {
     commands: createRedis(settings, 'commands', logger),
     blocking: createRedis(settings, 'worker', logger),

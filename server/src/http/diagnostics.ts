@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_JOB_OPTIONS, type DiagnosticsAiResult, JOB_QUEUE, PrismError, type User } from '@prism/core';
-import type { ObjectStore, ReviewStore } from '@prism/store';
+import { isCluster, type ObjectStore, queuePrefix, type ReviewStore } from '@prism/store';
 import { Queue, QueueEvents } from 'bullmq';
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
@@ -154,7 +154,7 @@ async function checkStorage(objects: ObjectStore): Promise<Omit<CheckResult, 'ch
 
 async function checkAi(deps: DiagnosticsDeps): Promise<Omit<CheckResult, 'check' | 'ms'>> {
   const timeoutMs = deps.aiTimeoutMs ?? 20_000;
-  const bull = `${deps.prefix}bull`;
+  const bull = queuePrefix(deps.prefix, isCluster(deps.queueConnection));
   const queueName = JOB_QUEUE['diagnostics.ai'];
   // QueueEvents blocks on its connection: a copy for this one check, closed after it.
   // BullMQ wants a blocking connection that never gives up on a command.

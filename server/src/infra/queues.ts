@@ -11,6 +11,7 @@ import {
   QUEUES,
   type QueueName,
 } from '@prism/core';
+import { isCluster, queuePrefix } from '@prism/store';
 import { type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
@@ -24,7 +25,11 @@ export class Queues {
     this.queues = new Map(
       Object.values(QUEUES).map((name) => [
         name,
-        new Queue(name, { connection, prefix: `${prefix}bull`, defaultJobOptions: DEFAULT_JOB_OPTIONS }),
+        new Queue(name, {
+          connection,
+          prefix: queuePrefix(prefix, isCluster(connection)),
+          defaultJobOptions: DEFAULT_JOB_OPTIONS,
+        }),
       ]),
     );
     for (const queue of this.queues.values()) queue.on('error', () => {});

@@ -3,7 +3,8 @@
  * the channel of every review its sockets have joined (and unsubscribes when the last one leaves),
  * and emits each event to its local room in `seq` order. A joining socket is held out of the room
  * while its snapshot (or replay) is read; events arriving meanwhile are buffered and flushed after
- * its ack, so the first live event after a snapshot is always `snapshot.seq + 1`.
+ * its ack, so the first live event after a snapshot is always `snapshot.seq + 1`. On a Redis
+ * Cluster the channels are sharded (SSUBSCRIBE): each is heard from the shard of its review.
  */
 import { type ReviewEvent, reviewRoom } from '@prism/core';
 import type { EventLog } from '@prism/store';
@@ -35,6 +36,7 @@ export class Relay {
   private readonly log: EventLog;
   private readonly metrics: Metrics;
   private readonly logger: Logger;
+  private readonly sharded: boolean;
 
   constructor(io: PrismServer, subscriber: Redis, log: EventLog, metrics: Metrics, logger: Logger) {
     this.io = io;
@@ -42,7 +44,18 @@ export class Relay {
     this.log = log;
     this.metrics = metrics;
     this.logger = logger;
-    subscriber.on('message', (channel: string, raw: string) => this.onMessage(channel, raw));
+    this.sharded = subscriber.isCluster === true;
+    subscriber.on(this.sharded ? 'smessage' : 'message', (channel: string, raw: string) =>
+      this.onMessage(channel, raw),
+    );
+  }
+
+  private subscribe(channel: string): Promise<unknown> {
+    return this.sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel);
+  }
+
+  private unsubscribe(channel: string): Promise<unknown> {
+    return this.sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel);
   }
 
   /** Starts holding `socket` out of the room; resolves once this server hears the review's channel. */
@@ -52,7 +65,7 @@ export class Relay {
     const room = reviewRoom(reviewId);
     const already = socket.rooms.has(room) || (socket.data.joining ?? []).includes(reviewId);
     if (!sub) {
-      sub = { reviewId, refs: 0, lastSeq: 0, joining: new Set(), ready: this.subscriber.subscribe(channel) };
+      sub = { reviewId, refs: 0, lastSeq: 0, joining: new Set(), ready: this.subscribe(channel) };
       this.byChannel.set(channel, sub);
     }
     if (!already) sub.refs += 1;
@@ -114,7 +127,7 @@ export class Relay {
     sub.refs -= 1;
     if (sub.refs > 0) return;
     this.byChannel.delete(channel);
-    this.subscriber.unsubscribe(channel).catch((error: unknown) => {
+    this.unsubscribe(channel).catch((error: unknown) => {
       this.logger.warn({ err: error, reviewId }, 'unsubscribe failed');
     });
   }
