@@ -76,7 +76,7 @@ class Home {
 export interface LibraryIndexOptions {
   /** Homes kept in memory (default 50). */
   maxHomes?: number;
-  /** Documents indexed between two yields to the event loop (default 4). */
+  /** Documents indexed between two yields to the event loop (default 1: a few ms each). */
   chunkSize?: number;
 }
 
@@ -89,7 +89,7 @@ export class LibraryIndex {
   constructor(source: LibrarySource, options: LibraryIndexOptions = {}) {
     this.source = source;
     this.maxHomes = options.maxHomes ?? 50;
-    this.chunkSize = options.chunkSize ?? 4;
+    this.chunkSize = options.chunkSize ?? 1;
   }
 
   /** The home's current records (brought up to date first). */

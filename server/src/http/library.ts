@@ -22,7 +22,7 @@ export function libraryRoutes(library: LibraryService): Router {
         throw new PrismError('invalid', 'Give workspaceId, q and status at most once each, as text.');
       }
       res.set('cache-control', 'no-store');
-      res.json({ reviews: await library.list(userOf(req), parsed.data) });
+      res.type('application/json').send(await library.listJson(userOf(req), parsed.data));
     }),
   );
 
