@@ -10,3 +10,4 @@ export * from './package.ts';
 export * from './redis.ts';
 export * from './reviews.ts';
 export * from './s3.ts';
+export * from './workspaces.ts';
