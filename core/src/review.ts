@@ -29,7 +29,9 @@ export type Action =
   | 'invite:create'
   | 'export:package'
   | 'review:submit'
-  | 'review:reopen';
+  | 'review:reopen'
+  | 'review:archive'
+  | 'review:delete';
 
 const MIN_ROLE: Record<Action, Role> = {
   'review:read': 'viewer',
@@ -42,6 +44,8 @@ const MIN_ROLE: Record<Action, Role> = {
   'export:package': 'reviewer',
   'review:submit': 'reviewer',
   'review:reopen': 'owner',
+  'review:archive': 'owner',
+  'review:delete': 'owner',
 };
 
 export const can = (role: Role, action: Action): boolean => ROLE_RANK[role] >= ROLE_RANK[MIN_ROLE[action]];

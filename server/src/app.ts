@@ -7,7 +7,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { PrismError } from '@prism/core';
-import { EventLog, LibraryActivity, LibraryStore, type ObjectStore, ReviewStore } from '@prism/store';
+import {
+  ArchiveStore,
+  AuditLog,
+  EventLog,
+  LibraryActivity,
+  LibraryStore,
+  type ObjectStore,
+  ReviewStore,
+} from '@prism/store';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import express from 'express';
 import type { Redis } from 'ioredis';
@@ -15,12 +23,14 @@ import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import type { ServerConfig } from './config.ts';
 import { AiService } from './domain/ai-service.ts';
+import { ArchiveService } from './domain/archive.ts';
 import { Ingest } from './domain/ingest.ts';
 import { LibraryService } from './domain/library.ts';
 import { LibraryIndex } from './domain/library-index.ts';
 import { LifecycleService } from './domain/lifecycle.ts';
 import { ReviewService } from './domain/review-service.ts';
 import { TokenSigner } from './domain/tokens.ts';
+import { archiveRoutes } from './http/archive.ts';
 import { jsonOnlyWrites, requireUser, sameOriginWrites } from './http/auth.ts';
 import { diagnosticsRoutes } from './http/diagnostics.ts';
 import { errorHandler, sendError } from './http/errors.ts';
@@ -88,6 +98,16 @@ export function createApp(deps: AppDeps): App {
   });
   const store = new ReviewStore(redis.commands, log, { prices: config.prices });
   const service = new ReviewService(store, undefined, (reviewId) => activity.settle(reviewId));
+  const archive = new ArchiveService({
+    reviews: service,
+    archives: new ArchiveStore(redis.commands, log, objects),
+    redis: redis.commands,
+    objects,
+    audit: new AuditLog(redis.commands, config.redis.prefix),
+    library,
+  });
+  // Every read and join of an archived review restores it first (ReviewService.authorize).
+  service.restore = (reviewId) => archive.restore(reviewId);
   // Uploads are read in threads with a time and a heap limit, never on this event loop.
   const parsers = new ParsePool({
     workers: config.parse.workers,
@@ -207,6 +227,7 @@ export function createApp(deps: AppDeps): App {
       ingest,
     }),
   );
+  api.use(archiveRoutes(archive));
   api.use(lifecycleRoutes({ service, lifecycle: new LifecycleService(service, ai, library), objects }));
   api.use(
     diagnosticsRoutes({

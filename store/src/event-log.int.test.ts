@@ -29,6 +29,7 @@ describe('EventLog.appendMany', () => {
     const log = new EventLog(redis, { prefix });
     const reviewId = 'r_many';
     const keys = log.keys(reviewId);
+    await redis.set(keys.meta, JSON.stringify({ id: reviewId }));
     const published: ReviewEvent[] = [];
     subscriber.on('message', (_channel, raw: string) => published.push(JSON.parse(raw) as ReviewEvent));
     await subscriber.subscribe(keys.channel);

@@ -21,6 +21,8 @@ local function append_event(i)
   local w0 = i + 3 + 4 * nguards
   local nwrites = tonumber(ARGV[w0 - 1])
   local next_i = w0 + 4 * nwrites
+  -- A review without its meta was deleted or archived: nothing may recreate its keys.
+  if redis.call('EXISTS', KEYS[3]) == 0 then return {0, 0, ''}, next_i end
   for g = 1, nguards do
     local j = i + 2 + 4 * (g - 1)
     local kind, key, field, expected = ARGV[j], KEYS[tonumber(ARGV[j + 1])], ARGV[j + 2], ARGV[j + 3]
@@ -93,6 +95,7 @@ export type Write =
   | { op: 'happend'; key: KeyName; field: string; value: string }
   | { op: 'hincrby'; key: KeyName; field: string; by: number };
 
+/** `guard: 0`: the review is gone (deleted or archived), nothing was written. */
 export type AppendResult = { ok: true; seq: number } | { ok: false; guard: number; current: string };
 
 export interface EventLogOptions {

@@ -1,5 +1,7 @@
 export * from './ai-info.ts';
 export * from './analysis.ts';
+export * from './archive.ts';
+export * from './audit.ts';
 export * from './event-log.ts';
 export * from './keys.ts';
 export * from './library.ts';

@@ -3,7 +3,7 @@
  * (key = relative path under dir); other backends (S3) implement the same interface.
  */
 import { createReadStream } from 'node:fs';
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseS3Url, S3ObjectStore } from './s3.ts';
@@ -18,6 +18,10 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** Cheap readiness check used by /ready. */
   check(): Promise<void>;
+  /** The keys under `prefix` (a folder ending with `/`), in no particular order. */
+  list(prefix: string): Promise<string[]>;
+  /** Removes every object under `prefix` (a folder ending with `/`); the number removed. */
+  deletePrefix(prefix: string): Promise<number>;
 }
 
 export class FileObjectStore implements ObjectStore {
@@ -65,6 +69,25 @@ export class FileObjectStore implements ObjectStore {
   async check(): Promise<void> {
     await mkdir(this.root, { recursive: true });
     await access(this.root);
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const dir = this.path(prefix);
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+    return entries
+      .filter((entry) => entry.isFile() && !entry.name.endsWith('.tmp'))
+      .map((entry) =>
+        join(entry.parentPath, entry.name)
+          .slice(this.root.length + 1)
+          .split(sep)
+          .join('/'),
+      );
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const keys = await this.list(prefix);
+    await rm(this.path(prefix), { recursive: true, force: true });
+    return keys.length;
   }
 }
 

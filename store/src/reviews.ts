@@ -96,6 +96,9 @@ class Lru<V> {
     }
     return value;
   }
+  delete(key: string): void {
+    this.map.delete(key);
+  }
   set(key: string, value: V): void {
     this.map.delete(key);
     this.map.set(key, value);
@@ -215,14 +218,18 @@ export class ReviewStore {
     const keys = this.log.keys(reviewId);
     const cached = this.metaCache.get(reviewId);
     const pipeline = this.redis.pipeline().hget(keys.members, userId);
-    if (!cached) pipeline.get(keys.meta);
+    // A cached meta still needs its key to be there: an archived or deleted review has none.
+    if (cached) pipeline.exists(keys.meta);
+    else pipeline.get(keys.meta);
     if (withStatus) pipeline.get(keys.lifecycle);
     const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
       if (error) throw error;
-      return value as string | null;
-    });
+      return value as string | number | null;
+    }) as (string | null)[];
     const [member, ...rest] = replies;
-    const meta = cached ?? this.cacheMeta(reviewId, rest.shift() ?? null);
+    const stored = rest.shift() ?? null;
+    if (cached && Number(stored) === 0) this.metaCache.delete(reviewId);
+    const meta = cached ? (Number(stored) === 1 ? cached : undefined) : this.cacheMeta(reviewId, stored);
     return {
       ...(meta ? { meta } : {}),
       ...(member ? { member: JSON.parse(member) as MemberRecord } : {}),
@@ -339,11 +346,14 @@ export class ReviewStore {
     const messages = parseAll<ChatMessage>(chat)
       .map((message) => withPartial(message, partials))
       .sort(byCreation);
-    const memberList: Member[] = parseAll<MemberRecord>(members).map((m) => ({
-      user: m.user,
-      role: m.role,
-      online: online.has(m.user.id),
-    }));
+    // In the order they joined, whatever order Redis keeps the hash in (a restored one differs).
+    const memberList: Member[] = parseAll<MemberRecord>(members)
+      .sort((x, y) => x.joinedAt.localeCompare(y.joinedAt) || x.user.id.localeCompare(y.user.id))
+      .map((m) => ({
+        user: m.user,
+        role: m.role,
+        online: online.has(m.user.id),
+      }));
     // Outside the review's hash slot, so not in the MULTI; it changes only when the fleet does.
     const ai = await readAiInfo(this.redis, this.prefix).catch(() => null);
     return {

@@ -10,6 +10,7 @@ import {
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadBucketCommand,
+  ListObjectsV2Command,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -159,6 +160,30 @@ export class S3ObjectStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const full = `${this.key(prefix.replace(/\/+$/, ''))}/`;
+    const skip = this.prefix ? this.prefix.length + 1 : 0;
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ContinuationToken: token }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key.slice(skip));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const keys = await this.list(prefix);
+    // One request per object: plain DeleteObject works on every S3-compatible server.
+    for (let start = 0; start < keys.length; start += 16) {
+      await Promise.all(keys.slice(start, start + 16).map((key) => this.delete(key)));
+    }
+    return keys.length;
   }
 
   /** Closes the client's sockets. */

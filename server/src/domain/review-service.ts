@@ -51,6 +51,12 @@ export class ReviewService {
   /** Brings the review's library record up to date after a change (LibraryActivity.settle). */
   private readonly settle: (reviewId: string) => Promise<void>;
 
+  /**
+   * Brings an archived review back (ArchiveService.restore): true when it is in Redis afterwards.
+   * Called only when a review's meta is missing, so a live review costs nothing more.
+   */
+  restore: (reviewId: string) => Promise<boolean> = async () => false;
+
   constructor(
     store: ReviewStore,
     now: () => string = () => new Date().toISOString(),
@@ -62,13 +68,23 @@ export class ReviewService {
     this.settle = settle;
   }
 
+  /**
+   * What checking a command reads (one pipeline); an archived review is restored first. Every
+   * read and join of a review passes here, so none can see an archived review as missing.
+   */
+  private async access(reviewId: string, userId: string, withStatus: boolean) {
+    const found = await this.store.access(reviewId, userId, withStatus);
+    if (found.meta || !(await this.restore(reviewId))) return found;
+    return this.store.access(reviewId, userId, withStatus);
+  }
+
   /** The caller's membership, after checking the review exists and the role allows `action`. */
   async authorize(
     reviewId: string,
     user: User,
     action: Action,
   ): Promise<MemberRecord & { meta: ReviewMeta }> {
-    const { meta, member, lifecycle } = await this.store.access(
+    const { meta, member, lifecycle } = await this.access(
       reviewId,
       user.id,
       CHANGES_REVIEW.has(action),
@@ -216,7 +232,7 @@ export class ReviewService {
 
   /** Accepting an invite keeps the higher of the member's current and invited roles. */
   async join(reviewId: string, user: User, role: Role): Promise<Role> {
-    if (!(await this.store.meta(reviewId)))
+    if (!(await this.access(reviewId, user.id, false)).meta)
       throw new PrismError('not_found', 'This review no longer exists.');
     const held = await this.store.addMember(reviewId, user, role);
     await this.settle(reviewId);

@@ -168,6 +168,16 @@ export class Relay {
     this.metrics.deliveries.inc(this.io.sockets.adapter.rooms.get(room)?.size ?? 0);
     const lag = (Date.now() - Date.parse(event.at)) / 1000;
     if (lag >= 0) this.metrics.eventLag.observe(lag);
+    // A deleted review's last event: its sockets here leave the room (each server does its own).
+    if (event.type === 'review.deleted') this.closeRoom(sub.reviewId);
+  }
+
+  private closeRoom(reviewId: string): void {
+    const room = reviewRoom(reviewId);
+    for (const socketId of [...(this.io.sockets.adapter.rooms.get(room) ?? [])]) {
+      const socket = this.io.sockets.sockets.get(socketId);
+      if (socket) this.leave(socket, reviewId);
+    }
   }
 
   private heal(sub: Subscription, trigger: ReviewEvent): void {

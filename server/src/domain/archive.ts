@@ -1,0 +1,74 @@
+/**
+ * Archive, restore and delete (CONTRACT 7.3), owner only. The store does the moving
+ * (store/src/archive.ts); this service checks who may, keeps the library record's status and
+ * writes the audit line of a deletion.
+ */
+import { PrismError, type ReviewStatus, type User } from '@prism/core';
+import {
+  type ArchiveStore,
+  type AuditLog,
+  deleteReview,
+  type LibraryStore,
+  type ObjectStore,
+} from '@prism/store';
+import type { Redis } from 'ioredis';
+import type { ReviewService } from './review-service.ts';
+
+export interface ArchiveServiceDeps {
+  reviews: ReviewService;
+  archives: ArchiveStore;
+  redis: Redis;
+  objects: ObjectStore;
+  audit: AuditLog;
+  library?: LibraryStore | undefined;
+  now?: () => string;
+}
+
+export class ArchiveService {
+  private readonly deps: ArchiveServiceDeps;
+  private readonly now: () => string;
+
+  constructor(deps: ArchiveServiceDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? (() => new Date().toISOString());
+  }
+
+  /** Owner: moves the review to the object store; its keys leave Redis. */
+  async archive(user: User, reviewId: string): Promise<ReviewStatus> {
+    await this.deps.reviews.authorize(reviewId, user, 'review:archive');
+    await this.deps.archives.archive(reviewId);
+    await this.deps.library?.setStatus(reviewId, 'archived');
+    return 'archived';
+  }
+
+  /** Restores an archived review (any read or join of it); true when it is in Redis afterwards. */
+  async restore(reviewId: string): Promise<boolean> {
+    const restored = await this.deps.archives.restore(reviewId);
+    if (restored && this.deps.library) {
+      const { status } = await this.deps.reviews.store.lifecycle(reviewId);
+      await this.deps.library.setStatus(reviewId, status);
+    }
+    return restored;
+  }
+
+  /** Owner: deletes the review, archive and objects included, and says so in the audit log. */
+  async delete(user: User, reviewId: string): Promise<void> {
+    await this.deps.reviews.authorize(reviewId, user, 'review:delete');
+    const { reviews, archives, redis, objects, audit, library } = this.deps;
+    const at = this.now();
+    const record = await library?.get(reviewId);
+    const deleted = await deleteReview(archives, redis, reviews.store.log, objects, reviewId, user, at);
+    if (!deleted) throw new PrismError('not_found', 'There is no review with this id.');
+    const { meta } = deleted;
+    const workspaceId =
+      record?.workspaceId ?? (meta as { workspaceId?: string | undefined }).workspaceId ?? undefined;
+    await audit.write(workspaceId ? { workspaceId } : { userId: meta.owner.id }, {
+      at,
+      by: user,
+      action: 'review.deleted',
+      reviewId,
+      title: meta.title,
+    });
+    await library?.remove(reviewId);
+  }
+}
