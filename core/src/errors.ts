@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'too_complex',
   /** Guest sign-in (`POST /api/session {name}`) is switched off (AUTH_GUEST=false): sign in with the identity provider. */
   'guest_disabled',
+  /** A workspace's last admin cannot be removed (CONTRACT 7.2): make someone else an admin first. */
+  'last_admin',
   'internal',
 ] as const;
 
@@ -44,6 +46,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   too_large: 413,
   too_complex: 422,
   guest_disabled: 403,
+  last_admin: 409,
   internal: 500,
 };
 

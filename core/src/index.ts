@@ -1,3 +1,4 @@
+export * from './checklist.ts';
 export * from './cost.ts';
 export { anchorSections, type SectionAnchor } from './docx/anchors.ts';
 export { addComments, type ExportComment } from './docx/comments.ts';

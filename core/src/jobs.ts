@@ -23,6 +23,8 @@ export interface JobPayloads {
    * `round` names the set of section runs it follows (one pass per round).
    */
   'analysis.document': { reviewId: string; round: string };
+  /** The checklist (CONTRACT 7.4), once every section is analysed: a verdict per checkpoint, once per round. */
+  'analysis.checklist': { reviewId: string; round: string };
   'chat.reply': {
     reviewId: string;
     questionId: string;
@@ -53,6 +55,7 @@ export type JobName = keyof JobPayloads;
 export const JOB_QUEUE: Record<JobName, QueueName> = {
   'analysis.section': QUEUES.analysis,
   'analysis.document': QUEUES.analysis,
+  'analysis.checklist': QUEUES.analysis,
   'chat.reply': QUEUES.chat,
   'export.package': QUEUES.export,
   // Interactive like a chat reply, and small: it waits behind no analysis.

@@ -2,6 +2,7 @@
  * The one protocol module every side imports: Socket.IO event maps with typed acks, the review
  * event log's event types, and the shapes of CONTRACT section 5.
  */
+import type { ChecklistEntry, Rubric } from './checklist.ts';
 import type { ErrorBody } from './errors.ts';
 import type { RevisionInfo } from './revisions.ts';
 import type {
@@ -11,6 +12,7 @@ import type {
   ChatCancelPayload,
   ChatMessage,
   ChatSendPayload,
+  ChecklistOverridePayload,
   DecidePayload,
   DeleteFeedbackPayload,
   EditFeedbackPayload,
@@ -136,6 +138,10 @@ export interface ReviewSnapshot extends Omit<ReviewSummary, 'sections'> {
   revision?: number;
   /** Every revision, oldest first (revision 1 is the upload); servers always send it. */
   revisions?: RevisionInfo[];
+  /** The review's rubric (CONTRACT 7.4): the checkpoints `refs` and the checklist name. */
+  rubric: Rubric;
+  /** The checklist's verdicts, one entry per judged checkpoint, in checkpoint order. */
+  checklist: ChecklistEntry[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,6 +186,10 @@ export interface ReviewEventData {
     items: FeedbackItem[];
     removedItems: string[];
   };
+  /** The owner deleted the review: the last event of its log; sockets leave the room. */
+  'review.deleted': { title: string };
+  /** A checkpoint's verdict (CONTRACT 7.4), from the model, the rules or a person's override. */
+  'checklist.updated': ChecklistEntry;
 }
 
 export type ReviewEventType = keyof ReviewEventData;
@@ -225,6 +235,8 @@ export interface ClientToServerEvents {
   'chat:send': (payload: ChatSendPayload, ack: Ack<{ messageId: string; replyId: string }>) => void;
   'chat:cancel': (payload: ChatCancelPayload, ack: Ack) => void;
   'presence:update': (payload: PresencePayload, ack: Ack) => void;
+  /** A person's verdict on a checkpoint, with a comment (CONTRACT 7.4); emits `checklist.updated`. */
+  'checklist:override': (payload: ChecklistOverridePayload, ack: Ack<{ entry: ChecklistEntry }>) => void;
 }
 
 export type ClientEventName = keyof ClientToServerEvents;
@@ -242,6 +254,7 @@ export const CLIENT_EVENTS = [
   'chat:send',
   'chat:cancel',
   'presence:update',
+  'checklist:override',
 ] as const satisfies readonly ClientEventName[];
 
 export interface PresenceMember {

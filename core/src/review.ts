@@ -31,7 +31,8 @@ export type Action =
   | 'review:submit'
   | 'review:reopen'
   | 'review:archive'
-  | 'review:delete';
+  | 'review:delete'
+  | 'checklist:override';
 
 const MIN_ROLE: Record<Action, Role> = {
   'review:read': 'viewer',
@@ -46,6 +47,7 @@ const MIN_ROLE: Record<Action, Role> = {
   'review:reopen': 'owner',
   'review:archive': 'owner',
   'review:delete': 'owner',
+  'checklist:override': 'reviewer',
 };
 
 export const can = (role: Role, action: Action): boolean => ROLE_RANK[role] >= ROLE_RANK[MIN_ROLE[action]];

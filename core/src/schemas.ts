@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHECKLIST_LIMITS, VERDICTS } from './checklist.ts';
 
 /** Field caps of CONTRACT section 4; exceeding one is `too_long`, not `invalid`. */
 export const LIMITS = {
@@ -173,6 +174,13 @@ export const ChatSendPayload = z.object({
   thinking: z.boolean().optional(),
 });
 export const ChatCancelPayload = z.object({ reviewId, messageId: id });
+/** `checklist:override` (CONTRACT 7.4): `n` must be a checkpoint of the review's rubric (checked by the service). */
+export const ChecklistOverridePayload = z.object({
+  reviewId,
+  n: z.number().int().min(1).max(1000),
+  verdict: z.enum(VERDICTS),
+  comment: z.string().trim().min(1).max(CHECKLIST_LIMITS.comment),
+});
 export const PresencePayload = z.object({
   reviewId,
   sectionId: id.nullable().optional(),
@@ -190,12 +198,17 @@ export type ReplyPayload = z.infer<typeof ReplyPayload>;
 export type ResolvePayload = z.infer<typeof ResolvePayload>;
 export type ChatSendPayload = z.infer<typeof ChatSendPayload>;
 export type ChatCancelPayload = z.infer<typeof ChatCancelPayload>;
+export type ChecklistOverridePayload = z.infer<typeof ChecklistOverridePayload>;
 export type PresencePayload = z.infer<typeof PresencePayload>;
 
 // HTTP bodies
 export const SessionBody = z.object({ name: z.string().trim().min(1).max(LIMITS.name) });
 export const InviteBody = z.object({ role: z.enum(['reviewer', 'viewer']) });
 export const AcceptInviteBody = z.object({ token: z.string().min(1).max(2000) });
+/** `POST /api/workspaces` (CONTRACT 7.2): a name of 1-80 characters once trimmed. */
+export const WorkspaceBody = z.object({ name: z.string().trim().min(1).max(80) });
+/** `POST /api/workspaces/:id/invites`. */
+export const WorkspaceInviteBody = z.object({ role: z.enum(['admin', 'member']) });
 
 /**
  * Maps a zod failure to Prism's codes: a string or array over its cap is `too_long`

@@ -124,6 +124,8 @@ const KEY_ORDER: KeyName[] = [
   'usage',
   'jobs',
   'lifecycle',
+  'revision',
+  'checklist',
 ];
 const KEY_INDEX = new Map(KEY_ORDER.map((name, i) => [name, i + 1]));
 

@@ -1,5 +1,6 @@
 export * from './ai-info.ts';
 export * from './analysis.ts';
+export * from './checklist.ts';
 export * from './archive.ts';
 export * from './audit.ts';
 export * from './event-log.ts';

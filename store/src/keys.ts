@@ -18,6 +18,10 @@ export interface ReviewKeys {
   jobs: string;
   /** The review's status record (`LifecycleRecord` JSON); absent while it was never submitted. */
   lifecycle: string;
+  /** The document's latest revision number (CONTRACT 7.5); absent while it has only its upload. */
+  revision: string;
+  /** The checklist's verdicts: checkpoint `n` -> `ChecklistEntry` JSON (CONTRACT 7.4). */
+  checklist: string;
 }
 
 export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
@@ -36,6 +40,8 @@ export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
     usage: `${base}:usage`,
     jobs: `${base}:jobs`,
     lifecycle: `${base}:lifecycle`,
+    revision: `${base}:revision`,
+    checklist: `${base}:checklist`,
   };
 }
 

@@ -15,6 +15,7 @@ import {
   type PriceTable,
   priceUsage,
   type ReviewSnapshot,
+  type Rubric,
   type ReviewStats,
   type ReviewSummary,
   type Role,
@@ -37,6 +38,7 @@ import {
   type SectionJob,
 } from './analysis.ts';
 import { postChatMessages, stopChatReply } from './chat.ts';
+import { ChecklistStore, checklistFrom, reviewRubric } from './checklist.ts';
 import type { EventLog, Write } from './event-log.ts';
 import { userReviewsKey } from './keys.ts';
 import {
@@ -59,6 +61,8 @@ export interface ReviewMeta {
   guidelines?: { key: string; name: string; bytes: number; text: string };
   /** Where each section starts in the original word/document.xml, for anchoring exported comments. */
   anchors?: SectionAnchor[];
+  /** The rubric the review is judged against (kept at upload); absent: the built-in default. */
+  rubric?: Rubric;
 }
 
 export interface MemberRecord {
@@ -116,6 +120,9 @@ export class ReviewStore {
   private readonly redis: Redis;
   readonly log: EventLog;
 
+  /** The checklist's verdicts and overrides (CONTRACT 7.4). */
+  readonly checklist: ChecklistStore;
+
   /** What model tokens cost (BEDROCK_PRICES): the snapshot's `stats.usage.usd`. */
   private readonly prices: PriceTable;
 
@@ -123,6 +130,7 @@ export class ReviewStore {
     this.redis = redis;
     this.log = log;
     this.prices = options.prices ?? DEFAULT_PRICES;
+    this.checklist = new ChecklistStore(redis, log);
   }
 
   get prefix(): string {
@@ -320,20 +328,21 @@ export class ReviewStore {
       .hgetall(keys.usage)
       .get(keys.lifecycle)
       .xrevrange(keys.log, '+', '-', 'COUNT', 1)
+      .hgetall(keys.checklist)
       .exec()) as [null, unknown][];
-    const [seqRaw, status, members, feedback, chat, partials, usage, lifecycle, last] = replies.map(
-      ([, value]) => value,
-    ) as [
-      string | null,
-      Record<string, string>,
-      Record<string, string>,
-      Record<string, string>,
-      Record<string, string>,
-      Record<string, string>,
-      Record<string, string>,
-      string | null,
-      [string, string[]][],
-    ];
+    const [seqRaw, status, members, feedback, chat, partials, usage, lifecycle, last, checklist] =
+      replies.map(([, value]) => value) as [
+        string | null,
+        Record<string, string>,
+        Record<string, string>,
+        Record<string, string>,
+        Record<string, string>,
+        Record<string, string>,
+        Record<string, string>,
+        string | null,
+        [string, string[]][],
+        Record<string, string>,
+      ];
 
     const states: SectionState[] = sections.map((section) => {
       const record: SectionStatusRecord = status[section.id]
@@ -365,6 +374,8 @@ export class ReviewStore {
       members: memberList,
       stats: computeStats(items, usageFrom(usage, this.prices)),
       ...(ai ? { ai } : {}),
+      rubric: reviewRubric(meta),
+      checklist: checklistFrom(checklist ?? {}),
     };
   }
 

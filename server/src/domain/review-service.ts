@@ -42,6 +42,7 @@ const CHANGES_REVIEW: ReadonlySet<Action> = new Set([
   'feedback:write',
   'feedback:thread',
   'chat:send',
+  'checklist:override',
 ]);
 
 export class ReviewService {

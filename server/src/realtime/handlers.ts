@@ -10,6 +10,7 @@ import {
   AnalysisStartPayload,
   ChatCancelPayload,
   ChatSendPayload,
+  ChecklistOverridePayload,
   type ClientEventName,
   DecidePayload,
   DeleteFeedbackPayload,
@@ -26,6 +27,7 @@ import {
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { AiService } from '../domain/ai-service.ts';
+import { ChecklistService } from '../domain/checklist-service.ts';
 import type { ReviewService } from '../domain/review-service.ts';
 import type { Metrics } from '../infra/metrics.ts';
 import type { RateLimits } from '../infra/rate-limit.ts';
@@ -171,6 +173,11 @@ export function registerHandlers(socket: PrismSocket, deps: HandlerDeps): void {
   }));
   on('feedback:resolve', ResolvePayload, async (payload) => ({
     result: { item: await service.resolve(user, payload) },
+  }));
+
+  const checklist = new ChecklistService(service);
+  on('checklist:override', ChecklistOverridePayload, async (payload) => ({
+    result: { entry: await checklist.override(user, payload) },
   }));
 
   on('analysis:start', AnalysisStartPayload, async (payload) => ({

@@ -17,6 +17,12 @@ import {
 import type { Usage } from '@prism/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Logger } from 'pino';
+import {
+  type ChecklistRequest,
+  type ChecklistResult,
+  checklistPrompt,
+  parseChecklistAnswer,
+} from './checklist.ts';
 import { LineSplitter, parseCrossFindingLine, parseFindingLine } from './findings.ts';
 import { supportsCachePoint, supportsThinking } from './models.ts';
 import { PART_CHARS } from './parts.ts';
@@ -401,6 +407,32 @@ export class BedrockProvider implements AiProvider {
       signal,
     );
     return { ...result, text, citations: citationsIn(text, request.document.sections) };
+  }
+
+  /** The checklist: one call over the cached prefix, its JSON Lines parsed once the answer is complete. */
+  async checklist(request: ChecklistRequest, signal: AbortSignal): Promise<ChecklistResult> {
+    let text = '';
+    const result = await this.stream(
+      {
+        system: systemPrompt(request.document),
+        messages: [{ role: 'user', content: [{ text: checklistPrompt(request.document, request.rubric) }] }],
+        maxTokens: MAX_TOKENS.analysis,
+        thinking: false,
+      },
+      {
+        started: async () => {},
+        reasoning: () => {},
+        text: (delta) => {
+          text += delta;
+        },
+      },
+      signal,
+    );
+    return {
+      model: result.model,
+      usage: result.usage,
+      entries: parseChecklistAnswer(text, request.rubric, request.document, result.model),
+    };
   }
 
   /** Diagnostics: a one-token answer through the chain, so the first model that can answer does. */

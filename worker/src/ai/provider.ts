@@ -4,6 +4,7 @@
  * know nothing of Redis or the event log; jobs turn their output into events.
  */
 import type { FeedbackType, Risk, Usage } from '@prism/core';
+import type { ChecklistRequest, ChecklistResult } from './checklist.ts';
 
 export interface DocumentSection {
   id: string;
@@ -190,6 +191,11 @@ export interface AiProvider {
    */
   crossCheck?(request: CrossCheckRequest, sink: CrossCheckSink, signal: AbortSignal): Promise<AnalysisResult>;
   chat(request: ChatRequest, sink: ChatSink, signal: AbortSignal): Promise<ChatResult>;
+  /**
+   * The checklist (CONTRACT 7.4): one call judging every checkpoint of the rubric. Providers
+   * without one (the rules provider) get the deterministic verdicts of ai/checklist-rules.ts.
+   */
+  checklist?(request: ChecklistRequest, signal: AbortSignal): Promise<ChecklistResult>;
   /** What /ready reports, without invoking a model. */
   describe(): Record<string, unknown>;
   /**

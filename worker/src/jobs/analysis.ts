@@ -23,6 +23,7 @@ import { Coalescer } from '../ai/coalescer.ts';
 import { FindingFilter } from '../ai/findings.ts';
 import { splitIntoParts } from '../ai/parts.ts';
 import { type AnalysisResult, ProviderError } from '../ai/provider.ts';
+import { queueChecklistIfDone } from './checklist.ts';
 import { queueDocumentPassIfDone } from './consistency.ts';
 import { decidedItems, rejectedPoints } from './memory.ts';
 import { assertBudget, documentContext, newAttempt, Superseded } from './shared.ts';
@@ -231,6 +232,7 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
       );
     }
     await queueDocumentPassIfDone(context, reviewId);
+    await queueChecklistIfDone(context, reviewId);
     return { findings: found, model: result.model, parts: parts?.length ?? 1 };
   } catch (error) {
     if (error instanceof Superseded) return { superseded: true };
