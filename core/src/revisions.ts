@@ -4,7 +4,7 @@
  * each section, what happens to each item, and the word-level diff of a section between revisions.
  * Pure functions; the server's revision service turns their results into one log append.
  */
-import { diffWords } from 'diff';
+import { diffWordsWithSpace } from 'diff';
 import { collapse } from './docx/outline.ts';
 import type { Section } from './protocol.ts';
 import type { FeedbackItem, User } from './schemas.ts';
@@ -211,7 +211,7 @@ const MAX_EDIT_LENGTH = 20_000;
 
 /** The word-level diff of a section's text from `before` to `after`. */
 export function wordDiff(before: string, after: string): { changes: DiffChange[] } {
-  const parts = diffWords(before, after, { maxEditLength: MAX_EDIT_LENGTH });
+  const parts = diffWordsWithSpace(before, after, { maxEditLength: MAX_EDIT_LENGTH });
   if (!parts) {
     const changes: DiffChange[] = [];
     if (before) changes.push({ op: 'delete', text: before });

@@ -29,6 +29,7 @@ import { LibraryService } from './domain/library.ts';
 import { LibraryIndex } from './domain/library-index.ts';
 import { LifecycleService } from './domain/lifecycle.ts';
 import { ReviewService } from './domain/review-service.ts';
+import { RevisionService } from './domain/revisions.ts';
 import { TokenSigner } from './domain/tokens.ts';
 import { archiveRoutes } from './http/archive.ts';
 import { jsonOnlyWrites, requireUser, sameOriginWrites } from './http/auth.ts';
@@ -39,6 +40,7 @@ import { lifecycleRoutes } from './http/lifecycle.ts';
 import { uploadLimits } from './http/limits.ts';
 import { oidcRoutes } from './http/oidc.ts';
 import { reviewRoutes } from './http/reviews.ts';
+import { revisionRoutes } from './http/revisions.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { sessionRoutes } from './http/session.ts';
 import type { Metrics } from './infra/metrics.ts';
@@ -229,6 +231,18 @@ export function createApp(deps: AppDeps): App {
   );
   api.use(archiveRoutes(archive));
   api.use(lifecycleRoutes({ service, lifecycle: new LifecycleService(service, ai, library), objects }));
+  api.use(
+    revisionRoutes({
+      revisions: new RevisionService({
+        reviews: service,
+        objects,
+        parser: parsers,
+        limits: { maxPartBytes: config.parse.maxPartBytes, maxSections: config.parse.maxSections },
+      }),
+      limits,
+      maxUploadBytes: config.maxUploadBytes,
+    }),
+  );
   api.use(
     diagnosticsRoutes({
       store,

@@ -12,5 +12,6 @@ export * from './objects.ts';
 export * from './package.ts';
 export * from './redis.ts';
 export * from './reviews.ts';
+export * from './revisions.ts';
 export * from './s3.ts';
 export * from './workspaces.ts';

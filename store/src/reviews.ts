@@ -25,6 +25,7 @@ import {
   type SectionState,
   type Usage,
   type User,
+  withRevision,
   withThread,
 } from '@prism/core';
 import type { Redis } from 'ioredis';
@@ -49,6 +50,7 @@ import {
   reviewStates,
   type StoredLifecycle,
 } from './lifecycle.ts';
+import { type RevisionRecord, revisionsOf } from './revisions.ts';
 
 /** What never changes after upload: kept apart so servers can cache it. */
 export interface ReviewMeta {
@@ -61,6 +63,10 @@ export interface ReviewMeta {
   guidelines?: { key: string; name: string; bytes: number; text: string };
   /** Where each section starts in the original word/document.xml, for anchoring exported comments. */
   anchors?: SectionAnchor[];
+  /** The document's latest revision (absent: 1); `original`, `sections` and `anchors` are its own. */
+  revision?: number;
+  /** Every revision, oldest first, once a second one was uploaded (CONTRACT 7.5). */
+  revisions?: RevisionRecord[];
   /** The rubric the review is judged against (kept at upload); absent: the built-in default. */
   rubric?: Rubric;
 }
@@ -186,7 +192,25 @@ export class ReviewStore {
     throw new Error('membership kept changing; try again');
   }
 
+  /** The review's latest revision number (1 until a revised document is uploaded). */
+  async currentRevision(reviewId: string): Promise<number> {
+    return Number((await this.redis.get(this.log.keys(reviewId).revision)) ?? 1);
+  }
+
+  /**
+   * Forgets this process's cached meta and sections of a review revised since (meta and sections
+   * change only with a new revision, written with the `revision` key in one append).
+   */
+  private async dropStale(reviewId: string): Promise<void> {
+    const cached = this.metaCache.get(reviewId);
+    if (!cached && !this.sectionCache.get(reviewId)) return;
+    if (cached && (cached.revision ?? 1) === (await this.currentRevision(reviewId))) return;
+    this.metaCache.delete(reviewId);
+    this.sectionCache.delete(reviewId);
+  }
+
   async meta(reviewId: string): Promise<ReviewMeta | undefined> {
+    await this.dropStale(reviewId);
     const cached = this.metaCache.get(reviewId);
     if (cached) return cached;
     return this.cacheMeta(reviewId, await this.redis.get(this.log.keys(reviewId).meta));
@@ -201,6 +225,7 @@ export class ReviewStore {
   }
 
   async sections(reviewId: string): Promise<Section[]> {
+    await this.dropStale(reviewId);
     const cached = this.sectionCache.get(reviewId);
     if (cached) return cached;
     const sections = parseAll<Section>(await this.redis.hgetall(this.log.keys(reviewId).sections)).sort(
@@ -223,6 +248,7 @@ export class ReviewStore {
     userId: string,
     withStatus: boolean,
   ): Promise<{ meta?: ReviewMeta; member?: MemberRecord; lifecycle?: StoredLifecycle }> {
+    await this.dropStale(reviewId);
     const keys = this.log.keys(reviewId);
     const cached = this.metaCache.get(reviewId);
     const pipeline = this.redis.pipeline().hget(keys.members, userId);
@@ -313,6 +339,7 @@ export class ReviewStore {
     role: Role,
     online: ReadonlySet<string> = new Set(),
   ): Promise<ReviewSnapshot> {
+    const revision = await this.currentRevision(reviewId);
     const meta = await this.meta(reviewId);
     if (!meta) throw new Error(`review ${reviewId} has no meta`);
     const sections = await this.sections(reviewId);
@@ -351,7 +378,14 @@ export class ReviewStore {
       return { ...section, ...record };
     });
     // Items stored before threads existed read with no replies, unresolved.
-    const items = parseAll<FeedbackItem>(feedback).map(withThread).sort(byCreation);
+    // A revision landed while this was read: read again, so sections and items are of one revision.
+    if ((await this.currentRevision(reviewId)) !== revision || (meta.revision ?? 1) !== revision) {
+      return this.snapshot(reviewId, role, online);
+    }
+    const revisions = revisionsOf(meta);
+    const items = parseAll<FeedbackItem>(feedback)
+      .map((item) => withRevision(withThread(item), revisions))
+      .sort(byCreation);
     const messages = parseAll<ChatMessage>(chat)
       .map((message) => withPartial(message, partials))
       .sort(byCreation);
@@ -373,6 +407,8 @@ export class ReviewStore {
       chat: messages,
       members: memberList,
       stats: computeStats(items, usageFrom(usage, this.prices)),
+      revision,
+      revisions,
       ...(ai ? { ai } : {}),
       rubric: reviewRubric(meta),
       checklist: checklistFrom(checklist ?? {}),

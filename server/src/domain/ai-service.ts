@@ -61,13 +61,25 @@ export class AiService {
     await this.publisher.publish(controlChannel(this.prefix), JSON.stringify(message));
   }
 
+  /** What a start without `sectionIds` runs: every section, or after a revision those not `done` (CONTRACT 7.5). */
+  private async defaultSections(
+    reviewId: string,
+    sections: readonly { id: string }[],
+    revision: number | undefined,
+  ): Promise<string[]> {
+    if ((revision ?? 1) === 1) return sections.map((s) => s.id);
+    const { statuses } = await this.store.analysisState(reviewId);
+    return sections.filter((s) => statuses[s.id]?.status !== 'done').map((s) => s.id);
+  }
+
   async startAnalysis(
     user: User,
     payload: AnalysisStartPayload,
   ): Promise<{ sectionId: string; jobId: string }[]> {
     const { meta } = await this.reviews.authorize(payload.reviewId, user, 'analysis:run');
     const known = new Set(meta.sections.map((s) => s.id));
-    const sectionIds = payload.sectionIds ?? meta.sections.map((s) => s.id);
+    const sectionIds =
+      payload.sectionIds ?? (await this.defaultSections(payload.reviewId, meta.sections, meta.revision));
     const unknown = sectionIds.find((id) => !known.has(id));
     if (unknown) throw new PrismError('not_found', `This review has no section ${unknown}.`);
     await this.assertBudget(payload.reviewId);
