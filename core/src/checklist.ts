@@ -138,7 +138,8 @@ export function checklistSummary(rubric: Rubric, entries: ChecklistEntry[]): str
     const entry = byN.get(checkpoint.n);
     const verdict = entry ? VERDICT_LABEL[entry.verdict] : 'Not judged';
     const note = entry ? ` — ${checklistOrigin(entry)}` : '';
-    const why = entry?.explanation ? `: ${entry.explanation}` : '';
+    const text = entry?.explanation ?? '';
+    const why = text ? `: ${text.length > 200 ? `${text.slice(0, 199)}…` : text}` : '';
     lines.push(`${checkpoint.n}. ${checkpoint.title}: ${verdict}${note}${why}`);
   }
   return lines.join('\n');

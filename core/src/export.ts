@@ -3,6 +3,7 @@
  * the findings and decisions as JSON and CSV, and the archived package's files. Pure functions
  * over a snapshot and the event log; servers and workers do the I/O.
  */
+import { checklistOrigin, checklistSummary, VERDICT_LABEL } from './checklist.ts';
 import type { SectionAnchor } from './docx/anchors.ts';
 import { addCommentsWithPlacements, type ExportComment } from './docx/comments.ts';
 import { addCommentThreads } from './docx/threads.ts';
@@ -71,12 +72,28 @@ export function reviewedDocxReport(
     if (item.replacement) comment.replacement = item.replacement;
     return comment;
   });
+  // The checklist's summary: one comment on the document's first paragraph, after the items.
+  const checklist = snapshot.checklist ?? [];
+  if (checklist.length > 0 && snapshot.rubric) {
+    comments.push({
+      sectionTitle: '',
+      sectionIndex: -1,
+      author: 'Prism checklist',
+      date:
+        checklist
+          .map((e) => e.at ?? '')
+          .sort()
+          .at(-1) || new Date().toISOString(),
+      text: checklistSummary(snapshot.rubric, checklist),
+      atStart: true,
+    });
+  }
   const { docx, placements } = addCommentsWithPlacements(original, comments, {
     ...(anchors ? { anchors } : {}),
     changes: options.changes ?? 'tracked',
   });
   // Replies become Word reply comments of their item's comment (placements are in input order).
-  const threads = placements.map((placement, i) => ({
+  const threads = placements.slice(0, accepted.length).map((placement, i) => ({
     commentId: placement.id,
     resolved: accepted[i]?.resolved ?? false,
     replies: (accepted[i]?.replies ?? []).map((r) => ({
@@ -103,7 +120,7 @@ export function reviewedDocx(
 
 /** Everything about the review as one JSON document. */
 export function exportJson(snapshot: ReviewSnapshot, events: ReviewEvent[]) {
-  const { sections, feedback, chat, members, stats, seq, ...summary } = snapshot;
+  const { sections, feedback, chat, members, stats, seq, rubric, checklist, ...summary } = snapshot;
   return {
     review: { ...summary, seq, exportedAt: new Date().toISOString() },
     sections: sections.map(({ id, title, level, index, status, model, usage }) => ({
@@ -125,6 +142,8 @@ export function exportJson(snapshot: ReviewSnapshot, events: ReviewEvent[]) {
     chat,
     activity: events,
     stats,
+    rubric,
+    checklist: checklist ?? [],
   };
 }
 
@@ -188,6 +207,45 @@ export function exportCsv(snapshot: ReviewSnapshot): string {
   return `${[CSV_COLUMNS.join(','), ...rows].join('\r\n')}\r\n`;
 }
 
+const CHECKLIST_COLUMNS = [
+  'n',
+  'checkpoint',
+  'required',
+  'verdict',
+  'explanation',
+  'evidence',
+  'source',
+  'by',
+  'model',
+  'at',
+  'overridden',
+] as const;
+
+/** The checklist, one row per checkpoint of the rubric (unjudged ones with an empty verdict), RFC 4180. */
+export function exportChecklistCsv(snapshot: ReviewSnapshot): string {
+  const entries = new Map((snapshot.checklist ?? []).map((e) => [e.n, e]));
+  const titles = new Map(snapshot.sections.map((s) => [s.id, s.title]));
+  const rows = (snapshot.rubric?.checkpoints ?? []).map((checkpoint) => {
+    const entry = entries.get(checkpoint.n);
+    return [
+      checkpoint.n,
+      checkpoint.title,
+      checkpoint.required,
+      entry?.verdict,
+      entry?.explanation,
+      entry?.evidence.map((e) => `${titles.get(e.sectionId) ?? e.sectionId}: "${e.quote}"`).join(' | '),
+      entry?.source,
+      entry?.by?.name,
+      entry?.model,
+      entry?.at,
+      entry?.overridden ? `${VERDICT_LABEL[entry.overridden.verdict]} (${entry.overridden.source})` : '',
+    ]
+      .map(csvCell)
+      .join(',');
+  });
+  return `${[CHECKLIST_COLUMNS.join(','), ...rows].join('\r\n')}\r\n`;
+}
+
 /** `Logs and data/<YYYYMMDD_HHMMSS>_<name>/`, with the name made safe for any object store. */
 export function packageFolder(title: string, at: Date): string {
   const pad = (n: number): string => String(n).padStart(2, '0');
@@ -224,6 +282,8 @@ export function packageFiles(
     'feedback/custom.json': json(all.feedback.custom),
     'feedback/ai_suggestions.json': json(snapshot.feedback.filter((i) => i.source !== 'user')),
     'feedback/findings.csv': exportCsv(snapshot),
+    'feedback/checklist.json': json({ rubric: snapshot.rubric, checklist: snapshot.checklist ?? [] }),
+    'feedback/checklist.csv': exportChecklistCsv(snapshot),
     'logs/activity.jsonl':
       events.map((event) => JSON.stringify(event)).join('\n') + (events.length ? '\n' : ''),
     'logs/chat.json': json(snapshot.chat),
@@ -239,6 +299,9 @@ export function packageFiles(
         custom: all.feedback.custom.length,
         chatMessages: snapshot.chat.length,
         unplacedChanges,
+        checklist: Object.fromEntries(
+          (snapshot.checklist ?? []).map((e) => [e.n, `${e.verdict} (${checklistOrigin(e)})`]),
+        ),
       },
       stats: snapshot.stats,
     }),

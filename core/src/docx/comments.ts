@@ -43,6 +43,8 @@ export interface ExportComment {
   text: string;
   /** Text to stand instead of `quote`: a tracked change by `author` at `date` (see `changes`). */
   replacement?: string;
+  /** Anchored on the document's first paragraph with text, whatever the section (the checklist summary). */
+  atStart?: boolean;
 }
 
 export interface AddCommentsOptions {
@@ -270,6 +272,13 @@ export function addCommentsWithPlacements(
     }
     const unplaced = tracked && comment.replacement ? { change: 'unplaced' as const } : {};
 
+    if (comment.atStart) {
+      edits.slot(firstText.contentStart).starts.push(startMark);
+      edits.slot(firstText.closeStart).ends.push(endMark);
+      placements.push({ id, at: 'document', paragraph: firstText.position });
+      newComments.push({ comment, id });
+      continue;
+    }
     const match = comment.quote ? findQuote(comment.quote, sectionParagraphs, paragraphs, views) : undefined;
     if (match) {
       const start = cutAt(doc.xml, match.first, 'before');

@@ -1,6 +1,7 @@
 /** Reviews over HTTP: upload, list, read, invites, exports. Thin: the work is in core and the service. */
 import {
   AcceptInviteBody,
+  exportChecklistCsv,
   exportCsv,
   exportJson,
   InviteBody,
@@ -13,6 +14,7 @@ import type { AiService } from '../domain/ai-service.ts';
 import type { Ingest } from '../domain/ingest.ts';
 import type { ReviewService } from '../domain/review-service.ts';
 import type { TokenSigner } from '../domain/tokens.ts';
+import type { WorkspaceService } from '../domain/workspaces.ts';
 import type { RateLimits } from '../infra/rate-limit.ts';
 import type { Presence } from '../realtime/presence.ts';
 import { requireJson, userOf } from './auth.ts';
@@ -31,6 +33,8 @@ export interface ReviewRoutesDeps {
   maxUploadBytes: number;
   /** Checks, parses (off the event loop) and stores uploads. */
   ingest: Ingest;
+  /** Uploads into a workspace, and workspace invites at /invites/accept (CONTRACT 7.2). */
+  workspaces?: WorkspaceService;
 }
 
 export function reviewRoutes(deps: ReviewRoutesDeps): Router {
@@ -52,10 +56,20 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
       const file = upload.files.file;
       if (!file)
         throw new PrismError('invalid', 'Choose a Word document (.docx) to upload in the "file" field.');
+      // Only the built-in rubric exists until the rubric library: `default` or none.
+      const { rubricId, workspaceId: workspaceField } = upload.fields;
+      if (rubricId !== undefined && rubricId !== 'default')
+        throw new PrismError('invalid', 'rubricId: the only rubric is "default".');
+      const workspaceId = workspaceField?.trim() || undefined;
+      if (workspaceId) {
+        if (!deps.workspaces) throw new PrismError('not_found', 'There is no workspace with this id.');
+        await deps.workspaces.authorize(workspaceId, user, 'member');
+      }
       const meta = await deps.ingest.createReview(user, {
         file,
         guidelines: upload.files.guidelines,
         title: upload.fields.title,
+        workspaceId,
       });
       // Upload never starts analysis unless asked to.
       if (upload.fields.analyze === 'true') await deps.ai.startAnalysis(user, { reviewId: meta.id });
@@ -96,6 +110,11 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
       await limitAddress(limits, 'invites', req, res);
       const body = AcceptInviteBody.safeParse(req.body);
       if (!body.success) throw new PrismError('invalid', 'Send the invite token as {"token": "..."}.');
+      const workspaceInvite = deps.workspaces && signer.verifyWorkspaceInvite(body.data.token);
+      if (workspaceInvite) {
+        res.json(await deps.workspaces!.accept(workspaceInvite, userOf(req)));
+        return;
+      }
       const invite = signer.verifyInvite(body.data.token);
       if (!invite)
         throw new PrismError('forbidden', 'This invite link is not valid or has expired; ask for a new one.');
@@ -134,6 +153,11 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
       } else if (format === 'json') {
         const events = await service.store.log.all(reviewId);
         res.set('content-disposition', attach(`${name}_review.json`)).json(exportJson(snapshot, events));
+      } else if (req.query.table === 'checklist') {
+        res
+          .type('text/csv; charset=utf-8')
+          .set('content-disposition', attach(`${name}_checklist.csv`))
+          .send(`\ufeff${exportChecklistCsv(snapshot)}`);
       } else {
         res
           .type('text/csv; charset=utf-8')
