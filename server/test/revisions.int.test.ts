@@ -51,6 +51,8 @@ let outsider: Person;
 let reviewId: string;
 let ownerSocket: ClientSocket;
 let reviewerFeed: ReviewFeed;
+let v1File: Uint8Array;
+let v2File: Uint8Array;
 
 const reviseAs = (url: string, person: Person, file: Uint8Array, name = 'report-v2.docx') => {
   const form = new FormData();
@@ -109,6 +111,7 @@ describe('revisions', () => {
     b = await startServer(started.prefix, { instance: 'rev-b' });
     await startWorker(started.prefix, new RulesProvider());
     reviewId = started.review.id;
+    v1File = started.file;
     [summaryId, actionsId] = started.review.sections.map((s) => s.id) as [string, string];
     reviewer = await session(b.url, 'Ravi');
     viewer = await session(b.url, 'Vera');
@@ -176,7 +179,8 @@ describe('revisions', () => {
   });
 
   it('applies v2 from a reviewer: ids kept, exact carried and outdated, live on the other server, and in a fresh snapshot', async () => {
-    const res = await reviseAs(b.url, reviewer, await makeDocx(v2));
+    v2File = await makeDocx(v2);
+    const res = await reviseAs(b.url, reviewer, v2File);
     expect(res.status).toBe(201);
     const { revision } = (await res.json()) as { revision: { number: number; changedSections: string[] } };
     expect(revision.number).toBe(2);
@@ -314,5 +318,19 @@ describe('revisions', () => {
     const xml = strFromU8(unzipSync(new Uint8Array(await res.arrayBuffer()))['word/document.xml']!);
     expect(xml).toContain('Follow-up');
     expect(xml).not.toContain('pager rotation');
+  });
+
+  it("keeps every revision's original in the package", async () => {
+    const res = await api(a.url, viewer.token, `/api/reviews/${reviewId}/package`);
+    expect(res.status).toBe(200);
+    const files = unzipSync(new Uint8Array(await res.arrayBuffer()));
+    const originals = Object.keys(files).filter((name) => name.includes('documents/revisions/'));
+    expect(originals.map((name) => name.split('documents/revisions/')[1]).sort()).toEqual([
+      '1_report.docx',
+      '2_report-v2.docx',
+    ]);
+    const bytes = (n: number) => files[originals.find((name) => name.includes(`revisions/${n}_`))!]!;
+    expect(Buffer.from(bytes(1)).equals(Buffer.from(v1File))).toBe(true);
+    expect(Buffer.from(bytes(2)).equals(Buffer.from(v2File))).toBe(true);
   });
 });

@@ -6,6 +6,7 @@
 import { PrismError, packageFiles, packageFolder, reviewedDocxReport } from '@prism/core';
 import type { ObjectStore } from './objects.ts';
 import type { ReviewStore } from './reviews.ts';
+import { revisionRecords } from './revisions.ts';
 
 export interface ReviewPackage {
   /** `Logs and data/<YYYYMMDD_HHMMSS>_<name>/`, ending with a slash. */
@@ -30,17 +31,30 @@ export async function buildPackage(
       throw new PrismError('not_found', 'The original document is missing from the object store.');
     }),
   ]);
+  // Every revision's original (CONTRACT 7.5); the latest is also the package's main document.
+  const revisions: Record<string, Uint8Array> = {};
+  if (meta.revisions) {
+    await Promise.all(
+      revisionRecords(meta).map(async (record) => {
+        const name = record.original.name.replace(/[^\w\- .()]+/g, '_') || 'document.docx';
+        revisions[`documents/revisions/${record.number}_${name}`] = await objects.get(record.original.key);
+      }),
+    );
+  }
   // Suggested rewrites are tracked changes; report.json counts those left as comments.
   const reviewed = reviewedDocxReport(original, snapshot, meta.anchors);
   return {
     folder: packageFolder(meta.title, at),
-    files: packageFiles(
-      snapshot,
-      events,
-      original,
-      reviewed.docx,
-      meta.original.name,
-      reviewed.unplacedChanges,
-    ),
+    files: {
+      ...packageFiles(
+        snapshot,
+        events,
+        original,
+        reviewed.docx,
+        meta.original.name,
+        reviewed.unplacedChanges,
+      ),
+      ...revisions,
+    },
   };
 }
