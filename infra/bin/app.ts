@@ -6,6 +6,7 @@
 import { App } from 'aws-cdk-lib';
 import { FLEETS } from '../lib/config.ts';
 import { PrismStack } from '../lib/prism-stack.ts';
+import { REDIS_MODES, type RedisMode } from '../lib/redis.ts';
 import type { ImageSource } from '../lib/task.ts';
 
 const app = new App();
@@ -54,6 +55,10 @@ const signIn =
       ? { kind: 'issuer' as const, ...signInCommon }
       : undefined;
 
+const redisMode = context('redis');
+if (redisMode !== undefined && !REDIS_MODES.includes(redisMode as RedisMode))
+  throw new Error(`context redis must be one of ${REDIS_MODES.join(', ')}`);
+const redisShards = context('redisShards');
 const drain = context('drainTimeoutMs');
 const rateLimit = context('wafRateLimit');
 new PrismStack(app, context('stackName') ?? 'Prism', {
@@ -69,5 +74,7 @@ new PrismStack(app, context('stackName') ?? 'Prism', {
   containerInsights: flag('containerInsights'),
   deletionProtection: flag('deletionProtection'),
   signIn,
+  redisMode: redisMode as RedisMode | undefined,
+  redisShards: redisShards === undefined ? undefined : Number(redisShards),
   tags: { application: 'prism' },
 });

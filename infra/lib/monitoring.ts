@@ -48,6 +48,8 @@ export interface MonitoringProps {
   readonly queueDepth: cloudwatch.IMetric;
   /** Redis node ids (CacheClusterId dimension). */
   readonly redisNodeIds: readonly string[];
+  /** Where the nodes' metrics are, when not ElastiCache's CacheClusterId of `redisNodeIds` (MemoryDB). */
+  readonly redisMetrics?: { namespace: string; dimensions: Record<string, string>[] };
   /** The model chain: one throttle and two error alarms per model (ModelId dimension). */
   readonly bedrockModels: readonly string[];
   readonly thresholds?: Partial<AlarmThresholds>;
@@ -160,16 +162,20 @@ export class Monitoring extends Construct {
     });
 
     // --- Redis -----------------------------------------------------------------------------
+    const redisNodes = props.redisMetrics ?? {
+      namespace: 'AWS/ElastiCache',
+      dimensions: props.redisNodeIds.map((node) => ({ CacheClusterId: node })),
+    };
     const redisMetric = (metricName: string) =>
-      props.redisNodeIds.map(
-        (node) =>
+      redisNodes.dimensions.map(
+        (dimensionsMap) =>
           new cloudwatch.Metric({
-            namespace: 'AWS/ElastiCache',
+            namespace: redisNodes.namespace,
             metricName,
-            dimensionsMap: { CacheClusterId: node },
+            dimensionsMap,
             statistic: 'Maximum',
             period: FIVE_MINUTES,
-            label: node,
+            label: Object.values(dimensionsMap).at(-1)!,
           }),
       );
     const maxOf = (metrics: cloudwatch.Metric[], label: string) =>

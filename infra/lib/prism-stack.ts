@@ -20,7 +20,7 @@ import {
 import { LoadBalancer } from './load-balancer.ts';
 import { type AlarmThresholds, Monitoring } from './monitoring.ts';
 import { Network } from './network.ts';
-import { Redis } from './redis.ts';
+import { Redis, type RedisMode } from './redis.ts';
 import { Secrets } from './secrets.ts';
 import { ServerService } from './server-service.ts';
 import { SignIn, type SignInOptions } from './sign-in.ts';
@@ -61,6 +61,13 @@ export interface PrismStackProps extends StackProps {
   readonly deletionProtection?: boolean;
   /** Sign-in with an OpenID Connect provider: a new Cognito user pool, or an existing issuer. Default: guests only. */
   readonly signIn?: SignInOptions;
+  /**
+   * Redis: `replication-group` (default: one primary and replicas), `cluster` (ElastiCache cluster
+   * mode) or `memorydb` (durable); the last two run Prism with REDIS_CLUSTER=true. infra/README.md.
+   */
+  readonly redisMode?: RedisMode;
+  /** Shards in `cluster` and `memorydb` modes. Default 2. */
+  readonly redisShards?: number;
 }
 
 /** An ElastiCache replication group id from the stack name: lowercase, <= 40 characters. */
@@ -131,6 +138,8 @@ export class PrismStack extends Stack {
     this.secrets = new Secrets(this, 'Secrets', { removalPolicy });
     this.redis = new Redis(this, 'Redis', {
       ...fleet.redis,
+      mode: props.redisMode,
+      shards: props.redisShards,
       vpc,
       subnets: this.network.dataSubnets,
       authToken: this.secrets.redisAuthToken,
@@ -157,6 +166,7 @@ export class PrismStack extends Stack {
     const shared: Record<string, string> = {
       NODE_ENV: 'production',
       REDIS_URL: this.redis.url,
+      REDIS_CLUSTER: String(this.redis.cluster),
       STORAGE_URL: this.storage.storageUrl,
       AWS_REGION: region,
       DRAIN_TIMEOUT_MS: String(drainTimeoutMs),
@@ -244,6 +254,7 @@ export class PrismStack extends Stack {
       worker: this.worker.service,
       queueDepth: this.worker.queueDepth,
       redisNodeIds: this.redis.nodeIds,
+      redisMetrics: this.redis.metrics,
       bedrockModels: this.bedrockModels,
       thresholds: props.alarmThresholds,
       alarmEmail: props.alarmEmail,
