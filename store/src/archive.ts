@@ -138,6 +138,10 @@ export class ArchiveStore {
    * Throws, leaving every key in place, when the object cannot be written or does not read back.
    */
   async archive(reviewId: string): Promise<boolean> {
+    return this.locked(reviewId, () => this.archiveHeld(reviewId));
+  }
+
+  private async archiveHeld(reviewId: string): Promise<boolean> {
     for (let attempt = 0; attempt < MAX_RACES; attempt += 1) {
       const archive = await this.dump(reviewId);
       if (!archive) return false;
@@ -180,22 +184,29 @@ export class ArchiveStore {
    */
   async restore(reviewId: string): Promise<boolean> {
     const keys = this.log.keys(reviewId);
-    const lock = lockKey(keys);
+    if ((await this.redis.exists(keys.meta)) === 1) return true;
+    return this.locked(reviewId, () => this.restoreHeld(reviewId, keys));
+  }
+
+  /**
+   * Runs `work` holding the review's single-slot lock (archive and restore never overlap, and
+   * two restores make one); a caller that finds it held waits for its holder to finish.
+   */
+  private async locked<T>(reviewId: string, work: () => Promise<T>): Promise<T> {
+    const lock = lockKey(this.log.keys(reviewId));
     const token = `${process.pid}:${Math.random().toString(36).slice(2)}`;
     const deadline = Date.now() + LOCK_MS;
     while (Date.now() < deadline) {
-      if ((await this.redis.exists(keys.meta)) === 1) return true;
       if ((await this.redis.set(lock, token, 'PX', LOCK_MS, 'NX')) === 'OK') {
         try {
-          return await this.restoreHeld(reviewId, keys);
+          return await work();
         } finally {
           await this.redis.prismReleaseLock(1, lock, token);
         }
       }
-      // Another instance is restoring it: wait for it to finish.
       await new Promise((done) => setTimeout(done, 25));
     }
-    throw new Error(`review ${reviewId} could not be restored in time`);
+    throw new Error(`review ${reviewId} stayed locked for ${LOCK_MS} ms`);
   }
 
   private async restoreHeld(reviewId: string, keys: ReviewKeys): Promise<boolean> {

@@ -69,3 +69,27 @@ describe('EventLog.appendMany', () => {
     expect(published.map((e) => e.seq)).toEqual(Array.from({ length: kept.length + 2 }, (_, n) => n + 1));
   });
 });
+
+describe('EventLog history', () => {
+  const redis = new Redis(REDIS_URL);
+  redis.on('error', () => {});
+  afterAll(() => redis.disconnect());
+
+  it('keeps every event of a review with more events than a stream used to hold: since(0) is whole and gap-free', async () => {
+    const prefix = uniquePrefix('history');
+    cleanupKeys(prefix);
+    const log = new EventLog(redis, { prefix });
+    const reviewId = 'r_long';
+    await redis.set(log.keys(reviewId).meta, JSON.stringify({ id: reviewId }));
+    // More than the 10,000 the stream was once capped at.
+    const count = 10_250;
+    const results = await log.appendMany(
+      Array.from({ length: count }, (_, i) => ({ event: statusEvent(reviewId, `s${i}`) })),
+    );
+    expect(results.every((result) => result.ok)).toBe(true);
+    const events = await log.since(reviewId, 0);
+    expect(events?.length).toBe(count);
+    expect(events?.every((event, i) => event.seq === i + 1)).toBe(true);
+    expect((await log.since(reviewId, 5_000))?.[0]?.seq).toBe(5_001);
+  });
+});

@@ -47,7 +47,11 @@ local function append_event(i)
   end
   local seq = redis.call('INCR', KEYS[1])
   local event = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', event)
+  if tonumber(ARGV[2]) > 0 then
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', event)
+  else
+    redis.call('XADD', KEYS[2], seq .. '-0', 'e', event)
+  end
   redis.call(PUBLISH_COMMAND, ARGV[1], event)
   return {1, seq}, next_i
 end
@@ -100,7 +104,11 @@ export type AppendResult = { ok: true; seq: number } | { ok: false; guard: numbe
 
 export interface EventLogOptions {
   prefix: string;
-  /** Approximate number of events a review's stream keeps; older ones force a `reset` on rejoin. */
+  /**
+   * Approximate number of events a review's stream keeps (older ones force a `reset` on rejoin);
+   * 0, the default, keeps every event: `since` and the archive need the whole log, and a review
+   * idle for REVIEW_ARCHIVE_AFTER_DAYS leaves Redis, log and all, for the object store.
+   */
   maxLen?: number;
   /** Called after each successful append (metrics). */
   onAppend?: (event: NewReviewEvent) => void;
@@ -190,7 +198,7 @@ export class EventLog {
   constructor(redis: Redis, options: EventLogOptions) {
     this.prefix = options.prefix;
     this.onAppend = options.onAppend;
-    this.maxLen = options.maxLen ?? 10_000;
+    this.maxLen = options.maxLen ?? 0;
     const sharded = redis.isCluster === true;
     if (!('prismAppend' in redis)) {
       redis.defineCommand('prismAppend', { lua: withPublish(APPEND_SCRIPT, sharded) });

@@ -32,6 +32,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { AiProvider } from './ai/provider.ts';
 import type { WorkerConfig } from './config.ts';
 import { handlers } from './jobs/index.ts';
+import { scheduleRetention } from './jobs/retention.ts';
 import type { JobContext } from './jobs/types.ts';
 import { createCloudWatchClient, QueueDepthPublisher } from './queue-depth.ts';
 
@@ -93,9 +94,10 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
     }),
   );
   // Findings and section statuses move the review's library record (progress, last activity).
+  const library = new LibraryStore(redis.commands, config.redis.prefix);
   const activity = new LibraryActivity({
     redis: redis.commands,
-    library: new LibraryStore(redis.commands, config.redis.prefix),
+    library,
     onError: (error, reviewId) => logger.warn({ err: error, reviewId }, 'library record not updated'),
   });
   const log = new EventLog(redis.commands, {
@@ -118,6 +120,16 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
       await producers.get(JOB_QUEUE[name])!.add(name, payload, { jobId });
     },
   };
+
+  // Idle reviews go to the object store, expired ones are deleted (jobs/retention.ts).
+  const retention = scheduleRetention({
+    redis: redis.commands,
+    log,
+    objects,
+    library,
+    settings: config.retention,
+    logger,
+  });
 
   const workers = Object.values(QUEUES).map((queue) => {
     let worker: Worker | undefined;
@@ -217,7 +229,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
     async close() {
       closing = true;
       stopAnnouncing();
-      await Promise.all([queueDepth?.close(), ...workers.map((worker) => worker.close())]);
+      await Promise.all([queueDepth?.close(), retention.stop(), ...workers.map((worker) => worker.close())]);
       await Promise.all([...producers.values()].map((queue) => queue.close()));
       await activity.close();
       health.close();

@@ -16,6 +16,7 @@ import {
 } from '@prism/core';
 import { z } from 'zod';
 import { defaultModels } from './ai/models.ts';
+import { type RetentionSettings, retentionSettings } from './jobs/retention.ts';
 
 const Env = z.object({
   ...sharedEnv,
@@ -78,6 +79,8 @@ export interface WorkerConfig {
   /** Where the queue depth goes; unset: nothing calls CloudWatch. */
   cloudwatch?: { deployment: string; endpointUrl?: string | undefined; intervalMs: number } | undefined;
   drainTimeoutMs: number;
+  /** Idle archiving and retention: REVIEW_ARCHIVE_AFTER_DAYS, REVIEW_RETENTION_DAYS. */
+  retention: RetentionSettings;
   logLevel: string;
   instance: string;
 }
@@ -119,6 +122,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): WorkerConfi
         }
       : undefined,
     drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
+    retention: retentionSettings(source),
     logLevel: env.LOG_LEVEL,
     instance: env.INSTANCE_ID ?? `${hostname()}-worker-${process.pid}`,
   };
