@@ -15,6 +15,7 @@ import {
   LibraryStore,
   type ObjectStore,
   ReviewStore,
+  WorkspaceStore,
 } from '@prism/store';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import express from 'express';
@@ -31,6 +32,7 @@ import { LifecycleService } from './domain/lifecycle.ts';
 import { ReviewService } from './domain/review-service.ts';
 import { RevisionService } from './domain/revisions.ts';
 import { TokenSigner } from './domain/tokens.ts';
+import { WorkspaceService } from './domain/workspaces.ts';
 import { archiveRoutes } from './http/archive.ts';
 import { jsonOnlyWrites, requireUser, sameOriginWrites } from './http/auth.ts';
 import { diagnosticsRoutes } from './http/diagnostics.ts';
@@ -43,6 +45,7 @@ import { reviewRoutes } from './http/reviews.ts';
 import { revisionRoutes } from './http/revisions.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { sessionRoutes } from './http/session.ts';
+import { workspaceRoutes } from './http/workspaces.ts';
 import type { Metrics } from './infra/metrics.ts';
 import { ParsePool } from './infra/parse-pool.ts';
 import { Queues } from './infra/queues.ts';
@@ -52,6 +55,7 @@ import { registerHandlers } from './realtime/handlers.ts';
 import { PRESENCE_ANSWER_MS, Presence } from './realtime/presence.ts';
 import { Relay } from './realtime/relay.ts';
 import { SocketCap } from './realtime/socket-cap.ts';
+import { WorkspaceRemoval } from './realtime/workspace-removal.ts';
 import type { PrismServer } from './realtime/types.ts';
 
 export interface AppDeps {
@@ -166,12 +170,21 @@ export function createApp(deps: AppDeps): App {
   });
   const relay = new Relay(io, redis.subscriber, log, metrics, logger);
   const presence = new Presence(io, store, logger);
+  // Workspaces (CONTRACT 7.2): their members act in the workspace's reviews; a removal is at once.
+  const workspaceStore = new WorkspaceStore(redis.commands, config.redis.prefix);
+  service.workspaceRole = (workspaceId, userId) => workspaceStore.role(workspaceId, userId);
+  const removal = new WorkspaceRemoval(io, { service, relay, presence, logger });
+  const workspaces = new WorkspaceService({
+    store: workspaceStore,
+    signer,
+    publicUrl: config.publicUrl,
+    onRemoved: (workspaceId, userId) => removal.removed(workspaceId, userId),
+  });
   const libraryService = new LibraryService({
     library,
     index: new LibraryIndex(library),
     reviews: store,
-    // Workspace membership arrives with the workspace store; until then no one is a member.
-    workspaceRole: async () => undefined,
+    workspaceRole: (workspaceId, userId) => workspaceStore.role(workspaceId, userId),
     here: (reviewIds) => presence.people(reviewIds),
   });
 
@@ -212,10 +225,11 @@ export function createApp(deps: AppDeps): App {
   api.use(sameOriginWrites(config.publicOrigin, production));
   // Uploads: POST /reviews, and the revisions of CONTRACT 7.5.
   api.use(jsonOnlyWrites([/^\/reviews\/?$/, /^\/reviews\/[^/]+\/revisions\/?$/]));
-  api.use(sessionRoutes(signer, limits, config.auth));
+  api.use(sessionRoutes(signer, limits, config.auth, (user) => workspaces.list(user)));
   api.use(requireUser(signer));
   api.post('/reviews', uploadLimits(limits));
   api.use(libraryRoutes(libraryService));
+  api.use(workspaceRoutes(workspaces));
   api.use(
     reviewRoutes({
       service,
@@ -227,6 +241,7 @@ export function createApp(deps: AppDeps): App {
       publicUrl: config.publicUrl,
       maxUploadBytes: config.maxUploadBytes,
       ingest,
+      workspaces,
     }),
   );
   api.use(archiveRoutes(archive));

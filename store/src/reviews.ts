@@ -69,6 +69,8 @@ export interface ReviewMeta {
   revisions?: RevisionRecord[];
   /** The rubric the review is judged against (kept at upload); absent: the built-in default. */
   rubric?: Rubric;
+  /** The workspace the review was uploaded into (CONTRACT 7.2); absent for a person's own review. */
+  workspaceId?: string;
 }
 
 export interface MemberRecord {
@@ -207,6 +209,11 @@ export class ReviewStore {
     if (cached && (cached.revision ?? 1) === (await this.currentRevision(reviewId))) return;
     this.metaCache.delete(reviewId);
     this.sectionCache.delete(reviewId);
+  }
+
+  /** The meta this server has cached, without asking Redis (undefined when it has none). */
+  cachedMeta(reviewId: string): ReviewMeta | undefined {
+    return this.metaCache.get(reviewId);
   }
 
   async meta(reviewId: string): Promise<ReviewMeta | undefined> {
@@ -631,5 +638,6 @@ export const summary = (meta: ReviewMeta, role: Role, state?: ReviewState): Revi
   owner: meta.owner,
   role,
   sections: meta.sections,
+  ...(meta.workspaceId ? { workspaceId: meta.workspaceId } : {}),
   ...(state ?? { status: 'open', progress: { decided: 0, total: 0 }, updatedAt: meta.createdAt }),
 });

@@ -26,6 +26,8 @@ export interface NewReview {
   guidelines?: IncomingFile | undefined;
   /** The title the person typed, if any. */
   title?: string | undefined;
+  /** The workspace it goes into (the caller is a member: checked before); absent: the person's own. */
+  workspaceId?: string | undefined;
 }
 
 /** Guidelines go into every prompt whole: past this they are cut. */
@@ -89,13 +91,14 @@ export class Ingest {
       original,
       ...(guidelines ? { guidelines } : {}),
       ...(extracted.anchors ? { anchors: extracted.anchors } : {}),
+      ...(upload.workspaceId ? { workspaceId: upload.workspaceId } : {}),
     };
     await this.store.create(meta, extracted.sections);
     await this.library?.record({
       id: meta.id,
       title: meta.title,
       owner: meta.owner,
-      workspaceId: (meta as { workspaceId?: string }).workspaceId,
+      workspaceId: meta.workspaceId,
       createdAt: meta.createdAt,
       sections: meta.sections,
       text: searchText(meta.title, extracted.sections),

@@ -21,6 +21,7 @@ import {
   edit,
   type FeedbackItem,
   findMentions,
+  higherRole,
   newUserItem,
   PrismError,
   type Reply,
@@ -30,10 +31,13 @@ import {
   resolveThread,
   type User,
 } from '@prism/core';
-import type { EventLog, MemberRecord, ReviewMeta, ReviewStore } from '@prism/store';
+import type { EventLog, MemberRecord, ReviewMeta, ReviewStore, WorkspaceRole } from '@prism/store';
 import { newId } from './ids.ts';
 
 const MAX_RACES = 20;
+
+/** What a workspace role may do in the workspace's reviews (CONTRACT 7.2). */
+const WORKSPACE_REVIEW_ROLE: Record<WorkspaceRole, Role> = { admin: 'owner', member: 'reviewer' };
 
 /** What a submitted review refuses until it is reopened: changes to its findings and its conversation. */
 const CHANGES_REVIEW: ReadonlySet<Action> = new Set([
@@ -58,6 +62,10 @@ export class ReviewService {
    */
   restore: (reviewId: string) => Promise<boolean> = async () => false;
 
+  /** A person's role in a workspace (WorkspaceStore.role), for the reviews of that workspace. */
+  workspaceRole: (workspaceId: string, userId: string) => Promise<WorkspaceRole | undefined> = async () =>
+    undefined;
+
   constructor(
     store: ReviewStore,
     now: () => string = () => new Date().toISOString(),
@@ -74,6 +82,23 @@ export class ReviewService {
    * read and join of a review passes here, so none can see an archived review as missing.
    */
   private async access(reviewId: string, userId: string, withStatus: boolean) {
+    // A workspace review: the workspace role is its own command in the workspace's slot, read
+    // beside the review's pipeline when the cached meta names the workspace, else after it.
+    const known = this.store.cachedMeta(reviewId)?.workspaceId;
+    const [found, early] = await Promise.all([
+      this.readAccess(reviewId, userId, withStatus),
+      known ? this.workspaceRole(known, userId) : undefined,
+    ]);
+    const workspaceId = found.meta?.workspaceId;
+    const workspaceRole = !workspaceId
+      ? undefined
+      : workspaceId === known
+        ? early
+        : await this.workspaceRole(workspaceId, userId);
+    return { ...found, workspaceRole };
+  }
+
+  private async readAccess(reviewId: string, userId: string, withStatus: boolean) {
     const found = await this.store.access(reviewId, userId, withStatus);
     if (found.meta || !(await this.restore(reviewId))) return found;
     return this.store.access(reviewId, userId, withStatus);
@@ -85,15 +110,19 @@ export class ReviewService {
     user: User,
     action: Action,
   ): Promise<MemberRecord & { meta: ReviewMeta }> {
-    const { meta, member, lifecycle } = await this.access(
+    const { meta, member, lifecycle, workspaceRole } = await this.access(
       reviewId,
       user.id,
       CHANGES_REVIEW.has(action),
     );
     if (!meta) throw new PrismError('not_found', 'There is no review with this id.');
-    assertCan(member?.role, action);
+    // A workspace's members act in its reviews (admins as owners), unless the review gives more.
+    const fromWorkspace = workspaceRole ? WORKSPACE_REVIEW_ROLE[workspaceRole] : undefined;
+    const role =
+      member && fromWorkspace ? higherRole(member.role, fromWorkspace) : (member?.role ?? fromWorkspace);
+    assertCan(role, action);
     if (lifecycle) assertOpen(lifecycle.status);
-    return { ...member!, meta };
+    return { user: member?.user ?? user, joinedAt: member?.joinedAt ?? meta.createdAt, role, meta };
   }
 
   /**

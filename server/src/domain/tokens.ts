@@ -17,6 +17,10 @@ export const INVITE_TTL_S = 7 * 24 * 3600;
 /** Audiences: who a token is for. Workspace invites (CONTRACT 7.2) get their own when they exist. */
 export const SESSION_AUDIENCE = 'prism:session';
 export const INVITE_AUDIENCE = 'prism:invite';
+/** Workspace invites (CONTRACT 7.2): never read as a review invite, nor the reverse. */
+export const WORKSPACE_INVITE_AUDIENCE = 'prism:workspace-invite';
+export const WORKSPACE_INVITE_ROLES = ['admin', 'member'] as const;
+export type WorkspaceInviteRole = (typeof WORKSPACE_INVITE_ROLES)[number];
 
 /** The roles a review invite may grant: never `owner` (CONTRACT section 3). */
 export const REVIEW_INVITE_ROLES = ['reviewer', 'viewer'] as const satisfies readonly Role[];
@@ -49,7 +53,18 @@ const InviteClaims = z.object({
   by: z.string().min(1).max(200),
 });
 
+const WorkspaceInviteClaims = z.object({
+  t: z.literal('w'),
+  aud: z.literal(WORKSPACE_INVITE_AUDIENCE),
+  wid: z.string().min(1).max(200),
+  role: z.enum(WORKSPACE_INVITE_ROLES),
+  iat: z.number().int(),
+  exp: expiry,
+  by: z.string().min(1).max(200),
+});
+
 type SessionClaims = z.infer<typeof SessionClaims>;
+type WorkspaceInviteClaims = z.infer<typeof WorkspaceInviteClaims>;
 
 /** Who a session names: the user, and their email when the identity provider gave one. */
 export interface SessionIdentity {
@@ -70,7 +85,7 @@ export class TokenSigner {
     return createHmac('sha256', secret).update(`prism.${payload}`).digest();
   }
 
-  private sign(claims: SessionClaims | InviteClaims): string {
+  private sign(claims: SessionClaims | InviteClaims | WorkspaceInviteClaims): string {
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return `v1.${payload}.${this.mac(this.secrets[0]!, payload).toString('base64url')}`;
   }
@@ -146,6 +161,30 @@ export class TokenSigner {
   verifyInvite(token: unknown): { reviewId: string; role: InviteRole } | undefined {
     const claims = this.verify(token, InviteClaims);
     return claims ? { reviewId: claims.rid, role: claims.role } : undefined;
+  }
+
+  workspaceInvite(
+    workspaceId: string,
+    role: WorkspaceInviteRole,
+    by: User,
+    ttlSeconds = INVITE_TTL_S,
+  ): string {
+    const now = Math.floor(Date.now() / 1000);
+    return this.sign({
+      t: 'w',
+      aud: WORKSPACE_INVITE_AUDIENCE,
+      wid: workspaceId,
+      role,
+      iat: now,
+      exp: now + ttlSeconds,
+      by: by.id,
+    });
+  }
+
+  /** The workspace and role a genuine, unexpired workspace invite grants; undefined for anything else. */
+  verifyWorkspaceInvite(token: unknown): { workspaceId: string; role: WorkspaceInviteRole } | undefined {
+    const claims = this.verify(token, WorkspaceInviteClaims);
+    return claims ? { workspaceId: claims.wid, role: claims.role } : undefined;
   }
 }
 

@@ -1,4 +1,5 @@
-import { PrismError, SessionBody } from '@prism/core';
+import { PrismError, SessionBody, type User } from '@prism/core';
+import type { WorkspaceView } from '@prism/store';
 import { type Request, type Response, Router } from 'express';
 import { newId } from '../domain/ids.ts';
 import { SESSION_COOKIE, SESSION_MAX_AGE_MS, type TokenSigner } from '../domain/tokens.ts';
@@ -30,7 +31,13 @@ export function clearSessionCookie(req: Request, res: Response): void {
  * `GET /api/me`: who the session names, with their email when the identity provider gave one.
  * `GET /api/auth/config`: public; whether guest sign-in is on and the provider's name for the button.
  */
-export function sessionRoutes(signer: TokenSigner, limits: RateLimits, auth: AuthConfig): Router {
+export function sessionRoutes(
+  signer: TokenSigner,
+  limits: RateLimits,
+  auth: AuthConfig,
+  /** The person's workspaces, for `/api/me` (CONTRACT 7.2). */
+  workspacesOf: (user: User) => Promise<WorkspaceView[]> = async () => [],
+): Router {
   const router = Router();
   router.post(
     '/session',
@@ -52,13 +59,17 @@ export function sessionRoutes(signer: TokenSigner, limits: RateLimits, auth: Aut
       res.json({ user, token });
     }),
   );
-  router.get('/me', (req, res) => {
-    const identity = signer.verifyIdentity(tokenFrom(req));
-    if (!identity)
-      throw new PrismError('unauthorized', 'Sign in first: your session is missing or has expired.');
-    const { user, email } = identity;
-    res.json({ user: email ? { ...user, email } : user });
-  });
+  router.get(
+    '/me',
+    route(async (req, res) => {
+      const identity = signer.verifyIdentity(tokenFrom(req));
+      if (!identity)
+        throw new PrismError('unauthorized', 'Sign in first: your session is missing or has expired.');
+      const { user, email } = identity;
+      res.set('cache-control', 'no-store');
+      res.json({ user: email ? { ...user, email } : user, workspaces: await workspacesOf(user) });
+    }),
+  );
   router.get('/auth/config', (_req, res) => {
     res.setHeader('cache-control', 'no-cache');
     res.json({ guest: auth.guest, ...(auth.oidc ? { oidc: { name: auth.oidc.name } } : {}) });

@@ -25,6 +25,8 @@ export interface InterServerEvents {
   'presence:rooms': (reviewIds: string[], answer: (here: Record<string, User[]>) => void) => void;
   /** The server holding this socket tells it why and closes it (socket-cap.ts). */
   'socket:close': (socketId: string) => void;
+  /** A member left a workspace: each server takes their sockets out of its reviews (workspace-removal.ts). */
+  'workspace:removed': (workspaceId: string, userId: string) => void;
 }
 
 export type PrismServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
