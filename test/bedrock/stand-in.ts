@@ -164,7 +164,7 @@ export interface RecordedRequest {
 }
 
 /** What a request asks for, as Prism's prompts shape it (worker/src/ai/prompts.ts). */
-export type RequestKind = 'analysis' | 'consistency' | 'chat';
+export type RequestKind = 'analysis' | 'consistency' | 'checklist' | 'chat';
 
 /** A scripted answer: the first queued one that matches a request answers it, then is used up. */
 export interface ScriptedAnswer {
@@ -363,6 +363,7 @@ export function requestKind(body: ConverseBody): RequestKind {
   const text = lastUserTextOf(body);
   if (SECTION_RE.test(text)) return 'analysis';
   if (text.includes('<consistency-check>')) return 'consistency';
+  if (text.includes('<checklist>')) return 'checklist';
   return 'chat';
 }
 
@@ -510,6 +511,43 @@ export function analysisAnswer(
   if (knobs.codeFence) text = '```json\n' + text + '\n```';
   if (knobs.preamble) text = knobs.preamble + '\n' + text;
   return text;
+}
+
+const CHECKLIST_VERDICTS = ['pass', 'fail', 'partial', 'pass', 'na'] as const;
+
+/**
+ * The checklist (`<checklist>` in the last user turn): one JSON line per checkpoint the task lists
+ * (`N. Title: ...`), verdicts in a fixed cycle, each quoting a line of a section of the document
+ * in the system prompt word for word; with `invalidQuote`, the first also cites a sentence the
+ * document does not have.
+ */
+export function checklistAnswer(system: string, task: string, knobs: Knobs, rng: () => number): string {
+  const block = task.slice(task.indexOf('<checklist>'), task.indexOf('</checklist>'));
+  const checkpoints = [...block.matchAll(/^(\d+)\. ([^:\n]+):/gm)].map((m) => ({
+    n: Number(m[1]),
+    title: m[2]!,
+  }));
+  const sections = [...system.matchAll(new RegExp(SECTION_RE.source, 'g'))].map((m) => ({
+    id: m[1]!,
+    lines: m[3]!.split('\n').filter((l) => l.trim() !== ''),
+  }));
+  return checkpoints
+    .map(({ n, title }, i) => {
+      const section = sections[i % Math.max(1, sections.length)];
+      const line = section?.lines[Math.min(1, section.lines.length - 1)];
+      const evidence = section && line ? [{ sectionId: section.id, quote: quoteFrom(line, rng) }] : [];
+      if (knobs.invalidQuote && i === 0 && section) {
+        evidence.push({ sectionId: section.id, quote: INVENTED_QUOTES[0]! });
+      }
+      const verdict = CHECKLIST_VERDICTS[i % CHECKLIST_VERDICTS.length]!;
+      return JSON.stringify({
+        n,
+        verdict,
+        explanation: `${title}: the document is judged ${verdict} on this checkpoint.`,
+        evidence,
+      });
+    })
+    .join('\n');
 }
 
 const CHAT_FILLER = [
@@ -781,7 +819,9 @@ export async function startBedrockStandIn(options: StandInOptions = {}): Promise
           ? analysisAnswer(section, knobs, rng)
           : requestKind(body) === 'consistency'
             ? CONSISTENT_ANSWER
-            : chatAnswer(systemText, userText, knobs, rng));
+            : requestKind(body) === 'checklist'
+              ? checklistAnswer(systemText, userText, knobs, rng)
+              : chatAnswer(systemText, userText, knobs, rng));
     const thinkingOn =
       (body.additionalModelRequestFields?.thinking as { type?: string } | undefined)?.type === 'enabled';
     const reasoning = thinkingOn ? reasoningText(section, knobs.reasoningTokens) : '';
