@@ -323,6 +323,19 @@ describe('delete', () => {
     expect(((await listed.json()) as { reviews: { id: string }[] }).reviews.map((r) => r.id)).not.toContain(
       review.id,
     );
+    // A worker still busy with it cannot bring keys back: its appends and job writes are refused.
+    const late = a.app.service.store;
+    await late.setJobField(review.id, 'analysis:s1', 'late');
+    expect(await late.claimJobField(review.id, 'round:1', 'late')).toBe(false);
+    await late.addUsage(review.id, 'rules', { inputTokens: 5, outputTokens: 5 });
+    const appended = await late.log.append({
+      reviewId: review.id,
+      type: 'section.status',
+      at: new Date().toISOString(),
+      actor: owner.user,
+      data: { sectionId: 's1', status: 'done' },
+    });
+    expect(appended.ok).toBe(false);
     // Nothing came back meanwhile.
     expect(await reviewKeysInRedis(review.id, true)).toEqual([]);
   }, 60_000);

@@ -50,6 +50,7 @@ import {
   reviewStates,
   type StoredLifecycle,
 } from './lifecycle.ts';
+import { writeIfPresent } from './present.ts';
 import { type RevisionRecord, revisionsOf } from './revisions.ts';
 
 /** What never changes after upload: kept apart so servers can cache it. */
@@ -438,7 +439,7 @@ export class ReviewStore {
   }
 
   async setJobField(reviewId: string, field: string, value: string): Promise<void> {
-    await this.redis.hset(this.log.keys(reviewId).jobs, field, value);
+    await writeIfPresent(this.redis, this.log.keys(reviewId), 'jobs', 'hset', [field, value]);
   }
 
   /** Every section's status record and the `jobs` hash (fences and job ids), read together. */
@@ -463,17 +464,17 @@ export class ReviewStore {
    * may add no item); the next snapshot shows it.
    */
   async addUsage(reviewId: string, model: string, usage: Usage): Promise<void> {
-    const key = this.log.keys(reviewId).usage;
-    const multi = this.redis.multi();
-    for (const write of usageWrites(model, usage)) {
-      if (write.op === 'hincrby') multi.hincrby(key, write.field, write.by);
-    }
-    await multi.exec();
+    const pairs = usageWrites(model, usage).flatMap((write) =>
+      write.op === 'hincrby' ? [write.field, write.by] : [],
+    );
+    await writeIfPresent(this.redis, this.log.keys(reviewId), 'usage', 'hincrby', pairs);
   }
 
   /** Sets a `jobs` field only if it is absent (HSETNX): true for the one caller that set it. */
   async claimJobField(reviewId: string, field: string, value: string): Promise<boolean> {
-    return (await this.redis.hsetnx(this.log.keys(reviewId).jobs, field, value)) === 1;
+    return (
+      (await writeIfPresent(this.redis, this.log.keys(reviewId), 'jobs', 'hsetnx', [field, value])) === 1
+    );
   }
 
   /**
