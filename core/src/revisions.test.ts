@@ -55,6 +55,7 @@ describe('matching sections', () => {
     expect(match.sections.map((s) => s.index)).toEqual([0, 1, 2, 3]);
     expect(match.changes).toEqual({ s1: 'unchanged', s2: 'changed', r2s3: 'new', s3: 'unchanged' });
     expect(match.changedSections).toEqual(['s2', 'r2s3']);
+    expect(match.newSections).toEqual(['r2s3']);
     expect(match.removedSections).toEqual([]);
     // The new revision's content under the kept id.
     expect(match.sections[1]!.text).toContain('six months from March');

@@ -20,6 +20,8 @@ export interface RevisionInfo {
   name: string;
   /** Changed and new sections, in document order (empty for revision 1). */
   changedSections: string[];
+  /** Of `changedSections`, those the previous revision did not have. */
+  newSections: string[];
   /** Sections of the previous revision that this one no longer has. */
   removedSections: string[];
   /** Items kept with their id and decision. */
@@ -35,6 +37,8 @@ export interface SectionMatch {
   changes: Record<string, SectionChange>;
   /** Changed and new sections, in the new document's order. */
   changedSections: string[];
+  /** The new ones among them. */
+  newSections: string[];
   removedSections: string[];
 }
 
@@ -153,7 +157,8 @@ export function matchSections(
   });
   const removedSections = before.filter((_, i) => !taken.has(i)).map((b) => b.section.id);
   for (const id of removedSections) changes[id] = 'removed';
-  return { sections, changes, changedSections, removedSections };
+  const newSections = changedSections.filter((id) => changes[id] === 'new');
+  return { sections, changes, changedSections, newSections, removedSections };
 }
 
 export interface CarryResult {

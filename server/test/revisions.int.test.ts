@@ -207,6 +207,7 @@ describe('revisions', () => {
     expect(after.revision).toBe(2);
     expect(after.revisions!.map((r) => r.number)).toEqual([1, 2]);
     expect(after.revisions![1]).toEqual(live.data.revision);
+    expect(after.revisions![1]!.newSections).toEqual([newId]);
     expect(after.sections.map((s) => [s.id, s.title])).toEqual([
       [summaryId, 'Summary'],
       [actionsId, 'Actions'],

@@ -20,6 +20,7 @@ export const firstRevision = (meta: ReviewMeta): RevisionRecord => ({
   by: meta.owner,
   name: meta.original.name,
   changedSections: [],
+  newSections: [],
   removedSections: [],
   carried: 0,
   outdated: 0,

@@ -120,6 +120,7 @@ export class RevisionService {
       by: user,
       name: file.name,
       changedSections: match.changedSections,
+      newSections: match.newSections,
       removedSections: match.removedSections,
       carried: carry.carried.length,
       outdated: carry.outdated.length,

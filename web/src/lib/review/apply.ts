@@ -3,6 +3,8 @@
  * by type. It remembers what changed (`dirty`) so the room copies only that into its runes state, once
  * per batch. Decisions in flight are not here: they are the overlay's (overlay.ts).
  */
+
+import type { RevisionInfo } from '../../../../core/src/revisions.ts';
 import type {
   ChatMessage,
   FeedbackItem,
@@ -89,6 +91,9 @@ export class ReviewState {
   usage: UsageTotals = emptyUsage();
   reasoning: Record<string, string> = {};
   exports: ExportNotice[] = [];
+  /** The document's latest revision and every revision's record (CONTRACT 7.5); marked with `sections`. */
+  revision = 1;
+  revisions: RevisionInfo[] = [];
   dirty: Dirty = clean();
 
   /** Deleted ids: a late `feedback.updated` must not bring one back. */
@@ -107,6 +112,8 @@ export class ReviewState {
     const first = !this.#loaded;
     this.#loaded = true;
     this.sections = new Map(snapshot.sections.map((section) => [section.id, { ...section }]));
+    this.revision = snapshot.revision ?? 1;
+    this.revisions = snapshot.revisions ?? [];
     this.server = new Map(snapshot.feedback.map((item) => [item.id, item]));
     this.#loggedStatus = new Map(snapshot.feedback.map((item) => [item.id, item.status]));
     this.#deleted.clear();
@@ -196,6 +203,9 @@ export class ReviewState {
         this.dirty.members = true;
         break;
       }
+      case 'revision.added':
+        this.#revision(event.data);
+        break;
       case 'export.ready':
         this.exports = [...this.exports, event.data];
         this.dirty.exports = true;
@@ -238,6 +248,22 @@ export class ReviewState {
     const current = this.server.get(feedbackId);
     if (!current || current.replies?.some((r) => r.id === reply.id)) return;
     this.server.set(feedbackId, { ...current, replies: [...(current.replies ?? []), reply] });
+    this.dirty.items = true;
+  }
+
+  /** A revised document: its sections replace the old ones, carried and outdated items land, dropped ones go. */
+  #revision(data: ReviewEventData['revision.added']): void {
+    this.sections = new Map(data.sections.map((section) => [section.id, { ...section }]));
+    for (const item of data.items) {
+      if (this.#deleted.has(item.id)) continue;
+      const current = this.server.get(item.id);
+      this.server.set(item.id, item);
+      this.#options.onItem?.(item, current);
+    }
+    for (const id of data.removedItems) this.removeItem(id);
+    this.revision = data.number;
+    this.revisions = [...this.revisions.filter((r) => r.number < data.number), data.revision];
+    this.dirty.sections = true;
     this.dirty.items = true;
   }
 

@@ -11,6 +11,7 @@
  * Socket.IO module; tests pass a fake).
  */
 
+import type { RevisionInfo } from '../../../../core/src/revisions.ts';
 import type {
   AddFeedbackPayload,
   AiInfo,
@@ -103,8 +104,14 @@ export class Room {
   activity = $state.raw<ActivityEntry[]>([]);
   usage = $state.raw<UsageTotals>(emptyUsage());
   exports = $state.raw<ExportNotice[]>([]);
+  /** The document's latest revision and every revision's record (CONTRACT 7.5). */
+  revision = $state(1);
+  revisions = $state.raw<RevisionInfo[]>([]);
   /** Ids of items with a decision on its way to the server. */
   deciding = $state.raw<ReadonlySet<string>>(new Set());
+
+  /** Set when the owner deleted the review (`review.deleted`): the room shows who, and stops. */
+  deleted = $state.raw<{ by: User; title: string } | null>(null);
 
   selectedSectionId = $state<string | null>(null);
   /** Open or submitted (lifecycle.svelte.ts); a submitted review is read-only until the owner reopens it. */
@@ -165,6 +172,11 @@ export class Room {
     this.#sync = new SeqSync(id, options.transport, options.schedule ?? defaultSchedule, {
       snapshot: (snapshot) => this.#applySnapshot(snapshot),
       apply: (event) => {
+        if (event.type === 'review.deleted') {
+          this.deleted = { by: event.actor, title: event.data.title };
+          this.destroy();
+          return;
+        }
         this.#state.apply(event);
         this.lifecycle.apply(event);
       },
@@ -241,7 +253,11 @@ export class Room {
     const state = this.#state;
     const dirty = state.takeDirty();
     this.seq = this.#sync.seq;
-    if (dirty.sections) this.sections = [...state.sections.values()].sort((a, b) => a.index - b.index);
+    if (dirty.sections) {
+      this.sections = [...state.sections.values()].sort((a, b) => a.index - b.index);
+      this.revision = state.revision;
+      this.revisions = state.revisions;
+    }
     if (this.reasoning !== state.reasoning) this.reasoning = state.reasoning;
     // Item order uses section indexes, which only a snapshot sets (and it marks the items too): a
     // section's status alone does not re-sort every item, nor rerun what reads them.
