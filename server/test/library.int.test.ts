@@ -24,6 +24,7 @@ import {
   startServer,
   type TestServer,
   uniquePrefix,
+  upload,
 } from '../../test/helpers.ts';
 
 const prefix = uniquePrefix('library');
@@ -193,6 +194,33 @@ describe('review library', () => {
     expect(ids(await list(a, owner, '?status=open')).sort()).toEqual([budget.id, hiring.id].sort());
   });
 
+  it('finds a review by the words of its latest revision, no longer by words it dropped', async () => {
+    const review = await createReview(
+      a.url,
+      owner.token,
+      await makeDocx([{ title: 'Draft memo', paragraphs: ['The axolotl budget is pending.'] }]),
+    );
+    const form = new FormData();
+    form.set(
+      'file',
+      new Blob([await makeDocx([{ title: 'Draft memo', paragraphs: ['The narwhal budget is approved.'] }])]),
+      'memo-v2.docx',
+    );
+    const revised = await fetch(`${b.url}/api/reviews/${review.id}/revisions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.token}` },
+      body: form,
+    });
+    expect(revised.status, await revised.clone().text()).toBe(201);
+    await eventually(
+      () => list(a, owner, '?q=narwhal'),
+      (found) => found.length === 1,
+      'the revision in the search',
+    ).then((found) => expect(ids(found)).toEqual([review.id]));
+    expect(await list(b, owner, '?q=axolotl')).toEqual([]);
+    expect(ids(await list(b, owner, '?q=memo'))).toEqual([review.id]);
+  });
+
   it('lists and finds an archived review whose own keys are gone from Redis', async () => {
     const review = await createReview(
       a.url,
@@ -216,6 +244,50 @@ describe('review library', () => {
     expect(listed!.here).toEqual([reviewer.user]);
     const [other] = await list(b, owner, '?q=engineers');
     expect(other!.here).toBeUndefined();
+  });
+
+  it("lists a workspace's reviews to its members, searched and filtered, and refuses everyone else", async () => {
+    const created = await api(a.url, owner.token, '/api/workspaces', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'Audit team' }),
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const { workspace } = (await created.json()) as { workspace: { id: string } };
+    const shared = await upload(
+      a.url,
+      owner.token,
+      await makeDocx([{ title: 'Vendor audit', paragraphs: ['The pangolin contract renews in May.'] }]),
+      { workspaceId: workspace.id },
+    );
+    expect(shared.status, await shared.clone().text()).toBe(201);
+    const { review } = (await shared.json()) as { review: { id: string } };
+    // Reviewer joins the workspace as a member through its invite.
+    const invited = await api(a.url, owner.token, `/api/workspaces/${workspace.id}/invites`, {
+      method: 'POST',
+      body: JSON.stringify({ role: 'member' }),
+    });
+    const { token } = (await invited.json()) as { token: string };
+    const accepted = await api(b.url, reviewer.token, '/api/invites/accept', {
+      method: 'POST',
+      body: JSON.stringify({ token }),
+    });
+    expect(accepted.status, await accepted.clone().text()).toBe(200);
+
+    const inWorkspace = `?workspaceId=${workspace.id}`;
+    expect(await list(b, owner, inWorkspace)).toEqual([
+      expect.objectContaining({ id: review.id, workspaceId: workspace.id, role: 'owner', owner: owner.user }),
+    ]);
+    // A member acts as a reviewer in the workspace's reviews, and finds them by their text.
+    expect(await list(a, reviewer, `${inWorkspace}&q=pangolin`)).toEqual([
+      expect.objectContaining({ id: review.id, role: 'reviewer' }),
+    ]);
+    expect(await list(a, reviewer, `${inWorkspace}&q=quokka`)).toEqual([]);
+    expect(await list(a, reviewer, `${inWorkspace}&status=submitted`)).toEqual([]);
+    // The owner's own list (no workspaceId) has it too, beside the reviews outside any workspace.
+    expect(ids(await list(b, owner, '?q=pangolin'))).toEqual([review.id]);
+    const refused = await api(b.url, outsider.token, `/api/reviews${inWorkspace}&q=pangolin`);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('forbidden');
   });
 
   it('refuses bad queries and a workspace the caller is not a member of, with stable codes', async () => {

@@ -16,6 +16,7 @@ import type { NewReviewEvent, Role } from '@prism/core';
 import type { Redis } from 'ioredis';
 import { reviewKeys } from './keys.ts';
 import type { LibraryStore, LibraryTouch } from './library.ts';
+import { searchText } from './library-text.ts';
 
 // KEYS: the review's feedback hash. Returns {decided, total}.
 const PROGRESS_SCRIPT = `
@@ -33,6 +34,8 @@ type Scripted = Redis & { prismLibraryProgress(n: number, key: string): Promise<
 interface Dirty {
   at?: string;
   recount: boolean;
+  /** The sections of a new revision of the document: the search text changes with them. */
+  sections?: readonly { title?: string; text: string }[];
   members: Map<string, Role>;
 }
 
@@ -78,6 +81,10 @@ export class LibraryActivity {
       entry.members.set(user.id, role);
     } else if (!entry.at || event.at > entry.at) entry.at = event.at;
     if (changesItems(event.type)) entry.recount = true;
+    if (event.type === 'revision.added') {
+      const { sections } = event.data as { sections?: { title?: string; text?: string }[] };
+      if (sections) entry.sections = sections.map(({ title, text }) => ({ title, text: text ?? '' }));
+    }
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       void this.flush();
@@ -121,6 +128,11 @@ export class LibraryActivity {
           reviewKeys(this.library.prefix, reviewId).feedback,
         );
         change.progress = { decided: Number(decided), total: Number(total) };
+      }
+      if (entry.sections) {
+        // A new revision: search the document as it reads now (title words first, as at upload).
+        const record = await this.library.get(reviewId);
+        if (record) change.text = searchText(record.title, entry.sections);
       }
       await this.library.update(reviewId, change);
       // Joins are rare: one small write each.

@@ -5,7 +5,7 @@
  * first appear: a 100-page report is a few thousand words instead of hundreds of thousands of
  * characters, which keeps Redis, the transfer and each server's index small.
  */
-import { MAX_SEARCH_TEXT } from '@prism/store';
+import { MAX_SEARCH_TEXT } from './library.ts';
 
 /** Words: runs of letters, digits and marks; everything else separates them. */
 const WORD = /[\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{N}]+)*/gu;
