@@ -135,6 +135,17 @@ describe('workspaces', () => {
     expect((await send(two.url, bob, `/api/reviews/${reviewId}`, 'GET')).status).toBe(200);
     expect((await send(two.url, eve, `/api/reviews/${reviewId}`, 'GET')).status).toBe(403);
 
+    // Ada watches the room's presence from the first server.
+    const adaSocket = await connect(one.url, ada.token);
+    let inRoom: string[] = [];
+    adaSocket.on(
+      'presence',
+      (payload: { reviewId: string; members: { user: { name: string }; online: boolean }[] }) => {
+        if (payload.reviewId === reviewId)
+          inRoom = payload.members.filter((m) => m.online).map((m) => m.user.name);
+      },
+    );
+    expect((await call(adaSocket, 'review:join', { reviewId })).ok).toBe(true);
     const bobSocket = await connect(two.url, bob.token);
     expect((await call(bobSocket, 'review:join', { reviewId })).ok).toBe(true);
     const added = await call(bobSocket, 'feedback:add', {
@@ -151,6 +162,7 @@ describe('workspaces', () => {
       5000,
       'Bob in the room',
     );
+    await waitFor(() => inRoom.includes('Bob'), 5000, 'Ada sees Bob in the room');
 
     // Removal, on the other server: Bob's socket leaves the room at once and is refused next.
     expect((await send(one.url, bob, `/api/workspaces/${ws}/members/${cleo.user.id}`, 'DELETE')).status).toBe(
@@ -166,6 +178,7 @@ describe('workspaces', () => {
       5000,
       'Bob out of the room',
     );
+    await waitFor(() => inRoom.length > 0 && !inRoom.includes('Bob'), 5000, 'Ada sees Bob leave');
     const refused = await call(bobSocket, 'feedback:add', {
       reviewId,
       sectionId,

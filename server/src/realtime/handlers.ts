@@ -112,6 +112,7 @@ export function registerHandlers(socket: PrismSocket, deps: HandlerDeps): void {
     const joining = await relay.beginJoin(socket, reviewId);
     try {
       socket.data.presence[reviewId] ??= { sectionId: null, typing: false };
+      socket.data.roles = { ...socket.data.roles, [reviewId]: role };
       if (since !== undefined) {
         const events = await service.store.log.since(reviewId, since);
         if (events) {

@@ -91,8 +91,11 @@ export class Presence {
       const socket = this.io.sockets.sockets.get(id);
       if (!socket) continue;
       const where = socket.data.presence?.[reviewId];
+      const role = socket.data.roles?.[reviewId];
       entries.push({
         userId: socket.data.user.id,
+        user: { id: socket.data.user.id, name: socket.data.user.name },
+        ...(role ? { role } : {}),
         sectionId: where?.sectionId ?? null,
         typing: where?.typing ?? false,
       });
@@ -128,7 +131,11 @@ export class Presence {
       this.store.snapshotMembers(reviewId),
     ]);
     const here = new Map<string, { sectionId: string | null; typing: boolean }>();
-    for (const { userId, ...where } of entries) {
+    // People in the room through their workspace (CONTRACT 7.2) hold no membership of the review.
+    const visitors = new Map<string, { user: User; role: NonNullable<PresenceEntry['role']> }>();
+    const listed = new Set(snapshotMembers.map((member) => member.user.id));
+    for (const { userId, user, role, ...where } of entries) {
+      if (!listed.has(userId) && user && role) visitors.set(userId, { user, role });
       const seen = here.get(userId);
       // Someone with two tabs is typing if either tab is.
       here.set(
@@ -136,7 +143,7 @@ export class Presence {
         seen ? { sectionId: where.sectionId ?? seen.sectionId, typing: seen.typing || where.typing } : where,
       );
     }
-    return snapshotMembers.map((member) => {
+    return [...snapshotMembers, ...visitors.values()].map((member) => {
       const where = here.get(member.user.id);
       return {
         user: member.user,

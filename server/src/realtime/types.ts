@@ -1,4 +1,4 @@
-import type { ClientToServerEvents, ServerToClientEvents, User } from '@prism/core';
+import type { ClientToServerEvents, Role, ServerToClientEvents, User } from '@prism/core';
 import type { Server, Socket } from 'socket.io';
 
 /** What a socket carries between events. */
@@ -8,11 +8,16 @@ export interface SocketData {
   joining?: string[];
   /** Where this person is in each review they joined: presence, not durable. */
   presence: Record<string, { sectionId: string | null; typing: boolean }>;
+  /** The role each joined review gave at its join: a workspace member may hold one without a membership. */
+  roles?: Record<string, Role>;
 }
 
 /** One socket's presence in a review, as servers tell each other (presence.ts). */
 export interface PresenceEntry {
   userId: string;
+  /** Who, and the role they joined with: shown for people in the room through their workspace. */
+  user?: User;
+  role?: Role;
   sectionId: string | null;
   typing: boolean;
 }
