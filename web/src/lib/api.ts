@@ -210,4 +210,9 @@ export const api = {
   submitReview: (reviewId: string) => setStatus(reviewId, 'submit'),
   /** Opens a submitted review for changes again (owner). */
   reopenReview: (reviewId: string) => setStatus(reviewId, 'reopen'),
+  /** Moves the review to the object store (owner); any later visit restores it. */
+  archiveReview: (reviewId: string) =>
+    request<{ status: ReviewStatus }>(reviewPath(reviewId, 'archive'), { method: 'POST', body: {} }),
+  /** Deletes the review for everyone, for good (owner). */
+  deleteReview: (reviewId: string) => request<unknown>(reviewPath(reviewId), { method: 'DELETE' }),
 };

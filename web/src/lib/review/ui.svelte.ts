@@ -29,6 +29,8 @@ export class RoomUi {
   statsOpen = $state(false);
   inviteOpen = $state(false);
   submitOpen = $state(false);
+  /** The owner's archive or delete dialog, while open. */
+  ending = $state<'archive' | 'delete' | null>(null);
   helpOpen = $state(false);
   /** Narrow screens: the right panel is a drawer. */
   drawerOpen = $state(false);
