@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FeedbackItem, ReviewEvent, ReviewSnapshot, Section } from '../types.ts';
 import { ReviewState } from './apply.ts';
-import { latestChanges, type RevisionInfo, revisionSummary } from './revisions.ts';
+import { condense, latestChanges, type RevisionInfo, revisionSummary } from './revisions.ts';
 
 const me = { id: 'u_olga', name: 'Olga' };
 const section = (id: string, index: number, text: string, status: Section['status']): Section => ({
@@ -104,5 +104,34 @@ describe('a revision in the room', () => {
     ]);
     expect(latestChanges([first]).size).toBe(0);
     expect(revisionSummary(second)).toBe('1 section changed, 1 new · 1 item carried, 1 outdated');
+  });
+});
+
+describe('condensing a diff', () => {
+  it('cuts unchanged text far from the change and keeps the words around it', () => {
+    const long = Array.from({ length: 80 }, (_, i) => `w${i}`).join(' ');
+    const shown = condense([
+      { op: 'equal', text: `${long} ` },
+      { op: 'delete', text: 'a' },
+      { op: 'insert', text: 'two' },
+      { op: 'equal', text: ` ${long}` },
+    ]);
+    expect(shown[0]!.cut).toBe('start');
+    expect(shown[0]!.text.endsWith('w79 ')).toBe(true);
+    expect(shown[0]!.text.length).toBeLessThan(long.length);
+    expect(shown.slice(1, 3)).toEqual([
+      { op: 'delete', text: 'a' },
+      { op: 'insert', text: 'two' },
+    ]);
+    expect(shown[3]!.cut).toBe('end');
+    expect(shown[3]!.text.startsWith(' w0')).toBe(true);
+  });
+
+  it('leaves short diffs and a section without changes whole', () => {
+    const parts = [
+      { op: 'equal' as const, text: 'Short text. ' },
+      { op: 'insert' as const, text: 'More.' },
+    ];
+    expect(condense(parts)).toEqual(parts);
   });
 });

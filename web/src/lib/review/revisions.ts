@@ -57,3 +57,32 @@ export function revisionSummary(revision: RevisionInfo): string {
   ];
   return `${parts.join(', ')} · ${revision.carried} ${revision.carried === 1 ? 'item' : 'items'} carried, ${revision.outdated} outdated`;
 }
+
+/** A diff part to show: unchanged text far from any change is cut to its ends (`cut` marks where). */
+export interface ShownChange extends DiffChange {
+  cut?: 'start' | 'middle' | 'end';
+}
+
+/**
+ * Keeps `context` characters of unchanged text on each side of a change and cuts the rest, so a
+ * one-word edit in a long section is seen at once; cuts happen at spaces.
+ */
+export function condense(changes: readonly DiffChange[], context = 120): ShownChange[] {
+  const head = (text: string) => {
+    const at = text.indexOf(' ', context);
+    return at < 0 ? text : text.slice(0, at);
+  };
+  const tail = (text: string) => {
+    const at = text.lastIndexOf(' ', text.length - context);
+    return at < 0 ? text : text.slice(at + 1);
+  };
+  return changes.map((part, i): ShownChange => {
+    if (part.op !== 'equal' || part.text.length <= context * 2 + 40) return part;
+    const first = i === 0;
+    const last = i === changes.length - 1;
+    if (first && last) return part;
+    if (first) return { op: 'equal', text: tail(part.text), cut: 'start' };
+    if (last) return { op: 'equal', text: head(part.text), cut: 'end' };
+    return { op: 'equal', text: `${head(part.text)} … ${tail(part.text)}`, cut: 'middle' };
+  });
+}
