@@ -101,6 +101,8 @@ export interface UploadInput {
   guidelines?: File | null;
   title?: string;
   analyze?: boolean;
+  /** The workspace to upload into (CONTRACT 7.2); absent: the person's own review. */
+  workspaceId?: string | null;
 }
 
 export interface UploadProgress {
@@ -124,6 +126,7 @@ export function uploadReview(
   const title = input.title?.trim();
   if (title) form.append('title', title);
   if (input.analyze) form.append('analyze', 'true');
+  if (input.workspaceId) form.append('workspaceId', input.workspaceId);
 
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
@@ -167,10 +170,10 @@ export interface InviteResponse {
   url: string;
 }
 
-export interface AcceptInviteResponse {
-  reviewId: string;
-  role: Role;
-}
+/** A review invite answers with the review; a workspace invite (CONTRACT 7.2) with the workspace. */
+export type AcceptInviteResponse =
+  | { reviewId: string; role: Role }
+  | { workspaceId: string; role: 'admin' | 'member' };
 
 /** A review's resource: `/api/reviews/:id`, or `/api/reviews/:id/<action>`. */
 export const reviewPath = (reviewId: string, action?: string): string =>
