@@ -391,8 +391,10 @@ export class ReviewStore {
       return this.snapshot(reviewId, role, online);
     }
     const revisions = revisionsOf(meta);
+    // Items of a revised review read with `revision` and `outdated` filled; a review never revised
+    // reads them as stored (absent: revision 1, not outdated), the same as its events carry them.
     const items = parseAll<FeedbackItem>(feedback)
-      .map((item) => withRevision(withThread(item), revisions))
+      .map((item) => (revisions.length > 1 ? withRevision(withThread(item), revisions) : withThread(item)))
       .sort(byCreation);
     const messages = parseAll<ChatMessage>(chat)
       .map((message) => withPartial(message, partials))
