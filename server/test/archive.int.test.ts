@@ -190,6 +190,21 @@ describe('archive and restore', () => {
     expect(feed.gapsSeen).toBe(0);
   });
 
+  it('stays archived when a reader in the room leaves it', async () => {
+    const review = await busyReview();
+    const socket = await connect(b.url, reviewer.token);
+    const feed = new ReviewFeed(socket, review.id);
+    await feed.join();
+    const archived = await api(a.url, owner.token, `/api/reviews/${review.id}/archive`, {
+      method: 'POST',
+      body: '{}',
+    });
+    expect(archived.status).toBe(200);
+    const left = await call(socket, 'review:leave', { reviewId: review.id });
+    expect(left.ok, JSON.stringify(left)).toBe(true);
+    expect(await reviewKeysInRedis(review.id)).toEqual([]);
+  });
+
   it('leaves the review untouched when the archive cannot be written', async () => {
     const review = await busyReview();
     const before = await snapshotText(a, owner, review.id);

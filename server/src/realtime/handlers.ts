@@ -23,6 +23,7 @@ import {
   PrismError,
   ReplyPayload,
   ResolvePayload,
+  reviewRoom,
 } from '@prism/core';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -137,7 +138,9 @@ export function registerHandlers(socket: PrismSocket, deps: HandlerDeps): void {
   }
 
   on('review:leave', LeavePayload, async ({ reviewId }) => {
-    await service.authorize(reviewId, user, 'review:read');
+    // A socket in the room was let in by its join: leaving needs no look-up (which would restore an
+    // archived review the moment its last reader left).
+    if (!socket.rooms.has(reviewRoom(reviewId))) await service.authorize(reviewId, user, 'review:read');
     relay.leave(socket, reviewId);
     delete socket.data.presence[reviewId];
     presence.changed(reviewId);
