@@ -79,7 +79,7 @@ function judge(n: number, all: Located[], document: DocumentContext): Judged | u
       if (hard.length > 0)
         return {
           verdict: 'fail',
-          explanation: `${plural(hard.length, 'undefined acronym or broken word')}, e.g. ${hard
+          explanation: `${hard.length} undefined ${hard.length === 1 ? 'acronym or broken word' : 'acronyms or broken words'}, e.g. ${hard
             .slice(0, 3)
             .map((f) => `"${f.quote ?? f.category}"`)
             .join(', ')}.`,
@@ -109,7 +109,7 @@ function judge(n: number, all: Located[], document: DocumentContext): Judged | u
       if (gaps.length > 0)
         return {
           verdict: 'fail',
-          explanation: `${plural(gaps.length, 'empty section or placeholder')} left in the document.`,
+          explanation: `${gaps.length} ${gaps.length === 1 ? 'empty section or placeholder' : 'empty sections or placeholders'} left in the document.`,
           findings: gaps,
         };
       return { verdict: 'pass', explanation: 'No empty section and no placeholder (TBD, TODO, ...).' };

@@ -4,6 +4,7 @@
  * per batch. Decisions in flight are not here: they are the overlay's (overlay.ts).
  */
 
+import type { ChecklistEntry, Rubric } from '../../../../core/src/checklist.ts';
 import type { RevisionInfo } from '../../../../core/src/revisions.ts';
 import type {
   ChatMessage,
@@ -38,6 +39,7 @@ export interface Dirty {
   activity: boolean;
   usage: boolean;
   exports: boolean;
+  checklist: boolean;
 }
 
 /** Someone else changed a decision this person made a moment ago. */
@@ -79,6 +81,7 @@ const clean = (): Dirty => ({
   activity: false,
   usage: false,
   exports: false,
+  checklist: false,
 });
 
 export class ReviewState {
@@ -94,6 +97,9 @@ export class ReviewState {
   /** The document's latest revision and every revision's record (CONTRACT 7.5); marked with `sections`. */
   revision = 1;
   revisions: RevisionInfo[] = [];
+  /** The review's rubric and the checklist's verdicts by checkpoint `n` (CONTRACT 7.4). */
+  rubric: Rubric | null = null;
+  checklist = new Map<number, ChecklistEntry>();
   dirty: Dirty = clean();
 
   /** Deleted ids: a late `feedback.updated` must not bring one back. */
@@ -122,6 +128,8 @@ export class ReviewState {
     const usage = snapshot.stats?.usage;
     this.usage = usage ? { ...usage, models: { ...usage.models } } : emptyUsage();
     if (first) this.activity = activityFromSnapshot(snapshot).slice(-MAX_ACTIVITY);
+    this.rubric = snapshot.rubric ?? null;
+    this.checklist = new Map((snapshot.checklist ?? []).map((entry) => [entry.n, entry]));
     this.markAll();
   }
 
@@ -206,6 +214,10 @@ export class ReviewState {
       case 'revision.added':
         this.#revision(event.data);
         break;
+      case 'checklist.updated':
+        this.checklist.set(event.data.n, event.data);
+        this.dirty.checklist = true;
+        break;
       case 'export.ready':
         this.exports = [...this.exports, event.data];
         this.dirty.exports = true;
@@ -282,6 +294,7 @@ export class ReviewState {
       activity: true,
       usage: true,
       exports: true,
+      checklist: true,
     };
   }
 

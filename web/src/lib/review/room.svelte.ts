@@ -11,6 +11,7 @@
  * Socket.IO module; tests pass a fake).
  */
 
+import type { ChecklistEntry, Rubric, Verdict } from '../../../../core/src/checklist.ts';
 import type { RevisionInfo } from '../../../../core/src/revisions.ts';
 import type {
   AddFeedbackPayload,
@@ -107,6 +108,9 @@ export class Room {
   /** The document's latest revision and every revision's record (CONTRACT 7.5). */
   revision = $state(1);
   revisions = $state.raw<RevisionInfo[]>([]);
+  /** The review's rubric and the checklist's verdicts in checkpoint order (CONTRACT 7.4). */
+  rubric = $state.raw<Rubric | null>(null);
+  checklist = $state.raw<ChecklistEntry[]>([]);
   /** Ids of items with a decision on its way to the server. */
   deciding = $state.raw<ReadonlySet<string>>(new Set());
 
@@ -267,6 +271,10 @@ export class Room {
     if (dirty.activity) this.activity = [...state.activity];
     if (dirty.usage) this.usage = state.usage;
     if (dirty.exports) this.exports = state.exports;
+    if (dirty.checklist) {
+      this.rubric = state.rubric;
+      this.checklist = [...state.checklist.values()].sort((a, b) => a.n - b.n);
+    }
   }
 
   #publishItems(): void {
@@ -404,6 +412,28 @@ export class Room {
     }
     this.#publishItems();
     return { ok: true, value: null };
+  }
+
+  /** A person's verdict on a checkpoint, with a comment; its `checklist.updated` event shows it to everyone. */
+  async overrideChecklist(
+    n: number,
+    verdict: Verdict,
+    comment: string,
+  ): Promise<ActionResult<ChecklistEntry>> {
+    const response = await this.#transport.request('checklist:override', {
+      reviewId: this.id,
+      n,
+      verdict,
+      comment,
+    });
+    if (!response.ok) return { ok: false, error: response.error };
+    // The event (in seq order) normally lands first; the ack fills in when it has not yet.
+    if (this.#state.checklist.get(n)?.at !== response.entry.at) {
+      this.#state.checklist.set(n, response.entry);
+      this.#state.dirty.checklist = true;
+      this.#publish();
+    }
+    return { ok: true, value: response.entry };
   }
 
   async startAnalysis(sectionIds?: string[], thinking = false): Promise<ActionResult<null>> {

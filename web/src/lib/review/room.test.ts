@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_REVIEW_RUBRIC } from '../../../../core/src/checklist.ts';
 import type {
   ChatMessage,
   ClientEventName,
@@ -103,6 +104,8 @@ function snapshot(overrides: Partial<ReviewSnapshot> = {}): ReviewSnapshot {
       bySection: {},
       usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, models: {} },
     },
+    rubric: DEFAULT_REVIEW_RUBRIC,
+    checklist: [],
     ...overrides,
   };
 }
