@@ -16,6 +16,8 @@
 #   CLUSTER_MAXCONN              HAProxy maxconn (default 20000, less if `ulimit -Hn` is low)
 #   PUBLIC_URL                   default http://localhost:$CLUSTER_PORT for every server
 #   PRISM_SERVER_ENTRY / PRISM_WORKER_ENTRY, PRISM_STOP_GRACE_S (25)
+#   CLUSTER_REDIS=cluster        run on a private Redis Cluster (3 masters + 3 replicas, started
+#                                and stopped with the fleet; REDIS_CLUSTER=true for every child)
 #   Everything else (REDIS_URL, STORAGE_URL, LOG_LEVEL, ...) passes through to every child.
 #
 # While it runs:
@@ -28,6 +30,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=redis-cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/redis-cluster.sh"
 prism_root
 
 CLUSTER_PORT=${CLUSTER_PORT:-8080}
@@ -131,6 +135,7 @@ stop_all() {
   stop_pids "$GRACE" "${pids[@]}"
   stop_pids 5 "$haproxy_pid"
   stop_private_redis
+  stop_redis_cluster
   rm -f "$DIR/ready" "$DIR/metrics" "$DIR"/pids/*.pid
 }
 # shellcheck disable=SC2317
@@ -181,8 +186,13 @@ fi
 for entry in "$SERVER_ENTRY" "$WORKER_ENTRY"; do
   [[ -f $entry ]] || prism_die "$entry does not exist: is there a \"build\" script in its workspace?"
 done
-ensure_redis
-[[ -z ${PRISM_STARTED_REDIS_PID:-} ]] || echo "$PRISM_STARTED_REDIS_PID" >"$DIR/pids/redis.pid"
+if [[ ${CLUSTER_REDIS:-} == cluster ]]; then
+  start_redis_cluster
+  export REDIS_URL=$PRISM_CLUSTER_URL REDIS_CLUSTER=true
+else
+  ensure_redis
+  [[ -z ${PRISM_STARTED_REDIS_PID:-} ]] || echo "$PRISM_STARTED_REDIS_PID" >"$DIR/pids/redis.pid"
+fi
 ensure_haproxy
 
 # Render haproxy.cfg: @NAME@ placeholders, done in bash so the server list can span lines.

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # npm test: every check, in order, stopping at the first failure:
-# types, lint, build, vitest (unit + integration against a real Redis), browser end to end
-# (when web/e2e exists), infra tests (when infra has a "test" script).
-# A private Redis is started when none answers at REDIS_URL, and stopped at exit.
+# types, lint, build, vitest (unit + integration against a real Redis), the cluster tier (the
+# integration files in scripts/cluster-tier.txt against a private Redis Cluster: 3 masters + 3
+# replicas, REDIS_CLUSTER=true), browser end to end (when web/e2e exists), infra tests (when
+# infra has a "test" script).
+# A private Redis is started when none answers at REDIS_URL, and stopped at exit; so is the cluster.
+# PRISM_SKIP_CLUSTER_TIER=1 leaves the cluster tier out (a quick local run).
 # With CI=true each step's elapsed seconds are printed.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=redis-cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/redis-cluster.sh"
 prism_root
 
 ensure_deps
-trap stop_private_redis EXIT
+trap 'stop_private_redis; stop_redis_cluster' EXIT
 ensure_redis
 export REDIS_URL
 ensure_test_tools
@@ -48,6 +53,16 @@ step "unit + integration" npx --no-install vitest run --reporter=default --repor
 # One plain closing line for whoever reads the log: N passed, N failed.
 node -e 'const r = require(process.argv[1]); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' \
   "$PRISM_ROOT/.data/vitest-report.json"
+if [[ ${PRISM_SKIP_CLUSTER_TIER:-} != 1 ]]; then
+  start_redis_cluster
+  mapfile -t cluster_files < <(grep -v '^\s*\(#\|$\)' scripts/cluster-tier.txt)
+  step "integration on a Redis Cluster" env REDIS_URL="$PRISM_CLUSTER_URL" REDIS_CLUSTER=true \
+    npx --no-install vitest run --project integration --reporter=default --reporter=json \
+    --outputFile.json=.data/vitest-cluster-report.json "${cluster_files[@]}"
+  node -e 'const r = require(process.argv[1]); console.log(`cluster tier: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' \
+    "$PRISM_ROOT/.data/vitest-cluster-report.json"
+  stop_redis_cluster
+fi
 if has_script web test; then
   step "web unit" npm test -w web
 fi

@@ -113,6 +113,20 @@ export function createRedis(settings: RedisSettings, role: RedisRole, log: Error
   return client;
 }
 
+/**
+ * A new connection like `client` with `options` changed (e.g. a blocking connection for BullMQ's
+ * QueueEvents); for a cluster client, a cluster client with those options on every node.
+ */
+export function duplicateRedis(client: Redis, options: RedisOptions): Redis {
+  if (!isCluster(client)) return client.duplicate(options);
+  const cluster = client as unknown as Cluster;
+  const { enableOfflineQueue, ...redisOptions } = options;
+  return cluster.duplicate([], {
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    redisOptions: { ...cluster.options.redisOptions, ...redisOptions },
+  }) as unknown as Redis;
+}
+
 /** Resolves once the client is ready, or rejects after `timeoutMs`. */
 export async function waitReady(client: Redis, timeoutMs = 10_000): Promise<void> {
   if (client.status === 'ready') return;

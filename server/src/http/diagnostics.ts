@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_JOB_OPTIONS, type DiagnosticsAiResult, JOB_QUEUE, PrismError, type User } from '@prism/core';
-import { isCluster, type ObjectStore, queuePrefix, type ReviewStore } from '@prism/store';
+import { duplicateRedis, isCluster, type ObjectStore, queuePrefix, type ReviewStore } from '@prism/store';
 import { Queue, QueueEvents } from 'bullmq';
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
@@ -158,10 +158,10 @@ async function checkAi(deps: DiagnosticsDeps): Promise<Omit<CheckResult, 'check'
   const queueName = JOB_QUEUE['diagnostics.ai'];
   // QueueEvents blocks on its connection: a copy for this one check, closed after it.
   // BullMQ wants a blocking connection that never gives up on a command.
-  const eventsConnection = deps.queueConnection.duplicate({
+  const eventsConnection = duplicateRedis(deps.queueConnection, {
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
-    connectionName: `${deps.queueConnection.options.connectionName ?? 'prism'}:diagnostics`,
+    connectionName: `${deps.queueConnection.options?.connectionName ?? 'prism'}:diagnostics`,
   });
   eventsConnection.on('error', () => {});
   const events = new QueueEvents(queueName, { connection: eventsConnection, prefix: bull });

@@ -1,0 +1,209 @@
+/**
+ * A Redis Cluster master fails over under live reviewers (the cluster tier of `npm test` only:
+ * REDIS_URL is a seed node of the cluster it starts). Reviewers on two servers watch an analysis
+ * stream from the Bedrock stand-in while another reviewer keeps adding feedback; `CLUSTER FAILOVER`
+ * on the replica of the master that holds the review's slot promotes it mid-stream. Every client
+ * ends with every event once, in `seq` order with no gap, equal to what a fresh join reads.
+ */
+import type { ReviewEvent } from '@prism/core';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StandIn, startBedrockStandIn } from '../../test/bedrock/stand-in.ts';
+import {
+  call,
+  cleanupKeys,
+  connect,
+  createReview,
+  makeDocx,
+  onCleanup,
+  REDIS_CLUSTER,
+  ReviewFeed,
+  session,
+  startServer,
+  startWorker,
+  testRedis,
+  uniquePrefix,
+  waitFor,
+} from '../../test/helpers.ts';
+import { BedrockProvider } from '../../worker/src/ai/bedrock.ts';
+
+const MODEL = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
+
+let standIn: StandIn;
+beforeAll(async () => {
+  if (!REDIS_CLUSTER) throw new Error('this file runs against a Redis Cluster (REDIS_CLUSTER=true)');
+  // Slow enough that the analysis is still streaming when the master fails over.
+  standIn = await startBedrockStandIn({ tokensPerSecond: 60, firstTokenMs: 20 });
+});
+afterAll(async () => {
+  await standIn?.close();
+});
+
+const REPORT = ['Summary', 'Timeline', 'Root cause', 'Impact', 'Actions', 'Follow-up'].map((title, i) => ({
+  title,
+  paragraphs: [
+    `Section ${i + 1}: the payment service was unavailable for about four hours on 3 March.`,
+    'We will improve monitoring soon, and the team will probably review the change process.',
+  ],
+}));
+
+interface ClusterNode {
+  id: string;
+  host: string;
+  port: number;
+  master: boolean;
+  masterId: string;
+  slots: [number, number][];
+}
+
+/** CLUSTER NODES as one node sees it. */
+async function clusterNodes(client: Redis): Promise<ClusterNode[]> {
+  const text = (await client.call('CLUSTER', 'NODES')) as string;
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id, address, flags, masterId, , , , , ...slots] = line.split(' ');
+      const [host, port] = address!.split('@')[0]!.split(':');
+      return {
+        id: id!,
+        host: host!,
+        port: Number(port),
+        master: flags!.split(',').includes('master'),
+        masterId: masterId!,
+        slots: slots
+          .filter((s) => !s.startsWith('['))
+          .map((s) => {
+            const [from, to] = s.split('-').map(Number);
+            return [from!, to ?? from!] as [number, number];
+          }),
+      };
+    });
+}
+
+const node = (n: ClusterNode): Redis => {
+  const client = new Redis({ host: n.host, port: n.port, lazyConnect: false, maxRetriesPerRequest: 3 });
+  client.on('error', () => {});
+  onCleanup(() => client.disconnect());
+  return client;
+};
+
+const provider = () =>
+  new BedrockProvider({
+    region: 'eu-north-1',
+    models: [MODEL],
+    endpoint: standIn.url,
+    inactivityTimeoutMs: 10_000,
+    credentials: { accessKeyId: 'AKIDPRISMTEST', secretAccessKey: 'prism-test-secret' },
+    logger: pino({ level: 'silent' }),
+  });
+
+describe('Redis Cluster failover', () => {
+  it('CLUSTER FAILOVER of the review’s master mid-stream: every reviewer on both servers gets every event once, in order', async () => {
+    const prefix = uniquePrefix('cluster-failover');
+    cleanupKeys(prefix);
+    const a = await startServer(prefix);
+    const b = await startServer(prefix);
+    await startWorker(prefix, provider());
+    const owner = await session(a.url, 'Olga');
+    const review = await createReview(a.url, owner.token, await makeDocx(REPORT));
+
+    const feeds: ReviewFeed[] = [];
+    for (const server of [a, a, b, b]) {
+      const socket = await connect(server.url, owner.token);
+      const feed = new ReviewFeed(socket, review.id);
+      await feed.join();
+      feeds.push(feed);
+    }
+    const start = feeds[0]!.seq;
+
+    // The master that holds the review's slot, and its replica.
+    const redis = testRedis();
+    const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', `${prefix}review:{${review.id}}:seq`));
+    const nodes = await clusterNodes(redis);
+    const master = nodes.find((n) => n.master && n.slots.some(([from, to]) => slot >= from && slot <= to))!;
+    const replica = nodes.find((n) => !n.master && n.masterId === master.id)!;
+    expect(master, `a master serves slot ${slot}`).toBeDefined();
+    expect(replica, `the master of slot ${slot} has a replica`).toBeDefined();
+
+    // Someone keeps adding feedback on B before, during and after the failover.
+    const producer = await connect(b.url, owner.token);
+    let written = 0;
+    let stop = false;
+    const writing = (async () => {
+      while (!stop) {
+        const ack = await call(producer, 'feedback:add', {
+          reviewId: review.id,
+          sectionId: review.sections[0]!.id,
+          type: 'suggestion',
+          category: 'Clarity',
+          description: `point ${written}`,
+        });
+        if (ack.ok) written += 1;
+        else if (ack.error.code === 'rate_limited') await new Promise((r) => setTimeout(r, 50));
+        else throw new Error(JSON.stringify(ack.error));
+      }
+    })();
+
+    const started = await call(producer, 'analysis:start', { reviewId: review.id });
+    expect(started.ok).toBe(true);
+    const isStreaming = () =>
+      feeds.every((f) => f.events.some((e) => e.type === 'feedback.added' && e.data.item.source === 'ai'));
+    await waitFor(() => written >= 10 && isStreaming(), 30_000, 'the analysis streaming');
+    const sectionsDone = (f: ReviewFeed) =>
+      f.events.filter((e) => e.type === 'section.status' && e.data.status === 'done').length;
+    expect(sectionsDone(feeds[0]!)).toBeLessThan(REPORT.length);
+
+    // The replica takes over the review's slot (a coordinated failover, as in maintenance).
+    const promoted = node(replica);
+    expect(await promoted.call('CLUSTER', 'FAILOVER')).toBe('OK');
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const role = (await promoted.call('ROLE')) as [string];
+      if (role[0] === 'master') break;
+      if (Date.now() > deadline) throw new Error('the replica was not promoted within 30 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const before = written;
+    const seqAtFailover = feeds[0]!.seq;
+    await waitFor(() => written >= before + 20, 30_000, 'feedback after the failover');
+    await waitFor(
+      () => feeds.every((f) => sectionsDone(f) === REPORT.length),
+      90_000,
+      'every section analysed on every client',
+    );
+    stop = true;
+    await writing;
+
+    // What a fresh reviewer reads now is what every live one has, with every seq once.
+    const fresh = new ReviewFeed(await connect(b.url, owner.token), review.id);
+    const snapshot = await fresh.join();
+    const log: ReviewEvent[] = [];
+    const resync = new ReviewFeed(await connect(a.url, owner.token), review.id);
+    resync.seq = start;
+    await resync.catchUp();
+    log.push(...resync.events);
+    await waitFor(
+      () => feeds.every((f) => f.seq === snapshot.seq),
+      20_000,
+      'every client level with the log',
+    );
+    const expected = Array.from({ length: snapshot.seq - start }, (_, i) => start + 1 + i);
+    for (const feed of feeds) {
+      expect(feed.seqs()).toEqual(expected);
+      expect(feed.duplicatesSeen).toBe(0);
+      // The servers healed whatever their subscriptions missed: no client saw a gap to close.
+      expect(feed.gapsSeen).toBe(0);
+      expect(feed.events).toEqual(log);
+    }
+    // The stream went on across the failover: AI findings and people's items after it too.
+    expect(snapshot.seq - seqAtFailover).toBeGreaterThan(20);
+    const added = log.filter((e) => e.type === 'feedback.added');
+    expect(added.filter((e) => e.data.item.source !== 'ai')).toHaveLength(written);
+    expect(new Set(snapshot.feedback.map((item: { id: string }) => item.id))).toEqual(
+      new Set(added.map((e) => e.data.item.id)),
+    );
+    expect((await clusterNodes(promoted)).find((n) => n.id === replica.id)?.master).toBe(true);
+  }, 180_000);
+});
