@@ -144,7 +144,7 @@ describe('analysis on Bedrock', () => {
     expect(done.usage!.outputTokens).toBeGreaterThan(0);
   });
 
-  it('sends the same system prefix with a cachePoint to every section, the whole-document pass and chat, and reads the cache after the first', async () => {
+  it('sends the same system prefix with a cachePoint to every section, the whole-document pass, the checklist and chat, and reads the cache after the first', async () => {
     standIn.reset();
     const r = await room('cache');
     await call(r.socketA, 'analysis:start', { reviewId: r.review.id });
@@ -159,14 +159,17 @@ describe('analysis on Bedrock', () => {
 
     // The whole-document pass follows the last section: the same prefix again.
     await waitFor(() => standIn.requestsOf('consistency').length === 1, 20_000, 'whole-document pass');
+    // So does the checklist (CONTRACT 7.4): one call, its verdicts in the room.
+    await waitFor(() => ofType(r.feedA.events, 'checklist.updated').length === 12, 20_000, 'the checklist');
+    expect(standIn.requestsOf('checklist')).toHaveLength(1);
     const requests = standIn.requests.filter((q) => q.modelId === FIRST);
-    expect(requests).toHaveLength(5);
+    expect(requests).toHaveLength(6);
     const systems = requests.map((q) => JSON.stringify(q.body.system));
     expect(new Set(systems).size).toBe(1);
     expect(requests[0]!.body.system!.at(-1)).toEqual({ cachePoint: { type: 'default' } });
     // What differs per call (the section, the question) comes after the cache point.
     const tasks = requests.map((q) => JSON.stringify(q.body.messages));
-    expect(new Set(tasks).size).toBe(5);
+    expect(new Set(tasks).size).toBe(6);
     const usage = ofType(r.feedA.events, 'section.status')
       .filter((e) => e.data.status === 'done')
       .map((e) => e.data.usage!);
@@ -177,10 +180,10 @@ describe('analysis on Bedrock', () => {
     const snapshot = await waitForAsync(
       async () => {
         const joined = (await call(r.socketB, 'review:join', { reviewId: r.review.id })).snapshot;
-        return joined.stats.usage.models[FIRST] === 5 && joined;
+        return joined.stats.usage.models[FIRST] === 6 && joined;
       },
       10_000,
-      'usage of five calls',
+      'usage of six calls',
     );
     expect(snapshot.stats.usage.outputTokens).toBeGreaterThan(0);
   });
