@@ -250,6 +250,7 @@ export function createApp(deps: AppDeps): App {
     revisionRoutes({
       revisions: new RevisionService({
         reviews: service,
+        library,
         objects,
         parser: parsers,
         limits: { maxPartBytes: config.parse.maxPartBytes, maxSections: config.parse.maxSections },

@@ -313,6 +313,15 @@ describe('revisions', () => {
     ).toBe(403);
   });
 
+  it('is found in the library by words only the new revision has', async () => {
+    const found = async (q: string) =>
+      (
+        (await (await api(a.url, owner.token, `/api/reviews?q=${q}`)).json()) as { reviews: { id: string }[] }
+      ).reviews.map((r) => r.id);
+    expect(await found('January')).toContain(reviewId);
+    expect(await found('rotation')).not.toContain(reviewId);
+  });
+
   it('exports the latest revision', async () => {
     const res = await api(a.url, owner.token, `/api/reviews/${reviewId}/export?format=docx`);
     expect(res.status).toBe(200);

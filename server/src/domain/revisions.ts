@@ -17,6 +17,7 @@ import {
   wordDiff,
 } from '@prism/core';
 import {
+  type LibraryStore,
   type ObjectStore,
   type ReviewMeta,
   RevisionStore,
@@ -26,6 +27,7 @@ import {
 } from '@prism/store';
 import type { ParseLimits } from '../infra/parse-task.ts';
 import type { DocumentParser, IncomingFile } from './ingest.ts';
+import { searchText } from './library-text.ts';
 import type { ReviewService } from './review-service.ts';
 
 const MAX_RACES = 5;
@@ -48,9 +50,12 @@ export class RevisionService {
   private readonly parser: DocumentParser;
   private readonly limits: ParseLimits;
   private readonly now: () => string;
+  private readonly library: LibraryStore | undefined;
 
   constructor(deps: {
     reviews: ReviewService;
+    /** Where the review is found by its words (the library): given the new revision's text. */
+    library?: LibraryStore;
     objects: ObjectStore;
     parser: DocumentParser;
     limits: ParseLimits;
@@ -62,6 +67,7 @@ export class RevisionService {
     this.parser = deps.parser;
     this.limits = deps.limits;
     this.now = deps.now ?? (() => new Date().toISOString());
+    this.library = deps.library;
   }
 
   private get store() {
@@ -184,6 +190,8 @@ export class RevisionService {
       if (result.guard === 0) throw new PrismError('not_found', 'There is no review with this id.');
       return undefined;
     }
+    // The library finds the review by the words of its latest revision.
+    await this.library?.update(reviewId, { text: searchText(meta.title, match.sections), updatedAt: at });
     return { number, changedSections: match.changedSections };
   }
 
