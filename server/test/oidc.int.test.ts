@@ -177,7 +177,10 @@ describe('sign-in with the identity provider', () => {
     const first = await me(jar, other);
     expect(first).toEqual({
       status: 200,
-      body: { user: { id: expect.stringMatching(/^u_/), name: 'Alice Example', email: 'alice@example.com' } },
+      body: {
+        user: { id: expect.stringMatching(/^u_/), name: 'Alice Example', email: 'alice@example.com' },
+        workspaces: [],
+      },
     });
     // The cookie is Prism's ordinary session: the API takes it.
     expect((await go(jar, `${other.url}/api/reviews`)).status).toBe(200);
@@ -352,7 +355,10 @@ describe('guest sign-in and the sign-in settings', () => {
       expect(res.status).toBe(200);
       const { token } = (await res.json()) as { token: string };
       const mine = await fetch(`${target.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
-      expect(await mine.json()).toEqual({ user: { id: expect.stringMatching(/^u_/), name: 'Gus Guest' } });
+      expect(await mine.json()).toEqual({
+        user: { id: expect.stringMatching(/^u_/), name: 'Gus Guest' },
+        workspaces: [],
+      });
     }
     expect(await (await fetch(`${both.url}/api/auth/config`)).json()).toEqual({
       guest: true,
