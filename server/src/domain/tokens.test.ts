@@ -89,6 +89,26 @@ describe('tokens', () => {
     expect(signer.verifySession(signed({ ...session, exp: 'never' }))).toBeUndefined();
   });
 
+  it('keeps workspace invites and review invites apart, and grants only admin or member', () => {
+    const signer = new TokenSigner([SECRET]);
+    const workspace = signer.workspaceInvite('w_1', 'member', ada);
+    expect(signer.verifyWorkspaceInvite(workspace)).toEqual({ workspaceId: 'w_1', role: 'member' });
+    expect(signer.verifyInvite(workspace)).toBeUndefined();
+    expect(signer.verifySession(workspace)).toBeUndefined();
+    const review = signer.invite('r_1', 'reviewer', ada);
+    expect(signer.verifyWorkspaceInvite(review)).toBeUndefined();
+    expect(signer.verifyWorkspaceInvite(signer.session(ada))).toBeUndefined();
+    const claims = { t: 'w', aud: 'prism:workspace-invite', wid: 'w_1', iat: 0, exp: later(), by: 'u_ada' };
+    expect(signer.verifyWorkspaceInvite(signed({ ...claims, role: 'admin' }))?.role).toBe('admin');
+    for (const role of ['owner', 'reviewer', '', undefined]) {
+      expect(signer.verifyWorkspaceInvite(signed({ ...claims, role })), String(role)).toBeUndefined();
+    }
+    expect(
+      signer.verifyWorkspaceInvite(signed({ ...claims, role: 'member', aud: 'prism:invite' })),
+    ).toBeUndefined();
+    expect(signer.verifyWorkspaceInvite(signer.workspaceInvite('w_1', 'member', ada, -10))).toBeUndefined();
+  });
+
   it('reads the session cookie among others', () => {
     expect(sessionFromCookie('a=1; prism_session=v1.x.y; b=2')).toBe('v1.x.y');
     expect(sessionFromCookie('a=1')).toBeUndefined();
