@@ -299,6 +299,8 @@ describe('review lifecycle', () => {
         'documents/report_reviewed.docx',
         'feedback/accepted.json',
         'feedback/ai_suggestions.json',
+        'feedback/checklist.csv',
+        'feedback/checklist.json',
         'feedback/custom.json',
         'feedback/findings.csv',
         'feedback/rejected.json',
