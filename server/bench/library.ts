@@ -1,5 +1,5 @@
 /**
- * The library's list and search for one person's home of 1,000 reviews with real document text.
+ * The library's list and search for a workspace of 1,000 reviews with real document text.
  * Each review's search text comes from a document of the corpus (its distinct words, as upload
  * stores them; nine reports, policies and manuals in turn, and one review in a hundred the
  * 872-page handbook), its words reordered and a sixth of them dropped so no two reviews are the same,
@@ -149,6 +149,13 @@ try {
   ).json()) as {
     user: { id: string; name: string };
   };
+  const created = await fetch(`${first.url}/api/workspaces`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Bench team' }),
+  });
+  if (created.status !== 201) throw new Error(`workspace: ${created.status} ${await created.text()}`);
+  const workspaceId = ((await created.json()) as { workspace: { id: string } }).workspace.id;
   const library = new LibraryStore(redis, PREFIX);
   const ids: string[] = [];
   let chars = 0;
@@ -166,6 +173,7 @@ try {
       id,
       title: `Review ${i}: ${source.words.slice(0, 4).join(' ')}`,
       owner: me.user,
+      workspaceId,
       createdAt: at,
       sections: source.sections,
       progress: { decided: i % 7, total: 10 },
@@ -174,6 +182,7 @@ try {
     });
   }
   await redis.sadd(userReviewsKey(PREFIX, me.user.id), ...ids);
+  const inWorkspace = `?workspaceId=${workspaceId}`;
   console.log(
     `${REVIEWS} reviews, search text ${(chars / 1e6).toFixed(1)} M characters (avg ${Math.round(chars / REVIEWS)}), ` +
       `sections ${sources.map((s) => s.sections.length).join('/')} per document`,
@@ -182,10 +191,10 @@ try {
   const vocabulary = sources.flatMap((s) => s.words.filter((w) => /^\p{L}{4,}$/u.test(w)));
   const pick = (n: number): string => vocabulary[(n * 7919) % vocabulary.length]!;
   const queries = [
-    (n: number) => `?q=${encodeURIComponent(pick(n))}`,
-    (n: number) => `?q=${encodeURIComponent(`${pick(n)} ${pick(n + 1)}`)}`,
-    (n: number) => `?q=${encodeURIComponent(pick(n).slice(0, 3))}`,
-    (n: number) => `?q=benchword${n % REVIEWS}&status=open`,
+    (n: number) => `${inWorkspace}&q=${encodeURIComponent(pick(n))}`,
+    (n: number) => `${inWorkspace}&q=${encodeURIComponent(`${pick(n)} ${pick(n + 1)}`)}`,
+    (n: number) => `${inWorkspace}&q=${encodeURIComponent(pick(n).slice(0, 3))}`,
+    (n: number) => `${inWorkspace}&q=benchword${n % REVIEWS}&status=open`,
   ];
   const withQ = (n: number): string => queries[n % queries.length]!(n);
 
@@ -209,7 +218,7 @@ try {
       ['search', coldSearch],
     ] as const) {
       const server = await startServer();
-      readings.push(await timed(server.url, token, kind === 'list' ? '' : withQ(p)));
+      readings.push(await timed(server.url, token, kind === 'list' ? inWorkspace : withQ(p)));
       await stop(server.proc);
     }
   }
@@ -229,7 +238,7 @@ try {
   const warmList: { ms: number; count: number; bytes: number }[] = [];
   const warmSearch: { ms: number; count: number; bytes: number }[] = [];
   for (let n = 0; n < WARM_REQUESTS; n += 1) {
-    warmList.push(await timed(warm.url, token, ''));
+    warmList.push(await timed(warm.url, token, inWorkspace));
     warmSearch.push(await timed(warm.url, token, withQ(n)));
   }
   report('warm, no q', warmList);
@@ -238,7 +247,7 @@ try {
   const changingSearch: { ms: number; count: number; bytes: number }[] = [];
   for (let n = 0; n < WARM_REQUESTS; n += 1) {
     await library.touch(ids[n % ids.length]!, new Date().toISOString(), { decided: n % 10, total: 10 });
-    changingList.push(await timed(warm.url, token, ''));
+    changingList.push(await timed(warm.url, token, inWorkspace));
     await library.touch(ids[(n + 500) % ids.length]!, new Date().toISOString(), {
       decided: n % 10,
       total: 11,
@@ -247,7 +256,9 @@ try {
   }
   report('changing, no q', changingList);
   report('changing, q', changingSearch);
-  console.log(`\n${REVIEWS} reviews, one person's library (GET /api/reviews), ms:\n${rows.join('\n')}`);
+  console.log(
+    `\n${REVIEWS} reviews, one workspace's library (GET /api/reviews?workspaceId=), ms:\n${rows.join('\n')}`,
+  );
 } finally {
   await Promise.all(servers.map(stop));
   await deleteKeys(redis, PREFIX);
