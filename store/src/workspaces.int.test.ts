@@ -1,17 +1,15 @@
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupKeys, REDIS_URL, uniquePrefix } from '../../test/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { cleanupKeys, testRedis, uniquePrefix } from '../../test/helpers.ts';
+import { waitReady } from './redis.ts';
 import { WorkspaceStore } from './workspaces.ts';
 
 const ada = { id: 'u_ada', name: 'Ada' };
 const bob = { id: 'u_bob', name: 'Bob' };
 
 describe('WorkspaceStore', () => {
-  const redis = new Redis(REDIS_URL);
-  redis.on('error', () => {});
-  afterAll(() => redis.disconnect());
-
   it('creates with an admin, adds members (an invite only raises a role), lists, and keeps the last admin', async () => {
+    const redis = testRedis();
+    await waitReady(redis);
     const prefix = uniquePrefix('workspaces');
     cleanupKeys(prefix);
     const store = new WorkspaceStore(redis, prefix);
