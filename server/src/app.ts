@@ -266,6 +266,8 @@ export function createApp(deps: AppDeps): App {
       queueConnection: redis.queue,
       prefix: config.redis.prefix,
       objects,
+      isWorkspaceAdmin: async (userId) =>
+        (await workspaceStore.listForUser(userId)).some((item) => item.role === 'admin'),
     }),
   );
   api.use((_req, res) => sendError(res, new PrismError('not_found', 'There is no such API route.')));

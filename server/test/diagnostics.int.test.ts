@@ -204,13 +204,22 @@ describe('POST /api/diagnostics', () => {
     expect(await commands.keys(`${prefix}bull:chat:diagnostics-*`)).toEqual([]);
   });
 
-  it('refuses who owns no review (403), who is not signed in (401), and an unknown check (400)', async () => {
+  it('refuses who owns no review and administers no workspace (403), who is not signed in (401), and an unknown check (400)', async () => {
     const { server, owner } = await serverWithReview('diag-refuse', REPORT);
     const stranger = await session(server.url, 'Sam');
 
     const forbidden = await diagnose(server.url, stranger.token, { checks: ['redis'] });
     expect(forbidden.status).toBe(403);
     expect(forbidden.body.error!.code).toBe('forbidden');
+    // A workspace admin with no review of their own may.
+    const admin = await session(server.url, 'Wanda');
+    const made = await fetch(`${server.url}/api/workspaces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Ops' }),
+    });
+    expect(made.status).toBe(201);
+    expect((await diagnose(server.url, admin.token, { checks: ['redis'] })).status).toBe(200);
     const anonymous = await diagnose(server.url, undefined, { checks: ['redis'] });
     expect(anonymous.status).toBe(401);
     expect(anonymous.body.error!.code).toBe('unauthorized');

@@ -5,8 +5,8 @@
  * credential, no endpoint URL). The server never calls a model (ARCHITECTURE principle 4): the
  * `ai` check is a `diagnostics.ai` job a worker runs, awaited with a bound.
  *
- * Who may run it: the owner of any review. Workspaces (CONTRACT 7.2) will add "an admin of any
- * workspace": `mayDiagnose` is the one place that decides.
+ * Who may run it: an admin of any workspace, or the owner of any review: `mayDiagnose` is the one
+ * place that decides.
  */
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_JOB_OPTIONS, type DiagnosticsAiResult, JOB_QUEUE, PrismError, type User } from '@prism/core';
@@ -40,6 +40,8 @@ export interface DiagnosticsDeps {
   objects: ObjectStore;
   /** How long the `ai` check waits for a worker. Default 20000. */
   aiTimeoutMs?: number;
+  /** Whether the person is an admin of any workspace (WorkspaceStore). */
+  isWorkspaceAdmin?: (userId: string) => Promise<boolean>;
 }
 
 /** Runs a person may start per minute, across servers: each one is a model call and a few writes. */
@@ -78,8 +80,8 @@ export function diagnosticsRoutes(deps: DiagnosticsDeps): Router {
       if (!parsed.success) {
         throw new PrismError('invalid', `Send {"checks": [...]} naming some of: ${CHECKS.join(', ')}.`);
       }
-      if (!(await mayDiagnose(deps.store, user))) {
-        throw new PrismError('forbidden', 'Diagnostics are for the owner of a review.');
+      if (!(await mayDiagnose(deps, user))) {
+        throw new PrismError('forbidden', 'Diagnostics are for workspace admins and owners of a review.');
       }
       try {
         await limiter.consume(user.id);
@@ -111,9 +113,13 @@ export function diagnosticsRoutes(deps: DiagnosticsDeps): Router {
   return router;
 }
 
-/** The one rule of who may run diagnostics; workspace admins join it with CONTRACT 7.2. */
-async function mayDiagnose(store: ReviewStore, user: User): Promise<boolean> {
-  return store.ownsAnyReview(user.id);
+/** The one rule of who may run diagnostics (CONTRACT 7.4): a workspace admin or a review's owner. */
+async function mayDiagnose(deps: DiagnosticsDeps, user: User): Promise<boolean> {
+  const [admin, owner] = await Promise.all([
+    deps.isWorkspaceAdmin?.(user.id) ?? false,
+    deps.store.ownsAnyReview(user.id),
+  ]);
+  return admin || owner;
 }
 
 async function checkRedis(redis: Redis): Promise<Omit<CheckResult, 'check' | 'ms'>> {
