@@ -169,8 +169,6 @@ export interface ReviewEventData {
   'export.ready': { jobId: string; location: string; files: string[] };
   /** A submit or reopen; the actor is who did it. */
   'review.status': { status: ReviewStatus; summary: SubmitSummary };
-  /** The owner deleted the review: the last event of its log; sockets leave the room. */
-  'review.deleted': { title: string };
   /**
    * A revised document (CONTRACT 7.5). Beyond the contract's fields it carries what a client needs
    * to apply it: the revision's record, every section as it now stands (changed and new ones

@@ -20,8 +20,6 @@ export interface ReviewKeys {
   lifecycle: string;
   /** The document's latest revision number (CONTRACT 7.5); absent while it has only its upload. */
   revision: string;
-  /** The document's latest revision number (CONTRACT 7.5); absent while it has only its upload. */
-  revision: string;
   /** The checklist's verdicts: checkpoint `n` -> `ChecklistEntry` JSON (CONTRACT 7.4). */
   checklist: string;
 }
@@ -42,7 +40,6 @@ export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
     usage: `${base}:usage`,
     jobs: `${base}:jobs`,
     lifecycle: `${base}:lifecycle`,
-    revision: `${base}:revision`,
     revision: `${base}:revision`,
     checklist: `${base}:checklist`,
   };
