@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'guest_disabled',
   /** A workspace's last admin cannot be removed (CONTRACT 7.2): make someone else an admin first. */
   'last_admin',
+  /** The built-in `default` rubric cannot be edited (CONTRACT 7.4): duplicate it and edit the copy. */
+  'read_only',
   'internal',
 ] as const;
 
@@ -47,6 +49,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   too_complex: 422,
   guest_disabled: 403,
   last_admin: 409,
+  read_only: 409,
   internal: 500,
 };
 

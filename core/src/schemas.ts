@@ -210,6 +210,24 @@ export const WorkspaceBody = z.object({ name: z.string().trim().min(1).max(80) }
 /** `POST /api/workspaces/:id/invites`. */
 export const WorkspaceInviteBody = z.object({ role: z.enum(['admin', 'member']) });
 
+/** Caps of a workspace rubric (CONTRACT 7.4): names 1-80, 1-50 checkpoints, titles 120, descriptions 1000. */
+export const RUBRIC_LIMITS = { name: 80, checkpoints: 50, title: 120, description: 1000 } as const;
+export const RubricCheckpointBody = z.object({
+  title: z.string().trim().min(1).max(RUBRIC_LIMITS.title),
+  description: z.string().trim().max(RUBRIC_LIMITS.description).default(''),
+  required: z.boolean().default(true),
+});
+/** `POST /api/workspaces/:id/rubrics` and `PUT .../rubrics/:rubricId`: checkpoints are numbered in order, from 1. */
+export const RubricBody = z.object({
+  name: z.string().trim().min(1).max(RUBRIC_LIMITS.name),
+  checkpoints: z.array(RubricCheckpointBody).min(1).max(RUBRIC_LIMITS.checkpoints),
+});
+export type RubricBody = z.infer<typeof RubricBody>;
+/** `POST .../rubrics/:rubricId/duplicate` (an extension): an optional name for the copy. */
+export const RubricDuplicateBody = z.object({
+  name: z.string().trim().min(1).max(RUBRIC_LIMITS.name).optional(),
+});
+
 /**
  * Maps a zod failure to Prism's codes: a string or array over its cap is `too_long`
  * (the client can shorten it), anything else is `invalid`.

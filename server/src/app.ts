@@ -15,6 +15,7 @@ import {
   LibraryStore,
   type ObjectStore,
   ReviewStore,
+  RubricStore,
   WorkspaceStore,
 } from '@prism/store';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
@@ -31,6 +32,7 @@ import { LibraryIndex } from './domain/library-index.ts';
 import { LifecycleService } from './domain/lifecycle.ts';
 import { ReviewService } from './domain/review-service.ts';
 import { RevisionService } from './domain/revisions.ts';
+import { RubricService } from './domain/rubrics.ts';
 import { TokenSigner } from './domain/tokens.ts';
 import { WorkspaceService } from './domain/workspaces.ts';
 import { archiveRoutes } from './http/archive.ts';
@@ -43,6 +45,7 @@ import { uploadLimits } from './http/limits.ts';
 import { oidcRoutes } from './http/oidc.ts';
 import { reviewRoutes } from './http/reviews.ts';
 import { revisionRoutes } from './http/revisions.ts';
+import { rubricRoutes } from './http/rubrics.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { sessionRoutes } from './http/session.ts';
 import { workspaceRoutes } from './http/workspaces.ts';
@@ -180,6 +183,13 @@ export function createApp(deps: AppDeps): App {
     publicUrl: config.publicUrl,
     onRemoved: (workspaceId, userId) => removal.removed(workspaceId, userId),
   });
+  // The workspace rubric library (CONTRACT 7.4); an upload picks one of its rubrics.
+  const rubrics = new RubricService({
+    store: new RubricStore(redis.commands, config.redis.prefix),
+    workspaces,
+    parser: parsers,
+    limits: { maxPartBytes: config.parse.maxPartBytes, maxSections: config.parse.maxSections },
+  });
   const libraryService = new LibraryService({
     library,
     index: new LibraryIndex(library),
@@ -224,12 +234,19 @@ export function createApp(deps: AppDeps): App {
   api.use(express.json({ limit: '1mb' }));
   api.use(sameOriginWrites(config.publicOrigin, production));
   // Uploads: POST /reviews, and the revisions of CONTRACT 7.5.
-  api.use(jsonOnlyWrites([/^\/reviews\/?$/, /^\/reviews\/[^/]+\/revisions\/?$/]));
+  api.use(
+    jsonOnlyWrites([
+      /^\/reviews\/?$/,
+      /^\/reviews\/[^/]+\/revisions\/?$/,
+      /^\/workspaces\/[^/]+\/rubrics\/import\/?$/,
+    ]),
+  );
   api.use(sessionRoutes(signer, limits, config.auth, (user) => workspaces.list(user)));
   api.use(requireUser(signer));
   api.post('/reviews', uploadLimits(limits));
   api.use(libraryRoutes(libraryService));
   api.use(workspaceRoutes(workspaces));
+  api.use(rubricRoutes(rubrics, config.maxUploadBytes));
   api.use(
     reviewRoutes({
       service,
@@ -242,6 +259,7 @@ export function createApp(deps: AppDeps): App {
       maxUploadBytes: config.maxUploadBytes,
       ingest,
       workspaces,
+      rubrics,
     }),
   );
   api.use(archiveRoutes(archive));

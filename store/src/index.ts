@@ -14,5 +14,6 @@ export * from './package.ts';
 export * from './redis.ts';
 export * from './reviews.ts';
 export * from './revisions.ts';
+export * from './rubrics.ts';
 export * from './s3.ts';
 export * from './workspaces.ts';

@@ -3,7 +3,7 @@
  * server's limits, off the event loop (infra/parse-pool.ts), and only when everything passed store
  * the files and create the review. A refusal leaves nothing behind.
  */
-import { shortTitle, type User } from '@prism/core';
+import { type Rubric, shortTitle, type User } from '@prism/core';
 import type { LibraryStore, ObjectStore, ReviewMeta, ReviewStore } from '@prism/store';
 import type { ParsedDocument, ParsedGuidelines, ParseLimits } from '../infra/parse-task.ts';
 import { newId } from './ids.ts';
@@ -28,6 +28,8 @@ export interface NewReview {
   title?: string | undefined;
   /** The workspace it goes into (the caller is a member: checked before); absent: the person's own. */
   workspaceId?: string | undefined;
+  /** The workspace rubric it is judged against, at the version it starts with; absent: the default. */
+  rubric?: Rubric | undefined;
 }
 
 /** Guidelines go into every prompt whole: past this they are cut. */
@@ -92,6 +94,7 @@ export class Ingest {
       ...(guidelines ? { guidelines } : {}),
       ...(extracted.anchors ? { anchors: extracted.anchors } : {}),
       ...(upload.workspaceId ? { workspaceId: upload.workspaceId } : {}),
+      ...(upload.rubric ? { rubric: upload.rubric } : {}),
     };
     await this.store.create(meta, extracted.sections);
     await this.library?.record({

@@ -13,6 +13,7 @@ import { Router } from 'express';
 import type { AiService } from '../domain/ai-service.ts';
 import type { Ingest } from '../domain/ingest.ts';
 import type { ReviewService } from '../domain/review-service.ts';
+import type { RubricService } from '../domain/rubrics.ts';
 import type { TokenSigner } from '../domain/tokens.ts';
 import type { WorkspaceService } from '../domain/workspaces.ts';
 import type { RateLimits } from '../infra/rate-limit.ts';
@@ -35,6 +36,8 @@ export interface ReviewRoutesDeps {
   ingest: Ingest;
   /** Uploads into a workspace, and workspace invites at /invites/accept (CONTRACT 7.2). */
   workspaces?: WorkspaceService;
+  /** The workspace rubric an upload picks (`rubricId`, CONTRACT 7.4). */
+  rubrics?: RubricService;
 }
 
 export function reviewRoutes(deps: ReviewRoutesDeps): Router {
@@ -56,20 +59,23 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
       const file = upload.files.file;
       if (!file)
         throw new PrismError('invalid', 'Choose a Word document (.docx) to upload in the "file" field.');
-      // Only the built-in rubric exists until the rubric library: `default` or none.
-      const { rubricId, workspaceId: workspaceField } = upload.fields;
-      if (rubricId !== undefined && rubricId !== 'default')
-        throw new PrismError('invalid', 'rubricId: the only rubric is "default".');
+      const { workspaceId: workspaceField } = upload.fields;
+      const rubricId = upload.fields.rubricId?.trim() || undefined;
       const workspaceId = workspaceField?.trim() || undefined;
       if (workspaceId) {
         if (!deps.workspaces) throw new PrismError('not_found', 'There is no workspace with this id.');
         await deps.workspaces.authorize(workspaceId, user, 'member');
       }
+      // `default`, or a rubric of the review's workspace, kept at its current version (CONTRACT 7.4).
+      if (!deps.rubrics && rubricId !== undefined && rubricId !== 'default')
+        throw new PrismError('invalid', 'rubricId: the only rubric is "default".');
+      const rubric = await deps.rubrics?.forReview(workspaceId, rubricId);
       const meta = await deps.ingest.createReview(user, {
         file,
         guidelines: upload.files.guidelines,
         title: upload.fields.title,
         workspaceId,
+        rubric,
       });
       // Upload never starts analysis unless asked to.
       if (upload.fields.analyze === 'true') await deps.ai.startAnalysis(user, { reviewId: meta.id });

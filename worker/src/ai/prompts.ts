@@ -13,6 +13,7 @@
  *   findings that name their `sectionId` (and `otherSectionId`, `otherQuote`).
  * - chat: plain prose; sections are cited as `[ID]` (for example `[s3]`).
  */
+import type { Rubric } from '@prism/core';
 import type {
   ChatFinding,
   ChatTurn,
@@ -77,9 +78,24 @@ const escapeText = (text: string): string => text.replace(/</g, '‹');
 const sectionBlock = (section: DocumentSection, text = section.text): string =>
   `<section id="${section.id}" title="${escapeAttr(section.title)}">\n${text}\n</section>`;
 
+/**
+ * The rubric as the prompt lists it, one numbered checkpoint a line: the review's own (a workspace
+ * rubric, at the version it started with), else the default, byte for byte as before.
+ */
+export function rubricLines(rubric: Rubric | undefined): string {
+  if (!rubric || rubric.id === 'default')
+    return DEFAULT_RUBRIC.map((line, i) => `${i + 1}. ${line}`).join('\n');
+  return rubric.checkpoints
+    .map(({ n, title, description, required }) => {
+      const text = oneLine(description, 1000);
+      return `${n}. ${oneLine(title, 200)}${text ? `: ${text}` : ''}${required ? '' : ' (optional)'}`;
+    })
+    .join('\n');
+}
+
 /** The shared prefix: instructions, definitions, rubric, guidelines, then the whole document as data. */
 export function systemPrompt(document: DocumentContext): string {
-  const rubric = DEFAULT_RUBRIC.map((line, i) => `${i + 1}. ${line}`).join('\n');
+  const rubric = rubricLines(document.rubric);
   const guidelines = document.guidelines
     ? `\n\nThe review team's guidelines (they take precedence over the rubric where they differ):\n<guidelines>\n${document.guidelines}\n</guidelines>`
     : '';

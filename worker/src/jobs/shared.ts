@@ -13,6 +13,7 @@ export async function documentContext(store: ReviewStore, reviewId: string): Pro
     sections: sections.map(({ id, title, text }) => ({ id, title, text })),
   };
   if (meta.guidelines?.text) document.guidelines = meta.guidelines.text;
+  if (meta.rubric) document.rubric = meta.rubric;
   return document;
 }
 
