@@ -11,6 +11,7 @@ import {
   ArchiveStore,
   AuditLog,
   EventLog,
+  InsightsStore,
   LibraryActivity,
   LibraryStore,
   type ObjectStore,
@@ -27,6 +28,7 @@ import type { ServerConfig } from './config.ts';
 import { AiService } from './domain/ai-service.ts';
 import { ArchiveService } from './domain/archive.ts';
 import { Ingest } from './domain/ingest.ts';
+import { InsightsService } from './domain/insights.ts';
 import { LibraryService } from './domain/library.ts';
 import { LibraryIndex } from './domain/library-index.ts';
 import { LifecycleService } from './domain/lifecycle.ts';
@@ -39,6 +41,7 @@ import { archiveRoutes } from './http/archive.ts';
 import { jsonOnlyWrites, requireUser, sameOriginWrites } from './http/auth.ts';
 import { diagnosticsRoutes } from './http/diagnostics.ts';
 import { errorHandler, sendError } from './http/errors.ts';
+import { insightsRoutes } from './http/insights.ts';
 import { libraryRoutes } from './http/library.ts';
 import { lifecycleRoutes } from './http/lifecycle.ts';
 import { uploadLimits } from './http/limits.ts';
@@ -190,9 +193,10 @@ export function createApp(deps: AppDeps): App {
     parser: parsers,
     limits: { maxPartBytes: config.parse.maxPartBytes, maxSections: config.parse.maxSections },
   });
+  const libraryIndex = new LibraryIndex(library);
   const libraryService = new LibraryService({
     library,
-    index: new LibraryIndex(library),
+    index: libraryIndex,
     reviews: store,
     workspaceRole: (workspaceId, userId) => workspaceStore.role(workspaceId, userId),
     here: (reviewIds) => presence.people(reviewIds),
@@ -246,6 +250,16 @@ export function createApp(deps: AppDeps): App {
   api.post('/reviews', uploadLimits(limits));
   api.use(libraryRoutes(libraryService));
   api.use(workspaceRoutes(workspaces));
+  // Workspace insights (CONTRACT 7.4): a review is read again only when its seq or usage moved.
+  const insightsArchives = new ArchiveStore(redis.commands, log, objects);
+  const insights = new InsightsService({
+    store: new InsightsStore(redis.commands, config.redis.prefix, {
+      readArchive: (reviewId) => insightsArchives.read(reviewId),
+      prices: config.prices,
+    }),
+    records: (workspaceId) => libraryIndex.records(`ws:${workspaceId}`),
+  });
+  api.use(insightsRoutes({ insights, workspaces }));
   api.use(rubricRoutes(rubrics, config.maxUploadBytes));
   api.use(
     reviewRoutes({

@@ -4,6 +4,7 @@ export * from './archive.ts';
 export * from './audit.ts';
 export * from './checklist.ts';
 export * from './event-log.ts';
+export * from './insights.ts';
 export * from './keys.ts';
 export * from './library.ts';
 export * from './library-activity.ts';

@@ -1,0 +1,302 @@
+/**
+ * A workspace's insights (CONTRACT 7.4): acceptance by category, checkpoint, type and source,
+ * recurring problems, trends by week, cost, and the reviews and items behind each figure.
+ *
+ * The workspace's reviews are its library records (archived ones too: the library keeps their
+ * records); each review's summary comes from the insights store (store/src/insights.ts), read
+ * again only when the review's `seq` moved. The aggregates are sums over those summaries, so each
+ * item's current decision counts exactly once, on every instance. `version` (the reviews and their
+ * stamps, hashed) changes whenever any figure can: the HTTP layer serves it as the ETag, so a page
+ * that polls gets a 304 while nothing changed.
+ *
+ * Definitions (exact, and what the ranking of pending items can use later):
+ * - acceptance: per key, items whose current decision is accepted / rejected; rate =
+ *   accepted / (accepted + rejected). Only keys with at least one decision are listed. An item
+ *   citing several checkpoints counts once for each of them.
+ * - patterns (recurring problems): findings are items that are not rejected and not `positive`;
+ *   per key, how many such findings, in how many reviews and in how many sections (a section of
+ *   a review counts once). Checkpoints also carry `failed`: the reviews whose checklist verdict
+ *   for the checkpoint is `fail`.
+ * - trends: per ISO week (its Monday, UTC), decisions by the week they were made and findings by
+ *   the week they were made.
+ * - cost: the sum of each review's priced usage.
+ */
+import { createHash } from 'node:crypto';
+import type { InsightItem, InsightsStore, ReviewInsight } from '@prism/store';
+
+export const ACCEPTANCE_BY = ['category', 'checkpoint', 'type', 'source'] as const;
+export type AcceptanceBy = (typeof ACCEPTANCE_BY)[number];
+export const PATTERN_BY = ['category', 'checkpoint'] as const;
+export type PatternBy = (typeof PATTERN_BY)[number];
+
+export interface AcceptanceRow {
+  by: AcceptanceBy;
+  key: string;
+  accepted: number;
+  rejected: number;
+  rate: number;
+}
+
+export interface PatternRow {
+  by: PatternBy;
+  key: string;
+  reviews: number;
+  findings: number;
+  sections: number;
+  /** Checkpoints only: reviews whose checklist verdict for it is `fail`. */
+  failed?: number;
+}
+
+export interface TrendRow {
+  /** The Monday (UTC) the week starts on, `YYYY-MM-DD`. */
+  week: string;
+  accepted: number;
+  rejected: number;
+  findings: number;
+}
+
+export interface InsightsCost {
+  usd: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
+
+export interface Insights {
+  acceptance: AcceptanceRow[];
+  patterns: PatternRow[];
+  trends: TrendRow[];
+  cost: InsightsCost;
+  /** How many reviews the figures cover (archived ones included). */
+  reviews: number;
+}
+
+/** The reviews and items behind one figure. */
+export interface Drill {
+  by: AcceptanceBy;
+  key: string;
+  reviews: {
+    id: string;
+    title: string;
+    archived: boolean;
+    items: Pick<
+      InsightItem,
+      'id' | 'sectionId' | 'category' | 'type' | 'source' | 'status' | 'description'
+    >[];
+  }[];
+}
+
+/** The keys an item counts under for one dimension. */
+export function keysOf(item: InsightItem, by: AcceptanceBy): string[] {
+  switch (by) {
+    case 'category':
+      return [item.category];
+    case 'checkpoint':
+      return item.checkpoints;
+    case 'type':
+      return [item.type];
+    case 'source':
+      return [item.source];
+  }
+}
+
+/** A finding of a recurring problem: not rejected, not praise. */
+export const isFinding = (item: InsightItem): boolean =>
+  item.status !== 'rejected' && item.type !== 'positive';
+
+/** The Monday (UTC) of an ISO time's week, or undefined for an unreadable time. */
+export function weekOf(iso: string): string | undefined {
+  const time = Date.parse(iso);
+  if (Number.isNaN(time)) return undefined;
+  const day = new Date(time);
+  const back = (day.getUTCDay() + 6) % 7;
+  const monday = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() - back));
+  return monday.toISOString().slice(0, 10);
+}
+
+const byKey = <T extends { key: string }>(a: T, b: T): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** Sums the reviews' summaries into the workspace's insights (pure). */
+export function aggregate(reviews: readonly ReviewInsight[]): Insights {
+  const acceptance = new Map<string, AcceptanceRow>();
+  const patterns = new Map<string, { row: PatternRow; reviews: Set<string>; sections: Set<string> }>();
+  const trends = new Map<string, TrendRow>();
+  const cost: InsightsCost = {
+    usd: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+  };
+  const trend = (week: string): TrendRow => {
+    let row = trends.get(week);
+    if (!row) {
+      row = { week, accepted: 0, rejected: 0, findings: 0 };
+      trends.set(week, row);
+    }
+    return row;
+  };
+  const pattern = (by: PatternBy, key: string) => {
+    const id = `${by}\u0000${key}`;
+    let entry = patterns.get(id);
+    if (!entry) {
+      entry = {
+        row: { by, key, reviews: 0, findings: 0, sections: 0 },
+        reviews: new Set(),
+        sections: new Set(),
+      };
+      if (by === 'checkpoint') entry.row.failed = 0;
+      patterns.set(id, entry);
+    }
+    return entry;
+  };
+
+  for (const review of reviews) {
+    for (const item of review.items) {
+      if (item.status !== 'pending') {
+        for (const by of ACCEPTANCE_BY) {
+          for (const key of keysOf(item, by)) {
+            const id = `${by}\u0000${key}`;
+            let row = acceptance.get(id);
+            if (!row) {
+              row = { by, key, accepted: 0, rejected: 0, rate: 0 };
+              acceptance.set(id, row);
+            }
+            row[item.status] += 1;
+          }
+        }
+        const week = item.decidedAt ? weekOf(item.decidedAt) : undefined;
+        if (week) trend(week)[item.status] += 1;
+      }
+      if (isFinding(item)) {
+        for (const by of PATTERN_BY) {
+          for (const key of keysOf(item, by)) {
+            const entry = pattern(by, key);
+            entry.row.findings += 1;
+            entry.reviews.add(review.reviewId);
+            entry.sections.add(`${review.reviewId}\u0000${item.sectionId}`);
+          }
+        }
+        const week = weekOf(item.createdAt);
+        if (week) trend(week).findings += 1;
+      }
+    }
+    for (const title of review.failed) {
+      const entry = pattern('checkpoint', title);
+      entry.row.failed = (entry.row.failed ?? 0) + 1;
+    }
+    cost.usd += review.usage.usd;
+    cost.inputTokens += review.usage.inputTokens;
+    cost.outputTokens += review.usage.outputTokens;
+    cost.cacheReadTokens += review.usage.cacheReadTokens;
+    cost.cacheWriteTokens += review.usage.cacheWriteTokens;
+  }
+
+  const order = (by: readonly string[]) => (a: { by: string; key: string }, b: { by: string; key: string }) =>
+    by.indexOf(a.by) - by.indexOf(b.by);
+  const acceptanceRows = [...acceptance.values()]
+    .map((row) => ({ ...row, rate: row.accepted / (row.accepted + row.rejected) }))
+    .sort(
+      (a, b) =>
+        order(ACCEPTANCE_BY)(a, b) || b.accepted + b.rejected - (a.accepted + a.rejected) || byKey(a, b),
+    );
+  const patternRows = [...patterns.values()]
+    .map(({ row, reviews: inReviews, sections }) => ({
+      ...row,
+      reviews: inReviews.size,
+      sections: sections.size,
+    }))
+    .sort(
+      (a, b) =>
+        order(PATTERN_BY)(a, b) ||
+        b.findings + (b.failed ?? 0) - (a.findings + (a.failed ?? 0)) ||
+        b.reviews - a.reviews ||
+        byKey(a, b),
+    );
+  return {
+    acceptance: acceptanceRows,
+    patterns: patternRows,
+    trends: [...trends.values()].sort((a, b) => (a.week < b.week ? -1 : a.week > b.week ? 1 : 0)),
+    cost: { ...cost, usd: Math.round(cost.usd * 1e6) / 1e6 },
+    reviews: reviews.length,
+  };
+}
+
+/**
+ * The reviews and items behind one figure: items counted under `key` of `by` (a decided one for
+ * acceptance, a finding for patterns: every item under the key is listed, with its status, so
+ * the page can show either). `titles` names each review (the library records).
+ */
+export function drill(
+  reviews: readonly ReviewInsight[],
+  titles: ReadonlyMap<string, string>,
+  by: AcceptanceBy,
+  key: string,
+): Drill {
+  const out: Drill['reviews'] = [];
+  for (const review of reviews) {
+    const items = review.items
+      .filter((item) => keysOf(item, by).includes(key))
+      .map(({ id, sectionId, category, type, source, status, description }) => ({
+        id,
+        sectionId,
+        category,
+        type,
+        source,
+        status,
+        description,
+      }));
+    if (items.length > 0 || (by === 'checkpoint' && review.failed.includes(key))) {
+      out.push({
+        id: review.reviewId,
+        title: titles.get(review.reviewId) ?? review.reviewId,
+        archived: review.archived,
+        items,
+      });
+    }
+  }
+  out.sort((a, b) => b.items.length - a.items.length || (a.title < b.title ? -1 : a.title > b.title ? 1 : 0));
+  return { by, key, reviews: out };
+}
+
+/** A short tag of the reviews and their stamps (seq and token totals): it changes whenever any figure can. */
+export function insightsVersion(stamps: ReadonlyMap<string, string>): string {
+  const hash = createHash('sha256');
+  for (const id of [...stamps.keys()].sort()) hash.update(`${id}=${stamps.get(id)}\n`);
+  return hash.digest('base64url').slice(0, 22);
+}
+
+/** The library records of a workspace's reviews (archived ones included), by review id. */
+export type WorkspaceRecords = (workspaceId: string) => Promise<ReadonlyMap<string, { title: string }>>;
+
+export interface InsightsServiceDeps {
+  store: InsightsStore;
+  records: WorkspaceRecords;
+}
+
+/** Reads a workspace's reviews' summaries and sums them; the caller has checked membership. */
+export class InsightsService {
+  private readonly deps: InsightsServiceDeps;
+
+  constructor(deps: InsightsServiceDeps) {
+    this.deps = deps;
+  }
+
+  /** The workspace's current `version` without reading any review again (stamps only). */
+  async version(workspaceId: string): Promise<{ version: string; stamps: Map<string, string> }> {
+    const records = await this.deps.records(workspaceId);
+    const stamps = await this.deps.store.stamps([...records.keys()]);
+    return { version: insightsVersion(stamps), stamps };
+  }
+
+  async read(
+    workspaceId: string,
+    stamps?: Map<string, string>,
+  ): Promise<{ reviews: ReviewInsight[]; titles: Map<string, string> }> {
+    const records = await this.deps.records(workspaceId);
+    const titles = new Map([...records].map(([id, record]) => [id, record.title]));
+    const reviews = await this.deps.store.reviews([...records.keys()], stamps);
+    return { reviews, titles };
+  }
+}
