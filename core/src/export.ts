@@ -3,7 +3,7 @@
  * the findings and decisions as JSON and CSV, and the archived package's files. Pure functions
  * over a snapshot and the event log; servers and workers do the I/O.
  */
-import { checklistOrigin, checklistSummary, VERDICT_LABEL } from './checklist.ts';
+import { checklistOrigin, checklistSummary, type Rubric, VERDICT_LABEL } from './checklist.ts';
 import type { SectionAnchor } from './docx/anchors.ts';
 import { addCommentsWithPlacements, type ExportComment } from './docx/comments.ts';
 import { addCommentThreads } from './docx/threads.ts';
@@ -15,7 +15,16 @@ const commentAuthor = (item: FeedbackItem): string =>
   item.decidedBy?.name ??
   (item.source === 'user' ? item.createdBy.name : item.source === 'rules' ? 'Prism rules' : 'Prism AI');
 
-function commentText(item: FeedbackItem): string {
+/** A finding's checkpoints by number and name, from the review's rubric ("3 Evidence; 7 Actions"). */
+export const checkpointNames = (refs: number[], rubric: Rubric | undefined): string =>
+  refs
+    .map((n) => {
+      const title = rubric?.checkpoints.find((checkpoint) => checkpoint.n === n)?.title;
+      return title ? `${n} ${title}` : String(n);
+    })
+    .join('; ');
+
+function commentText(item: FeedbackItem, rubric: Rubric | undefined): string {
   const origin =
     item.source === 'user'
       ? `by ${item.createdBy.name}`
@@ -27,7 +36,7 @@ function commentText(item: FeedbackItem): string {
   if (item.example) lines.push(`Example: ${item.example}`);
   if (item.replacement) lines.push(`Replace with: ${item.replacement}`);
   for (const question of item.questions) lines.push(`Question: ${question}`);
-  if (item.refs.length > 0) lines.push(`Rubric: ${item.refs.join(', ')}`);
+  if (item.refs.length > 0) lines.push(`Rubric: ${checkpointNames(item.refs, rubric)}`);
   lines.push(`— ${origin}`);
   return lines.join('\n');
 }
@@ -66,7 +75,7 @@ export function reviewedDocxReport(
       sectionIndex: section?.index ?? 0,
       author: commentAuthor(item),
       date: item.decidedAt ?? item.createdAt,
-      text: commentText(item),
+      text: commentText(item, snapshot.rubric),
     };
     if (item.quote) comment.quote = item.quote;
     if (item.replacement) comment.replacement = item.replacement;
