@@ -7,9 +7,21 @@
 # the scenarios that have one, the raw Socket.IO + Redis adapter baseline (loadtest/baseline/) at
 # the same load. Writes loadtest/results/<scenario>-<timestamp>.{json,md} (k6's handleSummary data
 # and a short table), baseline-<scenario>-<timestamp>.{json,md}, and report-<scenario>-<timestamp>.md
-# (both, the ratio, CPU per process). Exits non-zero when a threshold fails.
+# (both, the ratio, CPU per process), and k6's own HTML report (its web dashboard's export) as
+# report-<scenario>-<timestamp>.html. Exits non-zero when a threshold fails.
+#
+# Several load generators (one per machine) split one scenario with k6's execution segments:
+#   npm run loadtest -- <scenario> --segment I/N     (or LOADTEST_SEGMENT=I/N; I in 1..N)
+# runs the I-th of N equal parts (--execution-segment (I-1)/N:I/N, --execution-segment-sequence
+# 0,1/N,...,1), with no baseline, into its own results directory (LOADTEST_RESULTS, default
+# loadtest/results/<scenario>-<timestamp>-segment-I-of-N): the summary JSON and markdown,
+# report.html, samples.json.gz (k6's every sample) and checks.ndjson (each reviewer's final
+# sequence check with its raw sequences). `npm run loadtest:merge -- <dirs...>` combines them.
 #
 # Environment:
+#   LOADTEST_SEGMENT      I/N, as --segment
+#   LOADTEST_RESULTS      a results directory of its own for this run (also without a segment):
+#                         then it holds samples.json.gz and checks.ndjson too, for the merge
 #   TARGET_URL            a running Prism to load instead of starting a cluster (no kills, no CPU
 #                         figures of its processes)
 #   PRISM_NO_BUILD=1      use server/dist and worker/dist as they are (else built when stale)
@@ -45,6 +57,33 @@ if [[ -z $scenario || $scenario == -h || $scenario == --help ]]; then
   exit 2
 fi
 shift
+# --segment I/N (anywhere among the options) or LOADTEST_SEGMENT; the rest goes to k6.
+segment=${LOADTEST_SEGMENT:-}
+k6_args=()
+while (($#)); do
+  case $1 in
+    --segment)
+      (($# >= 2)) || prism_die "--segment needs I/N, e.g. --segment 1/2"
+      segment=$2
+      shift 2
+      ;;
+    --segment=*)
+      segment=${1#--segment=}
+      shift
+      ;;
+    *)
+      k6_args+=("$1")
+      shift
+      ;;
+  esac
+done
+set -- "${k6_args[@]}"
+seg_i="" seg_n=""
+if [[ -n $segment ]]; then
+  [[ $segment =~ ^([1-9][0-9]*)/([1-9][0-9]*)$ ]] && ((BASH_REMATCH[1] <= BASH_REMATCH[2])) ||
+    prism_die "--segment '$segment': give I/N with 1 <= I <= N (the I-th of N load generators), e.g. 1/2"
+  seg_i=${BASH_REMATCH[1]} seg_n=${BASH_REMATCH[2]}
+fi
 [[ $scenario =~ ^[a-z0-9-]+$ && -f loadtest/scenarios/$scenario.js && $scenario != baseline ]] ||
   prism_die "no scenario '$scenario' (there are: $(scenarios))"
 
@@ -92,9 +131,30 @@ prism_log "k6: $("$K6" version | head -n1)"
 
 run_id=$(date -u +%Y%m%dT%H%M%SZ)
 results=loadtest/results
-work=".data/loadtest/$run_id"
+# A results directory of its own (segments, or LOADTEST_RESULTS): everything the merge reads.
+named_results=0
+if [[ -n ${LOADTEST_RESULTS:-} ]]; then
+  results=${LOADTEST_RESULTS%/}
+  named_results=1
+elif [[ -n $seg_n ]]; then
+  results="loadtest/results/$scenario-$run_id-segment-$seg_i-of-$seg_n"
+  named_results=1
+fi
+if [[ -n $seg_n ]]; then
+  # k6's fractions: the I-th of N equal parts of the sequence 0,1/N,...,1.
+  frac() { if (($1 == 0)); then echo 0; elif (($1 == seg_n)); then echo 1; else echo "$1/$seg_n"; fi; }
+  seg_sequence=$(for ((k = 0; k <= seg_n; k++)); do frac "$k"; done | paste -sd,)
+  seg_args=(--execution-segment "$(frac $((seg_i - 1))):$(frac "$seg_i")" --execution-segment-sequence "$seg_sequence" -e SEGMENT="$seg_i/$seg_n")
+else
+  seg_args=()
+fi
+# The pid too: generators started in the same second on one machine get directories of their own.
+work=".data/loadtest/$run_id-$$"
 mkdir -p "$results" "$work"
 work=$(cd "$work" && pwd)
+# Absolute from here on (a relative LOADTEST_RESULTS is taken from the repository's root).
+results_abs=$(cd "$results" && pwd)
+results=$results_abs
 prefix="loadtest:$run_id:$$:"
 cluster_pid="" standin_pid="" control_pid="" cpu_pid="" k6_pid="" baseline_pids=() baseline_haproxy=""
 cluster_dir="$work/cluster"
@@ -246,7 +306,12 @@ fi
 # CPU sampler.
 metrics_urls=""
 if [[ -n $cluster_pid ]]; then metrics_urls=$(tr '\n' ' ' <"$cluster_dir/metrics"); fi
-prism_spawn control_pid env CLUSTER_DIR="$([[ -n $cluster_pid ]] && echo "$cluster_dir")" \
+checks_file=""
+if ((named_results)); then
+  checks_file="$results_abs/checks.ndjson"
+  : >"$checks_file"
+fi
+prism_spawn control_pid env CHECKS_FILE="$checks_file" CLUSTER_DIR="$([[ -n $cluster_pid ]] && echo "$cluster_dir")" \
   METRICS_URLS="$metrics_urls" node loadtest/lib/control.mjs >"$work/control.url" 2>"$work/control.log"
 wait_file "$work/control.url" 10 "$control_pid" || prism_die "the control process did not start"
 control_url=$(head -n1 "$work/control.url")
@@ -267,17 +332,20 @@ k6_memory_limit() {
   echo "$((kb / 2048 > 1024 ? kb / 2048 : 1024))MiB"
 }
 
-run_k6() { # run_k6 SCRIPT ARGS...: runs k6, records its CPU too; returns k6's exit code
-  local script=$1 rc=0
-  shift
+run_k6() { # run_k6 SCRIPT HTML ARGS...: runs k6, records its CPU too; returns k6's exit code
+  local script=$1 html=$2 rc=0
+  shift 2
   # k6 runs in the background so a signal reaches this script's trap (which stops it) at once.
   # --quiet: no progress bar (a line a second in CI logs); the summary is printed by handleSummary.
   # k6's Go collector runs only when its heap reaches half the memory available (GOGC=off plus
   # GOMEMLIMIT): at thousands of sockets each collection marks a heap of a gigabyte or more, takes
   # a core for seconds and delays k6's socket reads, which is what a ramp level then measures.
   # K6_GOGC / K6_GOMEMLIMIT override.
-  GOGC=${K6_GOGC:-off} GOMEMLIMIT=${K6_GOMEMLIMIT:-$(k6_memory_limit)} K6_NO_USAGE_REPORT=true K6_AUTO_EXTENSION_RESOLUTION=false "$K6" run --no-usage-report --quiet \
-    -e TARGET_URL="$target" -e CONTROL_URL="$control_url" -e RUN_ID="$run_id" -e RESULTS_DIR="$PRISM_ROOT/$results" \
+  # k6's web dashboard writes its HTML report at the end; port -1: no dashboard server (parallel
+  # runs on one machine would collide on its port 5665, and k6 would wait for open browsers).
+  GOGC=${K6_GOGC:-off} GOMEMLIMIT=${K6_GOMEMLIMIT:-$(k6_memory_limit)} K6_NO_USAGE_REPORT=true K6_AUTO_EXTENSION_RESOLUTION=false \
+    K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_WEB_DASHBOARD_EXPORT="$html" "$K6" run --no-usage-report --quiet \
+    -e TARGET_URL="$target" -e CONTROL_URL="$control_url" -e RUN_ID="$run_id" -e RESULTS_DIR="$results_abs" \
     -e MODEL_TTFT_MS="$TTFT" -e CAN_KILL="$([[ -n $cluster_pid ]] && echo 1 || echo 0)" "$@" "$script" &
   k6_pid=$!
   echo "$k6_pid" >"$work/k6.pid"
@@ -289,7 +357,14 @@ run_k6() { # run_k6 SCRIPT ARGS...: runs k6, records its CPU too; returns k6's e
 prism_log "running $scenario against $target"
 start_cpu "$work/cpu-$scenario.json" "stand-in=${standin_pid:-}" "control=$control_pid" "k6=@$work/k6.pid"
 rc=0
-run_k6 "loadtest/scenarios/$scenario.js" -e SCENARIO="$scenario" "$@" || rc=$?
+prism_html="$results_abs/report-$scenario-$run_id.html"
+samples_args=()
+if ((named_results)); then
+  prism_html="$results_abs/report.html"
+  # Every sample (gzip by the .gz name), for percentiles of several generators' merged samples.
+  samples_args=(--out "json=$results_abs/samples.json.gz")
+fi
+run_k6 "loadtest/scenarios/$scenario.js" "$prism_html" -e SCENARIO="$scenario" "${seg_args[@]}" "${samples_args[@]}" "$@" || rc=$?
 stop_pids 5 "$cpu_pid"
 cpu_pid=""
 if [[ -n $cluster_pid ]]; then
@@ -317,6 +392,8 @@ case $scenario in
   smoke | room | ramp) has_baseline=1 ;; # failover kills processes: no baseline for that
   *) has_baseline=0 ;;
 esac
+# A segment's generator shares the fleet with the others: no baseline of its own.
+[[ -z $seg_n ]] || has_baseline=0
 if [[ ${BASELINE:-1} != 0 && $has_baseline == 1 && -n $prism_result ]]; then
   stop_cluster # the baseline gets the machine to itself, as Prism had
   prism_log "baseline: raw Socket.IO + @socket.io/redis-adapter, $SERVERS servers behind HAProxy"
@@ -357,7 +434,7 @@ if [[ ${BASELINE:-1} != 0 && $has_baseline == 1 && -n $prism_result ]]; then
   sampled=("control=$control_pid" "k6=@$work/k6.pid" "haproxy=$baseline_haproxy")
   for ((i = 1; i <= SERVERS; i++)); do sampled+=("server-$i=${baseline_pids[$((i - 1))]}"); done
   start_cpu "$work/cpu-baseline-$scenario.json" "${sampled[@]}"
-  run_k6 loadtest/scenarios/baseline.js -e SCENARIO="$scenario" -e PRISM_RESULT="$PRISM_ROOT/$prism_result" "$@" || baseline_rc=$?
+  run_k6 loadtest/scenarios/baseline.js "$results_abs/report-baseline-$scenario-$run_id.html" -e SCENARIO="$scenario" -e PRISM_RESULT="$prism_result" "$@" || baseline_rc=$?
   stop_pids 5 "$cpu_pid"
   cpu_pid=""
   stop_baseline

@@ -10,16 +10,20 @@
  *   POST /lag-mark {mark}  reads the servers' own delivery lag now (lib/server-lag.mjs), kept
  *                          under `mark` with the time: the ramp marks each stage as it starts
  *   GET  /lag-marks        [{mark, at, reading}] in the order they were taken
+ *   POST /checks {reviewId, reviewer, base, head, kept, log, tail, gaps, dups}   one reviewer's
+ *                          final sequence check, appended as a line to CHECKS_FILE (the raw data
+ *                          the merge of several load generators checks again)
  *
  *   node loadtest/lib/control.mjs        prints its URL on stdout; CLUSTER_DIR for /kill;
  *                                        METRICS_URLS (space-separated) for /lag-mark
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { readServerLag } from './server-lag.mjs';
 
 const clusterDir = process.env.CLUSTER_DIR;
+const checksFile = process.env.CHECKS_FILE;
 const metricsUrls = (process.env.METRICS_URLS || '').split(' ').filter(Boolean);
 const events = new Map(); // `${reviewId} ${seq}` -> {first, last, count}
 const kills = [];
@@ -62,6 +66,11 @@ const server = createServer(async (req, res) => {
           entry.count += 1;
         }
       }
+      return send(res, 200, { ok: true });
+    }
+    if (req.method === 'POST' && url.pathname === '/checks') {
+      const check = await body(req);
+      if (checksFile) appendFileSync(checksFile, `${JSON.stringify(check)}\n`);
       return send(res, 200, { ok: true });
     }
     if (req.method === 'GET' && url.pathname === '/spreads') {

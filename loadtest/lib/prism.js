@@ -21,6 +21,21 @@ export const TARGET = (__ENV.TARGET_URL || 'http://127.0.0.1:8080').replace(/\/+
 export const CONTROL = (__ENV.CONTROL_URL || '').replace(/\/+$/, '');
 export const RUN_ID = __ENV.RUN_ID || `${Date.now()}`;
 /** Time the stand-in takes to the first token; TTFT overhead = ttft_ms - this. */
+/**
+ * This load generator's execution segment when several split one scenario (`npm run loadtest --
+ * <scenario> --segment I/N` passes -e SEGMENT=I/N beside k6's --execution-segment): {index, count},
+ * or null for a whole run (SEGMENTS=N: one of N runners the k6 operator started, index unknown). k6 scales VU counts itself; a scenario's own count thresholds use
+ * segmentMin (k6 gives a segment floor(total/N) or one more).
+ */
+export const SEGMENT = (() => {
+  const m = /^(\d+)\/(\d+)$/.exec(__ENV.SEGMENT || '');
+  if (m) return { index: Number(m[1]), count: Number(m[2]) };
+  // The k6 operator sets the segments itself, the same environment for every runner: SEGMENTS=N.
+  const n = Number(__ENV.SEGMENTS || 0);
+  return n > 1 ? { index: null, count: n } : null;
+})();
+export const segmentMin = (total) => (SEGMENT ? Math.floor(total / SEGMENT.count) : total);
+
 export const MODEL_TTFT_MS = Number(__ENV.MODEL_TTFT_MS || 800);
 
 /** Prism's share of TTFT from a `ttft_ms` summary's values: {p50, p95}, null where unmeasured. */
@@ -298,6 +313,16 @@ export function exportReceipts(reviewId, receipts) {
     tags: { name: 'control' },
   });
   if (res.status !== 200) console.warn(`control /receipts: HTTP ${res.status}`);
+}
+
+/** One reviewer's final check with its raw sequences, kept by the control process (CHECKS_FILE). */
+function exportCheck(check) {
+  if (!CONTROL) return;
+  const res = http.post(`${CONTROL}/checks`, JSON.stringify(check), {
+    headers: JSON_HEADERS,
+    tags: { name: 'control' },
+  });
+  if (res.status !== 200) console.warn(`control /checks: HTTP ${res.status}`);
 }
 
 /**
@@ -728,23 +753,36 @@ export class Reviewer {
     const inLog = new Set();
     const now = Date.now();
     let gaps = 0;
-    let tail = 0;
+    const tail = [];
     for (const event of events) {
       if (event.seq <= this.base) continue;
       inLog.add(event.seq);
       if (kept.has(event.seq)) continue;
-      if (event.seq > this.last && now - Date.parse(event.at) < (inFlightMs || 2000)) tail += 1;
+      if (event.seq > this.last && now - Date.parse(event.at) < (inFlightMs || 2000)) tail.push(event.seq);
       else gaps += 1;
     }
     const head = events.length ? events[events.length - 1].seq : -1;
     let dups = this.seqs.length - kept.size;
     for (const seq of kept) if (seq <= head && !inLog.has(seq)) dups += 1;
+    // The raw sequences behind these figures, for the merge of several load generators'
+    // results (loadtest/src/merge.ts checks them again, all segments together).
+    exportCheck({
+      reviewId: this.reviewId,
+      reviewer: this.name,
+      base: this.base,
+      head,
+      kept: this.seqs,
+      log: [...inLog],
+      tail,
+      gaps,
+      dups,
+    });
     if (gaps || dups)
       console.warn(`${this.name}: ${gaps} gaps, ${dups} duplicates (kept ${this.seqs.length})`);
     metrics.seqGaps.add(gaps);
     metrics.seqDups.add(dups);
     metrics.verified.add(1);
-    this.verifiedResult = { checked: true, gaps, dups, tail };
+    this.verifiedResult = { checked: true, gaps, dups, tail: tail.length };
     return this.verifiedResult;
   }
 

@@ -120,6 +120,7 @@ export function summaryHandler(scenario, options) {
       kind: opts.prefix ? opts.prefix.replace(/-$/, '') : 'prism',
       runId,
       target: __ENV.TARGET_URL || null,
+      segment: __ENV.SEGMENT || null,
       at: new Date().toISOString(),
       durationMs: data.state.testRunDurationMs,
       passed,

@@ -6,6 +6,7 @@
  * and checks its sequence against the review's log (seq_gaps, seq_dups).
  *
  *   npm run loadtest -- smoke          (REVIEWERS=100 DURATION_S=60 to change)
+ *   npm run loadtest -- smoke --segment 1/2   (half of it: whole rooms of this generator's VUs)
  */
 import exec from 'k6/execution';
 import {
@@ -17,6 +18,7 @@ import {
   importSpreads,
   Reviewer,
   rand,
+  segmentMin,
   sinceStart,
   sleepMs,
   touchCounters,
@@ -25,7 +27,9 @@ import { summaryHandler } from '../lib/summary.js';
 
 const REVIEWERS = Number(__ENV.REVIEWERS || 100);
 const ROOM_SIZE = 10;
-const ROOMS = Math.ceil(REVIEWERS / ROOM_SIZE);
+// Split over several load generators (--segment I/N), each runs whole rooms of its own reviewers.
+const LOCAL_REVIEWERS = segmentMin(REVIEWERS);
+const ROOMS = Math.ceil(LOCAL_REVIEWERS / ROOM_SIZE);
 const DURATION_MS = Number(__ENV.DURATION_S || 60) * 1000;
 const STOP_AT = DURATION_MS * 0.7; // no new actions after this; quiet room, then the final check
 const END_AT = DURATION_MS - 2000;
@@ -46,8 +50,8 @@ export const options = {
     errors: ['count==0'],
     seq_gaps: ['count==0'],
     seq_dups: ['count==0'],
-    reviewers_joined: [`count>=${REVIEWERS}`],
-    reviewers_verified: [`count>=${REVIEWERS}`],
+    reviewers_joined: [`count>=${LOCAL_REVIEWERS}`],
+    reviewers_verified: [`count>=${LOCAL_REVIEWERS}`],
     event_latency_ms: [`p(95)<${Number(__ENV.SMOKE_P95_MS || 250)}`, 'p(99)<1000'],
     ttft_measured: [`count>=${ROOMS}`],
     ttft_ms: ['p(95)<5000'],
@@ -59,15 +63,18 @@ export const options = {
 };
 
 export function setup() {
-  return { rooms: createRooms(ROOMS, doc, 'Smoke owner') };
+  // This generator's VUs (all of them when it runs alone): rooms of ROOM_SIZE.
+  const rooms = Math.ceil(exec.instance.vusInitialized / ROOM_SIZE);
+  return { rooms: createRooms(rooms, doc, 'Smoke owner') };
 }
 
 export default async function (data) {
   touchCounters();
-  const i = exec.vu.idInTest - 1;
-  const room = data.rooms[i % ROOMS];
-  const index = Math.floor(i / ROOMS); // 0 is the room's owner
-  const name = index === 0 ? `Smoke owner ${(i % ROOMS) + 1}` : `Reviewer ${i + 1}`;
+  const rooms = data.rooms.length;
+  const i = exec.vu.idInInstance - 1;
+  const room = data.rooms[i % rooms];
+  const index = Math.floor(i / rooms); // 0 is the room's owner
+  const name = index === 0 ? `Smoke owner ${(i % rooms) + 1}` : `Reviewer ${exec.vu.idInTest}`;
   const who = index === 0 ? room.owner : acceptInvite(room, name);
   await sleepMs(rand(0, 3000)); // people arrive over a few seconds
   const reviewer = new Reviewer({ room, token: who.token, name, index, exportReceipts: true }).connect();
