@@ -41,7 +41,7 @@ export function insightsRoutes(deps: { insights: InsightsService; workspaces: Wo
         throw new PrismError('invalid', 'Give by and key together.');
       res.set('cache-control', 'private, no-cache');
       const { version, stamps } = await deps.insights.version(workspaceId);
-      const etag = `"${format}-${by ?? ''}-${version}"`;
+      const etag = `"${format}-${by ?? ''}-${key ? encodeURIComponent(key) : ''}-${version}"`;
       res.set('etag', etag);
       if (req.headers['if-none-match'] === etag) {
         res.status(304).end();
