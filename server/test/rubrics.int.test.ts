@@ -192,6 +192,8 @@ describe('the rubric library', () => {
       'Dates Approved or Amended',
       'Contact Information',
     ]);
+    // Its first heading is a checkpoint, so the file names the rubric.
+    expect(proposed.body.name).toBe('rules');
     expect(proposed.body.checkpoints[1]).toMatchObject({
       description: 'Sec. 1 Board Commitment.',
       required: true,

@@ -205,8 +205,10 @@ export class RubricService {
         'empty_document',
         'No headings or numbered items were found in this document to propose as checkpoints.',
       );
+    // The document's title names the rubric, unless that title is itself a checkpoint's heading.
+    const titled = parsed.heading && !parsed.sections.some((section) => section.title === parsed.heading);
     const name = clip(
-      parsed.heading || file.name.replace(/\.docx$/i, '') || 'Imported rubric',
+      (titled ? parsed.heading : undefined) || file.name.replace(/\.docx$/i, '') || 'Imported rubric',
       RUBRIC_LIMITS.name,
     );
     return { name, checkpoints };

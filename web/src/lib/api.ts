@@ -103,6 +103,8 @@ export interface UploadInput {
   analyze?: boolean;
   /** The workspace to upload into (CONTRACT 7.2); absent: the person's own review. */
   workspaceId?: string | null;
+  /** A rubric of that workspace (CONTRACT 7.4); absent: the built-in default. */
+  rubricId?: string | null;
 }
 
 export interface UploadProgress {
@@ -127,6 +129,7 @@ export function uploadReview(
   if (title) form.append('title', title);
   if (input.analyze) form.append('analyze', 'true');
   if (input.workspaceId) form.append('workspaceId', input.workspaceId);
+  if (input.workspaceId && input.rubricId) form.append('rubricId', input.rubricId);
 
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
