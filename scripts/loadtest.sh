@@ -342,9 +342,12 @@ run_k6() { # run_k6 SCRIPT HTML ARGS...: runs k6, records its CPU too; returns k
   # a core for seconds and delays k6's socket reads, which is what a ramp level then measures.
   # K6_GOGC / K6_GOMEMLIMIT override.
   # k6's web dashboard writes its HTML report at the end; port -1: no dashboard server (parallel
-  # runs on one machine would collide on its port 5665, and k6 would wait for open browsers).
+  # runs on one machine would collide on its port 5665, and k6 would wait for open browsers). A
+  # snapshot every 2 s (its default 10 s leaves a short run with too few to report: none written).
+  # --address: k6's REST API on a free port, for the same reason.
   GOGC=${K6_GOGC:-off} GOMEMLIMIT=${K6_GOMEMLIMIT:-$(k6_memory_limit)} K6_NO_USAGE_REPORT=true K6_AUTO_EXTENSION_RESOLUTION=false \
-    K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_WEB_DASHBOARD_EXPORT="$html" "$K6" run --no-usage-report --quiet \
+    K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_WEB_DASHBOARD_PERIOD="${K6_WEB_DASHBOARD_PERIOD:-2s}" \
+    K6_WEB_DASHBOARD_EXPORT="$html" "$K6" run --no-usage-report --quiet --address 127.0.0.1:0 \
     -e TARGET_URL="$target" -e CONTROL_URL="$control_url" -e RUN_ID="$run_id" -e RESULTS_DIR="$results_abs" \
     -e MODEL_TTFT_MS="$TTFT" -e CAN_KILL="$([[ -n $cluster_pid ]] && echo 1 || echo 0)" "$@" "$script" &
   k6_pid=$!
