@@ -4,10 +4,13 @@
  * and import checkpoints from a guidelines .docx; outsiders and bad bodies are refused with
  * stable codes. An upload that picks a rubric keeps it at the version it started with: the
  * snapshot shows it, a later edit does not change it, and the rules provider's checklist gives
- * every one of its checkpoints a verdict.
+ * every one of its checkpoints a verdict. On Bedrock (the local ConverseStream stand-in) every
+ * call's cached system prompt lists that rubric's checkpoints, not the default's.
  */
 import { type ChecklistEntry, DEFAULT_REVIEW_RUBRIC, type ReviewEvent, type Rubric } from '@prism/core';
-import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StandIn, startBedrockStandIn } from '../../test/bedrock/stand-in.ts';
 import {
   api,
   call,
@@ -24,7 +27,18 @@ import {
   upload,
   waitFor,
 } from '../../test/helpers.ts';
+import { BedrockProvider } from '../../worker/src/ai/bedrock.ts';
 import { RulesProvider } from '../../worker/src/ai/rules.ts';
+
+const MODEL = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
+
+let standIn: StandIn;
+beforeAll(async () => {
+  standIn = await startBedrockStandIn({ tokensPerSecond: 2000, firstTokenMs: 5 });
+});
+afterAll(async () => {
+  await standIn.close();
+});
 
 type Body = Record<string, any>;
 
@@ -308,5 +322,54 @@ describe('the rubric library', () => {
     const exported = await send(one.url, ada, `/api/reviews/${review.id}/export?format=json`, 'GET');
     expect(exported.status).toBe(200);
     expect(JSON.stringify(exported.body)).toContain('Customer impact');
+  });
+
+  it("on Bedrock, every call's cached prefix lists the review's checkpoints, and the checklist judges each of them", async () => {
+    const { prefix, one, ada, bob, ws } = await team('rubrics-bedrock');
+    const created = (await send(one.url, ada, `/api/workspaces/${ws}/rubrics`, 'POST', INCIDENT)).body
+      .rubric as Rubric;
+    const file = await makeDocx([
+      { title: 'Summary', paragraphs: ['The payment service was unavailable for four hours on 3 March.'] },
+      { title: 'Actions', paragraphs: ['We will improve monitoring soon.'] },
+    ]);
+    const res = await upload(one.url, bob.token, file, { workspaceId: ws, rubricId: created.id });
+    const review = ((await res.json()) as Body).review as { id: string };
+    standIn.reset();
+    await startWorker(
+      prefix,
+      new BedrockProvider({
+        region: 'eu-north-1',
+        models: [MODEL],
+        endpoint: standIn.url,
+        credentials: { accessKeyId: 'AKIDPRISMTEST', secretAccessKey: 'prism-test-secret' },
+        logger: pino({ level: 'silent' }),
+      }),
+    );
+    const socket = await connect(one.url, bob.token);
+    const feed = new ReviewFeed(socket, review.id);
+    await feed.join();
+    const verdicts = () =>
+      feed.events.filter(
+        (e): e is Extract<ReviewEvent, { type: 'checklist.updated' }> => e.type === 'checklist.updated',
+      );
+    expect((await call(socket, 'analysis:start', { reviewId: review.id })).ok).toBe(true);
+    await waitFor(() => verdicts().length === 3, 30_000, 'three verdicts');
+
+    const rubricBlock =
+      'Rubric (cite checkpoints by number):\n1. Customer impact: Says how many customers were affected and for how long.\n2. Owner for every action: Each action names one owner.\n3. Glossary: Terms are defined. (optional)';
+    const systems = standIn.requests.map((request) => JSON.stringify(request.body.system));
+    expect(standIn.requestsOf('analysis').length).toBeGreaterThan(0);
+    expect(standIn.requestsOf('checklist')).toHaveLength(1);
+    for (const system of systems) {
+      expect(system).toContain(JSON.stringify(rubricBlock).slice(1, -1));
+      expect(system).not.toContain('Executive summary: states the problem');
+    }
+    // One prefix for every call of the review: it stays cached.
+    expect(new Set(systems).size).toBe(1);
+    expect(verdicts().map((e) => [e.data.n, e.data.source])).toEqual([
+      [1, 'ai'],
+      [2, 'ai'],
+      [3, 'ai'],
+    ]);
   });
 });
