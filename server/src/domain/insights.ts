@@ -117,10 +117,86 @@ export function weekOf(iso: string): string | undefined {
 
 const byKey = <T extends { key: string }>(a: T, b: T): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
-/** Sums the reviews' summaries into the workspace's insights (pure). */
+/** One review's own counts: summed into the workspace's, kept while its summary is the same object. */
+interface ReviewTotals {
+  acceptance: Map<string, AcceptanceRow>;
+  /** Per key: findings, distinct sections of this review, whether its checklist failed it. */
+  patterns: Map<string, { by: PatternBy; key: string; findings: number; sections: number; failed: boolean }>;
+  trends: Map<string, TrendRow>;
+}
+
+const totalsCache = new WeakMap<ReviewInsight, ReviewTotals>();
+
+/** Counts one review's items (memoized per summary: a summary is replaced when its review changes). */
+function reviewTotals(review: ReviewInsight): ReviewTotals {
+  const cached = totalsCache.get(review);
+  if (cached) return cached;
+  const totals: ReviewTotals = { acceptance: new Map(), patterns: new Map(), trends: new Map() };
+  const sections = new Map<string, Set<string>>();
+  const trend = (week: string): TrendRow => {
+    let row = totals.trends.get(week);
+    if (!row) {
+      row = { week, accepted: 0, rejected: 0, findings: 0 };
+      totals.trends.set(week, row);
+    }
+    return row;
+  };
+  const pattern = (by: PatternBy, key: string) => {
+    const id = `${by}\u0000${key}`;
+    let entry = totals.patterns.get(id);
+    if (!entry) {
+      entry = { by, key, findings: 0, sections: 0, failed: false };
+      totals.patterns.set(id, entry);
+    }
+    return entry;
+  };
+  for (const item of review.items) {
+    if (item.status !== 'pending') {
+      for (const by of ACCEPTANCE_BY) {
+        for (const key of keysOf(item, by)) {
+          const id = `${by}\u0000${key}`;
+          let row = totals.acceptance.get(id);
+          if (!row) {
+            row = { by, key, accepted: 0, rejected: 0, rate: 0 };
+            totals.acceptance.set(id, row);
+          }
+          row[item.status] += 1;
+        }
+      }
+      const week = item.decidedAt ? weekOf(item.decidedAt) : undefined;
+      if (week) trend(week)[item.status] += 1;
+    }
+    if (isFinding(item)) {
+      for (const by of PATTERN_BY) {
+        for (const key of keysOf(item, by)) {
+          const entry = pattern(by, key);
+          entry.findings += 1;
+          const id = `${by}\u0000${key}`;
+          let set = sections.get(id);
+          if (!set) {
+            set = new Set();
+            sections.set(id, set);
+          }
+          set.add(item.sectionId);
+        }
+      }
+      const week = weekOf(item.createdAt);
+      if (week) trend(week).findings += 1;
+    }
+  }
+  for (const [id, set] of sections) totals.patterns.get(id)!.sections = set.size;
+  for (const title of review.failed) pattern('checkpoint', title).failed = true;
+  totalsCache.set(review, totals);
+  return totals;
+}
+
+/**
+ * Sums the reviews' summaries into the workspace's insights (pure). Each review's own counts are
+ * computed once per summary, so after one decision only that review is counted again.
+ */
 export function aggregate(reviews: readonly ReviewInsight[]): Insights {
   const acceptance = new Map<string, AcceptanceRow>();
-  const patterns = new Map<string, { row: PatternRow; reviews: Set<string>; sections: Set<string> }>();
+  const patterns = new Map<string, PatternRow>();
   const trends = new Map<string, TrendRow>();
   const cost: InsightsCost = {
     usd: 0,
@@ -129,62 +205,39 @@ export function aggregate(reviews: readonly ReviewInsight[]): Insights {
     cacheReadTokens: 0,
     cacheWriteTokens: 0,
   };
-  const trend = (week: string): TrendRow => {
-    let row = trends.get(week);
-    if (!row) {
-      row = { week, accepted: 0, rejected: 0, findings: 0 };
-      trends.set(week, row);
-    }
-    return row;
-  };
-  const pattern = (by: PatternBy, key: string) => {
-    const id = `${by}\u0000${key}`;
-    let entry = patterns.get(id);
-    if (!entry) {
-      entry = {
-        row: { by, key, reviews: 0, findings: 0, sections: 0 },
-        reviews: new Set(),
-        sections: new Set(),
-      };
-      if (by === 'checkpoint') entry.row.failed = 0;
-      patterns.set(id, entry);
-    }
-    return entry;
-  };
 
   for (const review of reviews) {
-    for (const item of review.items) {
-      if (item.status !== 'pending') {
-        for (const by of ACCEPTANCE_BY) {
-          for (const key of keysOf(item, by)) {
-            const id = `${by}\u0000${key}`;
-            let row = acceptance.get(id);
-            if (!row) {
-              row = { by, key, accepted: 0, rejected: 0, rate: 0 };
-              acceptance.set(id, row);
-            }
-            row[item.status] += 1;
-          }
-        }
-        const week = item.decidedAt ? weekOf(item.decidedAt) : undefined;
-        if (week) trend(week)[item.status] += 1;
+    const totals = reviewTotals(review);
+    for (const [id, own] of totals.acceptance) {
+      let row = acceptance.get(id);
+      if (!row) {
+        row = { by: own.by, key: own.key, accepted: 0, rejected: 0, rate: 0 };
+        acceptance.set(id, row);
       }
-      if (isFinding(item)) {
-        for (const by of PATTERN_BY) {
-          for (const key of keysOf(item, by)) {
-            const entry = pattern(by, key);
-            entry.row.findings += 1;
-            entry.reviews.add(review.reviewId);
-            entry.sections.add(`${review.reviewId}\u0000${item.sectionId}`);
-          }
-        }
-        const week = weekOf(item.createdAt);
-        if (week) trend(week).findings += 1;
-      }
+      row.accepted += own.accepted;
+      row.rejected += own.rejected;
     }
-    for (const title of review.failed) {
-      const entry = pattern('checkpoint', title);
-      entry.row.failed = (entry.row.failed ?? 0) + 1;
+    for (const [id, own] of totals.patterns) {
+      let row = patterns.get(id);
+      if (!row) {
+        row = { by: own.by, key: own.key, reviews: 0, findings: 0, sections: 0 };
+        if (own.by === 'checkpoint') row.failed = 0;
+        patterns.set(id, row);
+      }
+      if (own.findings > 0) row.reviews += 1;
+      row.findings += own.findings;
+      row.sections += own.sections;
+      if (own.failed) row.failed = (row.failed ?? 0) + 1;
+    }
+    for (const [week, own] of totals.trends) {
+      let row = trends.get(week);
+      if (!row) {
+        row = { week, accepted: 0, rejected: 0, findings: 0 };
+        trends.set(week, row);
+      }
+      row.accepted += own.accepted;
+      row.rejected += own.rejected;
+      row.findings += own.findings;
     }
     cost.usd += review.usage.usd;
     cost.inputTokens += review.usage.inputTokens;
@@ -201,19 +254,13 @@ export function aggregate(reviews: readonly ReviewInsight[]): Insights {
       (a, b) =>
         order(ACCEPTANCE_BY)(a, b) || b.accepted + b.rejected - (a.accepted + a.rejected) || byKey(a, b),
     );
-  const patternRows = [...patterns.values()]
-    .map(({ row, reviews: inReviews, sections }) => ({
-      ...row,
-      reviews: inReviews.size,
-      sections: sections.size,
-    }))
-    .sort(
-      (a, b) =>
-        order(PATTERN_BY)(a, b) ||
-        b.findings + (b.failed ?? 0) - (a.findings + (a.failed ?? 0)) ||
-        b.reviews - a.reviews ||
-        byKey(a, b),
-    );
+  const patternRows = [...patterns.values()].sort(
+    (a, b) =>
+      order(PATTERN_BY)(a, b) ||
+      b.findings + (b.failed ?? 0) - (a.findings + (a.failed ?? 0)) ||
+      b.reviews - a.reviews ||
+      byKey(a, b),
+  );
   return {
     acceptance: acceptanceRows,
     patterns: patternRows,
@@ -278,9 +325,23 @@ export interface InsightsServiceDeps {
 /** Reads a workspace's reviews' summaries and sums them; the caller has checked membership. */
 export class InsightsService {
   private readonly deps: InsightsServiceDeps;
+  /** The last figures of each workspace and the version they are of (a few workspaces at most). */
+  private readonly figuresCache = new Map<string, { version: string; insights: Insights }>();
 
   constructor(deps: InsightsServiceDeps) {
     this.deps = deps;
+  }
+
+  /** The workspace's figures at `version` (from `version()`): summed again only when it moved. */
+  async figures(workspaceId: string, version: string, stamps: Map<string, string>): Promise<Insights> {
+    const cached = this.figuresCache.get(workspaceId);
+    if (cached?.version === version) return cached.insights;
+    const { reviews } = await this.read(workspaceId, stamps);
+    const insights = aggregate(reviews);
+    this.figuresCache.delete(workspaceId);
+    this.figuresCache.set(workspaceId, { version, insights });
+    if (this.figuresCache.size > 100) this.figuresCache.delete(this.figuresCache.keys().next().value!);
+    return insights;
   }
 
   /** The workspace's current `version` without reading any review again (stamps only). */

@@ -9,7 +9,7 @@
 import { PrismError } from '@prism/core';
 import { Router } from 'express';
 import { z } from 'zod';
-import { ACCEPTANCE_BY, aggregate, drill, type InsightsService } from '../domain/insights.ts';
+import { ACCEPTANCE_BY, drill, type InsightsService } from '../domain/insights.ts';
 import { insightsCsv, insightsXlsx } from '../domain/insights-export.ts';
 import type { WorkspaceService } from '../domain/workspaces.ts';
 import { userOf } from './auth.ts';
@@ -47,12 +47,12 @@ export function insightsRoutes(deps: { insights: InsightsService; workspaces: Wo
         res.status(304).end();
         return;
       }
-      const { reviews, titles } = await deps.insights.read(workspaceId, stamps);
       if (by && key) {
+        const { reviews, titles } = await deps.insights.read(workspaceId, stamps);
         res.json(drill(reviews, titles, by, key));
         return;
       }
-      const insights = aggregate(reviews);
+      const insights = await deps.insights.figures(workspaceId, version, stamps);
       if (format === 'csv') {
         res.type('text/csv; charset=utf-8');
         res.attachment(`insights-${workspaceId}.csv`);
