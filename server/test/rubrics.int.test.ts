@@ -317,6 +317,9 @@ describe('the rubric library', () => {
     expect(snapshot.checklist.every((e: ChecklistEntry) => e.source === 'rules')).toBe(true);
     expect(snapshot.checklist[0].explanation).toContain('"Customer impact"');
     expect(snapshot.rubric.version).toBe(1);
+    // The rules provider cites the default rubric's numbers: under a workspace rubric, none.
+    expect(snapshot.feedback.length).toBeGreaterThan(0);
+    expect(snapshot.feedback.every((item: { refs: number[] }) => item.refs.length === 0)).toBe(true);
 
     // The checklist's JSON export names the review's rubric too.
     const exported = await send(one.url, ada, `/api/reviews/${review.id}/export?format=json`, 'GET');
@@ -371,5 +374,10 @@ describe('the rubric library', () => {
       [2, 'ai'],
       [3, 'ai'],
     ]);
+    // Findings cite only checkpoints of the review's rubric.
+    const snapshot = (await call(socket, 'review:join', { reviewId: review.id })).snapshot;
+    const refs = (snapshot.feedback as { refs: number[] }[]).flatMap((item) => item.refs);
+    expect(snapshot.feedback.length).toBeGreaterThan(0);
+    expect(refs.every((n) => [1, 2, 3].includes(n))).toBe(true);
   });
 });

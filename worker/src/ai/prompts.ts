@@ -43,6 +43,16 @@ export const DEFAULT_RUBRIC = [
 export const CONSISTENCY_CHECKPOINT = 10;
 
 /**
+ * The refs whole-document findings cite: the default's Consistency, or a workspace rubric's
+ * checkpoint about consistency (none when it has no such checkpoint).
+ */
+export function consistencyRefs(rubric: Rubric | undefined): number[] {
+  if (!rubric || rubric.id === 'default') return [CONSISTENCY_CHECKPOINT];
+  const match = rubric.checkpoints.find((checkpoint) => /consisten|contradict/i.test(checkpoint.title));
+  return match ? [match.n] : [];
+}
+
+/**
  * How to judge a finding: the definitions every call shares (in the cached prefix). MIN_CONFIDENCE
  * (0.8 by default) is the display cut-off, so the confidence scale is anchored on it.
  */
@@ -183,7 +193,7 @@ ${sections}
 For each inconsistency write one finding: "sectionId" and "quote" are the place where the reader should fix it, "otherSectionId" and "otherQuote" the place it disagrees with (exact words of that section). Say in the description what disagrees, naming the other section by its title. Type critical when a decision or an action rests on the disagreeing facts, else important. Report at most ${options.maxFindings} findings, the most important first; report nothing when the sections agree.
 
 Answer in JSON Lines: one JSON object per line, no other text, no code fences. Each object:
-${CROSS_FINDING_FIELDS}`;
+${CROSS_FINDING_FIELDS.replace('"refs":[10]', `"refs":${JSON.stringify(consistencyRefs(document.rubric))}`)}`;
 }
 
 /** The findings and decisions chat sees, as a compact list (no ids). */

@@ -1,7 +1,8 @@
 import type { Rubric } from '@prism/core';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RUBRIC, systemPrompt } from './prompts.ts';
+import { crossCheckPrompt, DEFAULT_RUBRIC, systemPrompt } from './prompts.ts';
 import type { DocumentContext } from './provider.ts';
+import { rubricRefs } from './rubric-refs.ts';
 
 const DOCUMENT: DocumentContext = {
   reviewId: 'r_1',
@@ -32,5 +33,27 @@ describe('the cached prefix carries the review rubric', () => {
     const plain = systemPrompt(DOCUMENT);
     expect(plain).toContain(`1. ${DEFAULT_RUBRIC[0]}\n2. ${DEFAULT_RUBRIC[1]}`);
     expect(systemPrompt({ ...DOCUMENT, rubric: { ...RUBRIC, id: 'default' } })).toBe(plain);
+  });
+
+  it("whole-document findings cite the rubric's consistency checkpoint, or none", () => {
+    const options = { maxFindings: 5, decided: [] };
+    expect(crossCheckPrompt(DOCUMENT, options)).toContain('"refs":[10]');
+    expect(crossCheckPrompt({ ...DOCUMENT, rubric: RUBRIC }, options)).toContain('"refs":[]');
+    const withConsistency: Rubric = {
+      ...RUBRIC,
+      checkpoints: [
+        ...RUBRIC.checkpoints,
+        { n: 3, title: 'Consistent figures', description: '', required: true },
+      ],
+    };
+    expect(crossCheckPrompt({ ...DOCUMENT, rubric: withConsistency }, options)).toContain('"refs":[3]');
+  });
+});
+
+describe("a finding's refs under the review's rubric", () => {
+  it('keeps a model ref the rubric has, drops the others, and every rules ref', () => {
+    expect(rubricRefs([1, 7], RUBRIC, 'ai')).toEqual([1]);
+    expect(rubricRefs([2], RUBRIC, 'rules')).toEqual([]);
+    expect(rubricRefs([9, 11], undefined, 'rules')).toEqual([9, 11]);
   });
 });

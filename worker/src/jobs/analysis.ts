@@ -23,6 +23,7 @@ import { Coalescer } from '../ai/coalescer.ts';
 import { FindingFilter } from '../ai/findings.ts';
 import { splitIntoParts } from '../ai/parts.ts';
 import { type AnalysisResult, ProviderError } from '../ai/provider.ts';
+import { rubricRefs } from '../ai/rubric-refs.ts';
 import { queueChecklistIfDone } from './checklist.ts';
 import { queueDocumentPassIfDone } from './consistency.ts';
 import { decidedItems, rejectedPoints } from './memory.ts';
@@ -125,6 +126,7 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
           id: `f_${createHash('sha256').update(`${attempt}:${found}`).digest('base64url').slice(0, 16)}`,
           sectionId,
           ...shown,
+          refs: rubricRefs(shown.refs, document.rubric, provider.name === 'rules' ? 'rules' : 'ai'),
           source: provider.name === 'rules' ? 'rules' : 'ai',
           model: model || provider.name,
           status: 'pending',

@@ -19,6 +19,7 @@ import { analysisJobField, type Guard, type PendingAppend } from '@prism/store';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { FindingFilter } from '../ai/findings.ts';
 import { type CrossFinding, type DocumentSection, type Finding, ProviderError } from '../ai/provider.ts';
+import { rubricRefs } from '../ai/rubric-refs.ts';
 import { decidedItems, rejectedPoints } from './memory.ts';
 import { assertBudget, documentContext, newAttempt, Superseded } from './shared.ts';
 import type { Handler, JobContext } from './types.ts';
@@ -102,7 +103,7 @@ export const checkConsistency: Handler<'analysis.document'> = async (job, contex
           : undefined;
       const first = itemFrom(
         home.id,
-        mentioning(shown, otherSection),
+        mentioning({ ...shown, refs: rubricRefs(shown.refs, document.rubric, 'ai') }, otherSection),
         newId(),
         model || provider.name,
         now(),
@@ -110,7 +111,13 @@ export const checkConsistency: Handler<'analysis.document'> = async (job, contex
       const entries = [first];
       if (otherSection && otherShown?.quote) {
         const { replacement: _, ...rest } = otherShown;
-        const second = itemFrom(otherSection.id, rest, newId(), first.model!, first.createdAt);
+        const second = itemFrom(
+          otherSection.id,
+          { ...rest, refs: rubricRefs(rest.refs, document.rubric, 'ai') },
+          newId(),
+          first.model!,
+          first.createdAt,
+        );
         first.linkedTo = second.id;
         second.linkedTo = first.id;
         entries.push(second);
