@@ -3,7 +3,7 @@
  * at the same time against one Prism (this test's server and worker), each into its own results
  * directory; the merge adds their counts up and finds no gap or duplicate across them.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,7 +99,10 @@ describe('load generators split one scenario', () => {
     const per = segments.map((s) => s.summary.figures);
 
     // Each generator ran its half: ten reviewers, every one joined and verified its sequence.
-    expect(per.map((f) => f.reviewers)).toEqual([REVIEWERS / 2, REVIEWERS / 2]);
+    expect(
+      per.map((f) => f.reviewers),
+      runs.map((r) => r.output.slice(-4000)).join('\n'),
+    ).toEqual([REVIEWERS / 2, REVIEWERS / 2]);
     expect(merged.figures.reviewers).toBe(REVIEWERS);
     expect(merged.figures.verified).toBe(REVIEWERS);
     expect(merged.figures.deliveries).toBe((per[0]?.deliveries ?? 0) + (per[1]?.deliveries ?? 0));
@@ -121,5 +124,15 @@ describe('load generators split one scenario', () => {
     expect(md).toContain(`| prism smoke (merged) | ${REVIEWERS} |`);
     expect(md).toContain('| segment 1/2 ');
     expect(md).toContain('| segment 2/2 ');
+
+    // The same through the npm script a load tester runs: merged.md and merged.json written.
+    const out = join(dir, 'merged');
+    const cli = spawnSync('npm', ['run', '-s', 'loadtest:merge', '--', '--out', out, ...dirs], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(cli.status, cli.stderr).toBe(merged.passed ? 0 : 1);
+    expect(readFileSync(join(out, 'merged.md'), 'utf8')).toBe(md);
+    expect(JSON.parse(readFileSync(join(out, 'merged.json'), 'utf8')).figures.reviewers).toBe(REVIEWERS);
   }, 240_000);
 });
