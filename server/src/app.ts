@@ -61,8 +61,8 @@ import { registerHandlers } from './realtime/handlers.ts';
 import { PRESENCE_ANSWER_MS, Presence } from './realtime/presence.ts';
 import { Relay } from './realtime/relay.ts';
 import { SocketCap } from './realtime/socket-cap.ts';
-import { WorkspaceRemoval } from './realtime/workspace-removal.ts';
 import type { PrismServer } from './realtime/types.ts';
+import { WorkspaceRemoval } from './realtime/workspace-removal.ts';
 
 export interface AppDeps {
   config: ServerConfig;
