@@ -252,6 +252,9 @@ describe('bad input on sockets', () => {
     const before = await seqNow();
     const cases: [string, string, Record<string, unknown>][] = [
       ['join unknown review', 'review:join', { reviewId: 'r_nope' }],
+      // An id no review can have (a NUL, a slash, a quote) is unknown too, never an archive to look up.
+      ['join an impossible review id', 'review:join', { reviewId: 'r_\u0000/"..' }],
+      ['cancel on an impossible review id', 'analysis:cancel', { reviewId: '\u0000\n' }],
       ['add unknown review', 'feedback:add', addPayload({ reviewId: 'r_nope' })],
       ['add unknown section', 'feedback:add', addPayload({ sectionId: 's_nope' })],
       [

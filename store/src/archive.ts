@@ -56,6 +56,9 @@ end
 return out
 `;
 
+/** The ids Prism gives reviews (a kind prefix and base64url), the only ones archives are written for. */
+const ARCHIVABLE_ID = /^[A-Za-z0-9_-]{1,200}$/;
+
 /** Where a review's objects live; everything under it goes when the review is deleted. */
 export const reviewObjectPrefix = (reviewId: string): string => `reviews/${reviewId}/`;
 export const archiveObjectKey = (reviewId: string): string => `reviews/${reviewId}/archive.json.gz`;
@@ -183,6 +186,9 @@ export class ArchiveStore {
    * when there is neither a review nor an archive of it.
    */
   async restore(reviewId: string): Promise<boolean> {
+    // Only an id that names a folder of the store can have been archived: anything else (a NUL,
+    // a slash, a quote from a hostile payload) has no archive, and is not looked up.
+    if (!ARCHIVABLE_ID.test(reviewId)) return false;
     const keys = this.log.keys(reviewId);
     if ((await this.redis.exists(keys.meta)) === 1) return true;
     return this.locked(reviewId, () => this.restoreHeld(reviewId, keys));
