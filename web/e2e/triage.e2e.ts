@@ -406,7 +406,11 @@ runE2e('triage', async ({ topology, log, person }) => {
   // Below 1000 px the findings are a drawer; a click on a highlight opens it on the card.
   await olivia.setViewportSize({ width: 900, height: 800 });
   const scrim = olivia.getByRole('button', { name: 'Close the panel' });
-  if (await scrim.count()) await scrim.click({ position: { x: 20, y: 300 } });
+  // The drawer may open as the layout changes: close it (its scrim) until it stays closed.
+  await until('the findings drawer closed', async () => {
+    if (await scrim.count()) await scrim.click({ position: { x: 20, y: 300 } });
+    return (await olivia.locator('.drawer.open').count()) === 0;
+  });
   const narrowMark = olivia.locator('mark[data-feedback-id]').first();
   const narrowId = await narrowMark.getAttribute('data-feedback-id');
   await narrowMark.click();
