@@ -7,6 +7,7 @@ export * from './docx/sections.ts';
 export * from './env.ts';
 export * from './errors.ts';
 export * from './export.ts';
+export * from './insights.ts';
 export * from './jobs.ts';
 export * from './lifecycle.ts';
 export * from './mentions.ts';

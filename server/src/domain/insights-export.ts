@@ -4,8 +4,8 @@
  * `table` column first; the workbook has one sheet per table, a styled header row, and numbers
  * stored as numbers.
  */
+import type { Insights } from '@prism/core';
 import ExcelJS from 'exceljs';
-import type { Insights } from './insights.ts';
 
 interface Table {
   name: string;

@@ -1,6 +1,7 @@
 /**
  * A workspace's insights (CONTRACT 7.4): acceptance by category, checkpoint, type and source,
  * recurring problems, trends by week, cost, and the reviews and items behind each figure.
+ * The answer's types are core/src/insights.ts.
  *
  * The workspace's reviews are its library records (archived ones too: the library keeps their
  * records); each review's summary comes from the insights store (store/src/insights.ts), read
@@ -22,70 +23,19 @@
  * - cost: the sum of each review's priced usage.
  */
 import { createHash } from 'node:crypto';
+import {
+  ACCEPTANCE_BY,
+  type AcceptanceBy,
+  type AcceptanceRow,
+  type Drill,
+  type Insights,
+  type InsightsCost,
+  PATTERN_BY,
+  type PatternBy,
+  type PatternRow,
+  type TrendRow,
+} from '@prism/core';
 import type { InsightItem, InsightsStore, ReviewInsight } from '@prism/store';
-
-export const ACCEPTANCE_BY = ['category', 'checkpoint', 'type', 'source'] as const;
-export type AcceptanceBy = (typeof ACCEPTANCE_BY)[number];
-export const PATTERN_BY = ['category', 'checkpoint'] as const;
-export type PatternBy = (typeof PATTERN_BY)[number];
-
-export interface AcceptanceRow {
-  by: AcceptanceBy;
-  key: string;
-  accepted: number;
-  rejected: number;
-  rate: number;
-}
-
-export interface PatternRow {
-  by: PatternBy;
-  key: string;
-  reviews: number;
-  findings: number;
-  sections: number;
-  /** Checkpoints only: reviews whose checklist verdict for it is `fail`. */
-  failed?: number;
-}
-
-export interface TrendRow {
-  /** The Monday (UTC) the week starts on, `YYYY-MM-DD`. */
-  week: string;
-  accepted: number;
-  rejected: number;
-  findings: number;
-}
-
-export interface InsightsCost {
-  usd: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-}
-
-export interface Insights {
-  acceptance: AcceptanceRow[];
-  patterns: PatternRow[];
-  trends: TrendRow[];
-  cost: InsightsCost;
-  /** How many reviews the figures cover (archived ones included). */
-  reviews: number;
-}
-
-/** The reviews and items behind one figure. */
-export interface Drill {
-  by: AcceptanceBy;
-  key: string;
-  reviews: {
-    id: string;
-    title: string;
-    archived: boolean;
-    items: Pick<
-      InsightItem,
-      'id' | 'sectionId' | 'category' | 'type' | 'source' | 'status' | 'description'
-    >[];
-  }[];
-}
 
 /** The keys an item counts under for one dimension. */
 export function keysOf(item: InsightItem, by: AcceptanceBy): string[] {

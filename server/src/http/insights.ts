@@ -6,10 +6,10 @@
  * `If-None-Match` with the current one answers 304 after reading only the reviews' stamps, so a page
  * may poll it cheaply.
  */
-import { PrismError } from '@prism/core';
+import { ACCEPTANCE_BY, PrismError } from '@prism/core';
 import { Router } from 'express';
 import { z } from 'zod';
-import { ACCEPTANCE_BY, drill, type InsightsService } from '../domain/insights.ts';
+import { drill, type InsightsService } from '../domain/insights.ts';
 import { insightsCsv, insightsXlsx } from '../domain/insights-export.ts';
 import type { WorkspaceService } from '../domain/workspaces.ts';
 import { userOf } from './auth.ts';
