@@ -21,7 +21,7 @@ import type { Presence } from '../realtime/presence.ts';
 import { requireJson, userOf } from './auth.ts';
 import { route } from './errors.ts';
 import { limitAddress } from './limits.ts';
-import { readUpload } from './upload.ts';
+import { readUpload, spendUpload } from './upload.ts';
 
 export interface ReviewRoutesDeps {
   service: ReviewService;
@@ -48,13 +48,7 @@ export function reviewRoutes(deps: ReviewRoutesDeps): Router {
     '/reviews',
     route(async (req, res) => {
       const user = userOf(req);
-      if (!(await limits.upload(user.id))) {
-        // Two uploads racing for the last allowance: the loser is told when to come back too.
-        const spent = await limits.uploadsSpent(user.id);
-        res.setHeader('retry-after', String(spent?.retryAfterS ?? 60));
-        req.resume();
-        throw new PrismError('rate_limited', 'Too many uploads in the last minute; wait a moment.');
-      }
+      await spendUpload(limits, user.id, req, res);
       const upload = await readUpload(req, deps.maxUploadBytes);
       const file = upload.files.file;
       if (!file)

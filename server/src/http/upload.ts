@@ -7,7 +7,8 @@
  */
 import { PrismError } from '@prism/core';
 import busboy from 'busboy';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
+import type { RateLimits } from '../infra/rate-limit.ts';
 
 export interface UploadedFile {
   name: string;
@@ -40,6 +41,24 @@ export interface Upload {
 }
 
 const FILE_FIELDS = new Set(['file', 'guidelines']);
+
+/**
+ * Spends one of the person's uploads (60 a minute) before the body is read. Refused: the body is
+ * drained and `rate_limited` thrown with Retry-After (two uploads racing for the last allowance:
+ * the loser is told when to come back too).
+ */
+export async function spendUpload(
+  limits: RateLimits,
+  userId: string,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  if (await limits.upload(userId)) return;
+  const spent = await limits.uploadsSpent(userId);
+  res.setHeader('retry-after', String(spent?.retryAfterS ?? 60));
+  req.resume();
+  throw new PrismError('rate_limited', 'Too many uploads in the last minute; wait a moment.');
+}
 
 export function readUpload(req: Request, maxBytes: number): Promise<Upload> {
   return new Promise((resolve, reject) => {
