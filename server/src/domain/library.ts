@@ -4,20 +4,17 @@
  * by words and status, newest activity first. Records stay after a review is archived, so an
  * archived review is still listed and found.
  */
+import { type LibraryQuery, PrismError, type ReviewSummary, type Role, type User } from '@prism/core';
 import {
-  higherRole,
-  type LibraryQuery,
-  PrismError,
-  type ReviewSummary,
-  type Role,
-  type User,
-} from '@prism/core';
-import { type LibraryRecord, type LibraryStore, libraryHome, type ReviewStore } from '@prism/store';
+  type LibraryRecord,
+  type LibraryStore,
+  libraryHome,
+  type ReviewStore,
+  type WorkspaceRole,
+} from '@prism/store';
 import type { LibraryIndex } from './library-index.ts';
 import { searchText } from './library-text.ts';
-
-/** A person's role in a workspace (CONTRACT 7.2). */
-export type WorkspaceRole = 'admin' | 'member';
+import { reviewRole } from './workspaces.ts';
 
 export interface LibraryServiceDeps {
   library: LibraryStore;
@@ -28,9 +25,6 @@ export interface LibraryServiceDeps {
   /** Who is in each review's room now, across servers (presence). */
   here: (reviewIds: readonly string[]) => Promise<Map<string, User[]>>;
 }
-
-/** What a workspace role may do in the workspace's reviews: admins act as owners, members as reviewers. */
-const WORKSPACE_REVIEW_ROLE: Record<WorkspaceRole, Role> = { admin: 'owner', member: 'reviewer' };
 
 export class LibraryService {
   private readonly deps: LibraryServiceDeps;
@@ -91,12 +85,8 @@ export class LibraryService {
           if (only && !only.has(id)) continue;
           if (ids && !ids.has(id)) continue;
           if (status && record.status !== status) continue;
-          const own = record.members[user.id];
-          const fromWorkspace = workspaceRole ? WORKSPACE_REVIEW_ROLE[workspaceRole] : undefined;
           // A listed review the record has no role for yet (a join a moment ago): the least role.
-          const role =
-            own && fromWorkspace ? higherRole(own, fromWorkspace) : (own ?? fromWorkspace ?? 'viewer');
-          found.push({ record, role });
+          found.push({ record, role: reviewRole(record.members[user.id], workspaceRole) ?? 'viewer' });
         }
       }),
     );

@@ -21,7 +21,6 @@ import {
   edit,
   type FeedbackItem,
   findMentions,
-  higherRole,
   newUserItem,
   PrismError,
   type Reply,
@@ -33,11 +32,9 @@ import {
 } from '@prism/core';
 import type { EventLog, MemberRecord, ReviewMeta, ReviewStore, WorkspaceRole } from '@prism/store';
 import { newId } from './ids.ts';
+import { reviewRole } from './workspaces.ts';
 
 const MAX_RACES = 20;
-
-/** What a workspace role may do in the workspace's reviews (CONTRACT 7.2). */
-const WORKSPACE_REVIEW_ROLE: Record<WorkspaceRole, Role> = { admin: 'owner', member: 'reviewer' };
 
 /** What a submitted review refuses until it is reopened: changes to its findings and its conversation. */
 const CHANGES_REVIEW: ReadonlySet<Action> = new Set([
@@ -117,9 +114,7 @@ export class ReviewService {
     );
     if (!meta) throw new PrismError('not_found', 'There is no review with this id.');
     // A workspace's members act in its reviews (admins as owners), unless the review gives more.
-    const fromWorkspace = workspaceRole ? WORKSPACE_REVIEW_ROLE[workspaceRole] : undefined;
-    const role =
-      member && fromWorkspace ? higherRole(member.role, fromWorkspace) : (member?.role ?? fromWorkspace);
+    const role = reviewRole(member?.role, workspaceRole);
     assertCan(role, action);
     if (lifecycle) assertOpen(lifecycle.status);
     return { user: member?.user ?? user, joinedAt: member?.joinedAt ?? meta.createdAt, role, meta };

@@ -3,10 +3,25 @@
  * workspace; members see it. A removal is told to every server (`onRemoved`), which takes the
  * person's live sockets out of the workspace's reviews at once.
  */
-import { PrismError, type User } from '@prism/core';
+import { higherRole, PrismError, type Role, type User } from '@prism/core';
 import type { WorkspaceMemberRecord, WorkspaceRole, WorkspaceStore, WorkspaceView } from '@prism/store';
 import { newId } from './ids.ts';
 import type { TokenSigner, WorkspaceInviteRole } from './tokens.ts';
+
+/** What a workspace role may do in the workspace's reviews: admins act as owners, members as reviewers. */
+const WORKSPACE_REVIEW_ROLE: Record<WorkspaceRole, Role> = { admin: 'owner', member: 'reviewer' };
+
+/**
+ * A person's role in a review: the higher of the review's own role for them and the one their role
+ * in the review's workspace gives (CONTRACT 7.2); undefined when they have neither.
+ */
+export function reviewRole(
+  own: Role | undefined,
+  workspaceRole: WorkspaceRole | undefined,
+): Role | undefined {
+  const fromWorkspace = workspaceRole ? WORKSPACE_REVIEW_ROLE[workspaceRole] : undefined;
+  return own && fromWorkspace ? higherRole(own, fromWorkspace) : (own ?? fromWorkspace);
+}
 
 export interface WorkspaceServiceDeps {
   store: WorkspaceStore;
