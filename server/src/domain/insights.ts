@@ -272,6 +272,16 @@ export interface InsightsServiceDeps {
   records: WorkspaceRecords;
 }
 
+/**
+ * A workspace's reviews as one request sees them: their records, their stamps and the version
+ * those hash to. The figures and the drill-down of a request are over exactly these reviews.
+ */
+export interface WorkspaceStamps {
+  version: string;
+  stamps: Map<string, string>;
+  records: ReadonlyMap<string, { title: string }>;
+}
+
 /** Reads a workspace's reviews' summaries and sums them; the caller has checked membership. */
 export class InsightsService {
   private readonly deps: InsightsServiceDeps;
@@ -282,32 +292,29 @@ export class InsightsService {
     this.deps = deps;
   }
 
-  /** The workspace's figures at `version` (from `version()`): summed again only when it moved. */
-  async figures(workspaceId: string, version: string, stamps: Map<string, string>): Promise<Insights> {
+  /** The workspace's reviews and their `version`, reading no review again (stamps only). */
+  async version(workspaceId: string): Promise<WorkspaceStamps> {
+    const records = await this.deps.records(workspaceId);
+    const stamps = await this.deps.store.stamps([...records.keys()]);
+    return { version: insightsVersion(stamps), stamps, records };
+  }
+
+  /** The workspace's figures at `at` (from `version()`): summed again only when its version moved. */
+  async figures(workspaceId: string, at: WorkspaceStamps): Promise<Insights> {
     const cached = this.figuresCache.get(workspaceId);
-    if (cached?.version === version) return cached.insights;
-    const { reviews } = await this.read(workspaceId, stamps);
+    if (cached?.version === at.version) return cached.insights;
+    const { reviews } = await this.read(at);
     const insights = aggregate(reviews);
     this.figuresCache.delete(workspaceId);
-    this.figuresCache.set(workspaceId, { version, insights });
+    this.figuresCache.set(workspaceId, { version: at.version, insights });
     if (this.figuresCache.size > 100) this.figuresCache.delete(this.figuresCache.keys().next().value!);
     return insights;
   }
 
-  /** The workspace's current `version` without reading any review again (stamps only). */
-  async version(workspaceId: string): Promise<{ version: string; stamps: Map<string, string> }> {
-    const records = await this.deps.records(workspaceId);
-    const stamps = await this.deps.store.stamps([...records.keys()]);
-    return { version: insightsVersion(stamps), stamps };
-  }
-
-  async read(
-    workspaceId: string,
-    stamps?: Map<string, string>,
-  ): Promise<{ reviews: ReviewInsight[]; titles: Map<string, string> }> {
-    const records = await this.deps.records(workspaceId);
-    const titles = new Map([...records].map(([id, record]) => [id, record.title]));
-    const reviews = await this.deps.store.reviews([...records.keys()], stamps);
+  /** The summaries of the reviews `at` names (read again only where a stamp moved), and their titles. */
+  async read(at: WorkspaceStamps): Promise<{ reviews: ReviewInsight[]; titles: Map<string, string> }> {
+    const titles = new Map([...at.records].map(([id, record]) => [id, record.title]));
+    const reviews = await this.deps.store.reviews([...at.records.keys()], at.stamps);
     return { reviews, titles };
   }
 }

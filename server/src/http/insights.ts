@@ -40,19 +40,19 @@ export function insightsRoutes(deps: { insights: InsightsService; workspaces: Wo
       if ((by === undefined) !== (key === undefined))
         throw new PrismError('invalid', 'Give by and key together.');
       res.set('cache-control', 'private, no-cache');
-      const { version, stamps } = await deps.insights.version(workspaceId);
-      const etag = `"${format}-${by ?? ''}-${key ? encodeURIComponent(key) : ''}-${version}"`;
+      const at = await deps.insights.version(workspaceId);
+      const etag = `"${format}-${by ?? ''}-${key ? encodeURIComponent(key) : ''}-${at.version}"`;
       res.set('etag', etag);
       if (req.headers['if-none-match'] === etag) {
         res.status(304).end();
         return;
       }
       if (by && key) {
-        const { reviews, titles } = await deps.insights.read(workspaceId, stamps);
+        const { reviews, titles } = await deps.insights.read(at);
         res.json(drill(reviews, titles, by, key));
         return;
       }
-      const insights = await deps.insights.figures(workspaceId, version, stamps);
+      const insights = await deps.insights.figures(workspaceId, at);
       if (format === 'csv') {
         res.type('text/csv; charset=utf-8');
         res.attachment(`insights-${workspaceId}.csv`);
@@ -65,7 +65,7 @@ export function insightsRoutes(deps: { insights: InsightsService; workspaces: Wo
         res.send(await insightsXlsx(insights, `Prism insights ${workspaceId}`));
         return;
       }
-      res.json({ ...insights, version });
+      res.json({ ...insights, version: at.version });
     }),
   );
 
