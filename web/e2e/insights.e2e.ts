@@ -13,7 +13,18 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { analysisFinished, DOCUMENT, findings, RESULTS, runE2e, signIn, until } from './room-helpers.ts';
+import {
+  analysisFinished,
+  createWorkspace,
+  DOCUMENT,
+  findings,
+  joinWorkspace,
+  RESULTS,
+  runE2e,
+  signIn,
+  until,
+  uploadIntoWorkspace,
+} from './room-helpers.ts';
 
 runE2e('insights', async ({ topology, log, person }) => {
   await topology.start(2);
@@ -24,26 +35,11 @@ runE2e('insights', async ({ topology, log, person }) => {
 
   await ada.page.goto(`${one.url}/`);
   await signIn(ada.page, ada.name);
-  await ada.page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'New workspace…' });
-  await ada.page.waitForURL((url) => url.pathname === '/workspaces');
-  await ada.page.getByLabel('Name', { exact: true }).fill('Audit team');
-  await ada.page.getByRole('button', { name: 'Create workspace' }).click();
-  await ada.page.waitForURL(/\/workspaces\/w_[^/]+$/);
-  const membersPath = new URL(ada.page.url()).pathname;
-  await ada.page.getByLabel('Role', { exact: true }).selectOption('member');
-  await ada.page.getByRole('button', { name: 'Create invite link' }).click();
-  const link = new URL(await until('the invite link', () => ada.page.getByLabel(/Invite link/).inputValue()));
-  await bob.page.goto(`${two.url}${link.pathname}${link.search}`);
-  await signIn(bob.page, bob.name);
-  await bob.page.waitForURL((url) => url.pathname === membersPath, { timeout: 15_000 });
+  const membersPath = await createWorkspace(ada.page, 'Audit team');
+  await joinWorkspace(ada.page, 'member', bob, two, membersPath);
 
   // Ada uploads into the workspace and analyses it with the rules provider.
-  await ada.page.goto(`${one.url}/`);
-  await ada.page.locator('form p.hint', { hasText: 'Audit team' }).waitFor();
-  await ada.page.getByLabel('Document', { exact: true }).setInputFiles(DOCUMENT);
-  await ada.page.getByRole('button', { name: 'Start review', exact: true }).click();
-  await ada.page.waitForURL(/\/reviews\/[^/]+$/, { timeout: 20_000 });
-  const reviewPath = new URL(ada.page.url()).pathname;
+  const reviewPath = await uploadIntoWorkspace(ada.page, one, 'Audit team', DOCUMENT);
   await ada.page.getByRole('button', { name: 'Analyze all', exact: true }).click();
   await until('the analysis to finish', () => analysisFinished(ada.page), 30_000);
   await until('findings', async () => (await findings(ada.page).count()) > 0);

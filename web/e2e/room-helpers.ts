@@ -97,6 +97,53 @@ export async function startReview(page: Page, server: ServerInstance, name: stri
   return new URL(page.url()).pathname;
 }
 
+/** Creates a workspace from the header's switcher; resolves with its members page's path, where it lands. */
+export async function createWorkspace(page: Page, name: string): Promise<string> {
+  await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'New workspace…' });
+  await page.waitForURL((url) => url.pathname === '/workspaces');
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByRole('button', { name: 'Create workspace' }).click();
+  await page.waitForURL(/\/workspaces\/w_[^/]+$/);
+  return new URL(page.url()).pathname;
+}
+
+/**
+ * The admin, on the workspace's members page, creates an invite link for `role`; `person` opens it on
+ * `server`, signs in and lands on the same members page.
+ */
+export async function joinWorkspace(
+  admin: Page,
+  role: 'admin' | 'member',
+  person: Person,
+  server: ServerInstance,
+  membersPath: string,
+): Promise<void> {
+  await admin.getByLabel('Role', { exact: true }).selectOption(role);
+  await admin.getByRole('button', { name: 'Create invite link' }).click();
+  const link = new URL(await until('the invite link', () => admin.getByLabel(/Invite link/).inputValue()));
+  await person.page.goto(`${server.url}${link.pathname}${link.search}`);
+  await signIn(person.page, person.name);
+  await person.page.waitForURL((url) => url.pathname === membersPath, { timeout: 15_000 });
+}
+
+/**
+ * On `server`'s home page, once the upload form names the current workspace, uploads `file`;
+ * resolves with the room's path once it opens.
+ */
+export async function uploadIntoWorkspace(
+  page: Page,
+  server: ServerInstance,
+  workspaceName: string,
+  file: string,
+): Promise<string> {
+  await page.goto(`${server.url}/`);
+  await page.locator('form p.hint', { hasText: workspaceName }).waitFor();
+  await page.getByLabel('Document', { exact: true }).setInputFiles(file);
+  await page.getByRole('button', { name: 'Start review', exact: true }).click();
+  await page.waitForURL(/\/reviews\/[^/]+$/, { timeout: 20_000 });
+  return new URL(page.url()).pathname;
+}
+
 /** The owner creates a reviewer link in the Invite dialog and closes it. */
 export async function reviewerLink(page: Page): Promise<URL> {
   await page.getByRole('button', { name: 'Invite', exact: true }).click();

@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { DOCUMENT, runE2e, signIn, until } from './room-helpers.ts';
+import { createWorkspace, DOCUMENT, runE2e, signIn, until } from './room-helpers.ts';
 
 const GUIDELINES = resolve(
   import.meta.dirname,
@@ -29,11 +29,7 @@ runE2e('rubrics', async ({ topology, log, person }) => {
 
   await page.goto(`${one.url}/`);
   await signIn(page, ada.name);
-  await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'New workspace…' });
-  await page.waitForURL((url) => url.pathname === '/workspaces');
-  await page.getByLabel('Name', { exact: true }).fill('Incident desk');
-  await page.getByRole('button', { name: 'Create workspace' }).click();
-  await page.waitForURL(/\/workspaces\/w_[^/]+$/);
+  await createWorkspace(page, 'Incident desk');
   await page.getByRole('link', { name: /^Rubrics/ }).click();
   await page.waitForURL(/\/rubrics$/);
   await page.getByRole('heading', { name: 'Prism default', level: 2 }).waitFor();

@@ -11,7 +11,15 @@
  * Screenshots: /tmp/workspace-members.png, /tmp/workspace-home.png.
  */
 import assert from 'node:assert/strict';
-import { DOCUMENT, runE2e, signIn, until } from './room-helpers.ts';
+import {
+  createWorkspace,
+  DOCUMENT,
+  joinWorkspace,
+  runE2e,
+  signIn,
+  until,
+  uploadIntoWorkspace,
+} from './room-helpers.ts';
 
 const MEMBERS_SHOT = process.env.WORKSPACE_MEMBERS_SHOT || '/tmp/workspace-members.png';
 const HOME_SHOT = process.env.WORKSPACE_HOME_SHOT || '/tmp/workspace-home.png';
@@ -26,12 +34,7 @@ runE2e('workspaces', async ({ topology, log, person }) => {
   // 1. Ada creates a workspace from the switcher.
   await ada.page.goto(`${one.url}/`);
   await signIn(ada.page, ada.name);
-  await ada.page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'New workspace…' });
-  await ada.page.waitForURL((url) => url.pathname === '/workspaces');
-  await ada.page.getByLabel('Name', { exact: true }).fill('Legal team');
-  await ada.page.getByRole('button', { name: 'Create workspace' }).click();
-  await ada.page.waitForURL(/\/workspaces\/w_[^/]+$/);
-  const membersPath = new URL(ada.page.url()).pathname;
+  const membersPath = await createWorkspace(ada.page, 'Legal team');
   await ada.page.getByRole('heading', { name: 'Legal team', level: 1 }).waitFor();
   assert.equal(
     await ada.page.getByLabel('Workspace', { exact: true }).inputValue(),
@@ -39,12 +42,7 @@ runE2e('workspaces', async ({ topology, log, person }) => {
   );
 
   // 2. A member invite link, opened by Bob on server 2.
-  await ada.page.getByLabel('Role', { exact: true }).selectOption('member');
-  await ada.page.getByRole('button', { name: 'Create invite link' }).click();
-  const link = new URL(await until('the invite link', () => ada.page.getByLabel(/Invite link/).inputValue()));
-  await bob.page.goto(`${two.url}${link.pathname}${link.search}`);
-  await signIn(bob.page, bob.name);
-  await bob.page.waitForURL((url) => url.pathname === membersPath, { timeout: 15_000 });
+  await joinWorkspace(ada.page, 'member', bob, two, membersPath);
   await bob.page.getByText('Bob Member (you)').waitFor();
   assert.equal(await bob.page.getByRole('button', { name: /^Remove / }).count(), 0, 'a member cannot remove');
   log('Bob joined the workspace on server 2');
@@ -53,12 +51,7 @@ runE2e('workspaces', async ({ topology, log, person }) => {
   await ada.page.reload();
   await ada.page.getByText('Bob Member').waitFor();
   await ada.page.screenshot({ path: MEMBERS_SHOT });
-  await ada.page.goto(`${one.url}/`);
-  await ada.page.locator('form p.hint', { hasText: 'Legal team' }).waitFor();
-  await ada.page.getByLabel('Document', { exact: true }).setInputFiles(DOCUMENT);
-  await ada.page.getByRole('button', { name: 'Start review', exact: true }).click();
-  await ada.page.waitForURL(/\/reviews\/[^/]+$/, { timeout: 20_000 });
-  const reviewPath = new URL(ada.page.url()).pathname;
+  const reviewPath = await uploadIntoWorkspace(ada.page, one, 'Legal team', DOCUMENT);
 
   // 4. Bob's home page (the workspace is current) lists it; he opens it as a reviewer.
   await bob.page.goto(`${two.url}/`);
