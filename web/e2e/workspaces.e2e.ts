@@ -4,7 +4,7 @@
  * switcher (server 1) and makes a member invite link on its members page; Bob opens it on server 2,
  * signs in and lands on the members page with the workspace current; Ada uploads a document with
  * the workspace current, and Bob finds it on his home page and opens it; Ada removes Bob and his
- * members page no longer opens.
+ * members page no longer opens, and his home page is back on Personal.
  *
  *   node e2e/workspaces.e2e.ts   (after `npm run build` at the root; REDIS_URL or a local redis-server)
  *
@@ -70,4 +70,23 @@ runE2e('workspaces', async ({ topology, log, person }) => {
   await bob.page.goto(`${two.url}${membersPath}`);
   await bob.page.getByText('You are not a member of this workspace.').waitFor();
   log('Bob removed');
+
+  // 6. Bob's home page forgets the workspace he was removed from: Personal is current again.
+  await bob.page.goto(`${two.url}/`);
+  await until('Bob’s browser to forget the workspace', async () =>
+    bob.page.evaluate(() => localStorage.getItem('prism.workspace') === null),
+  );
+  assert.equal(
+    await bob.page.getByLabel('Workspace', { exact: true }).inputValue(),
+    '',
+    'Personal is current',
+  );
+  await bob.page.getByRole('heading', { name: 'Your reviews', level: 1 }).waitFor();
+  assert.equal(
+    await bob.page.locator('header select option', { hasText: 'Legal team' }).count(),
+    0,
+    'the workspace is not offered',
+  );
+  assert.equal(await bob.page.getByRole('alert').count(), 0, 'no error shown');
+  log('Bob back on Personal');
 });
