@@ -4,7 +4,8 @@
  * default is listed, read-only), writes a rubric of three checkpoints, removes one and moves
  * another up, saves it; edits it (version 2); imports a guidelines .docx and confirms the proposed
  * checkpoints; then uploads a document from the home page with her rubric picked, and the review
- * holds that rubric at its current version.
+ * holds that rubric at its current version; back on the rubrics page she duplicates it (a copy at
+ * version 1 with the same checkpoints).
  *
  *   node e2e/rubrics.e2e.ts   (after `npm run build` at the root; REDIS_URL or a local redis-server)
  *
@@ -29,7 +30,7 @@ runE2e('rubrics', async ({ topology, log, person }) => {
 
   await page.goto(`${one.url}/`);
   await signIn(page, ada.name);
-  await createWorkspace(page, 'Incident desk');
+  const membersPath = await createWorkspace(page, 'Incident desk');
   await page.getByRole('link', { name: /^Rubrics/ }).click();
   await page.waitForURL(/\/rubrics$/);
   await page.getByRole('heading', { name: 'Prism default', level: 2 }).waitFor();
@@ -106,4 +107,22 @@ runE2e('rubrics', async ({ topology, log, person }) => {
     ['Owner for every action', 'Customer impact, in numbers'],
   );
   log('the review holds the picked rubric at version 2');
+
+  // Duplicate: a copy at version 1 with the same checkpoints, listed beside the original.
+  await page.goto(`${one.url}${membersPath}/rubrics`);
+  await page.getByRole('button', { name: /^Incident reports\s+2 checkpoints/ }).click();
+  await page.getByText('Version 2', { exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Duplicate', exact: true }).click();
+  await page.getByRole('heading', { name: 'Incident reports (copy)', level: 2 }).waitFor();
+  await page.getByText('Version 1', { exact: true }).waitFor();
+  assert.deepEqual(
+    (await page.locator('ol.view .title').allInnerTexts()).map((t) => t.trim()),
+    ['Owner for every action', 'Customer impact, in numbers'],
+  );
+  assert.equal(
+    await page.locator('ul.rubrics button.pick').count(),
+    4,
+    'the default, two rubrics and the copy',
+  );
+  log('rubric duplicated');
 });
