@@ -6,68 +6,22 @@
  * server answers 304 after reading only the reviews' stamps (seq and token totals) while nothing
  * changed. Polls start every 5 s, back off by 1.5x up to 60 s while nothing changes, return to
  * 5 s after a change or when the tab becomes visible again, and stop while it is hidden.
+ *
+ * The answer's types are core's (core/src/insights.ts, type-only: nothing of core reaches the bundle).
  */
 import { errorMessage, toApiError } from '#lib/api.ts';
+import type { AcceptanceBy, Drill, Insights as Figures } from '../../../../core/src/insights.ts';
 
-export type AcceptanceBy = 'category' | 'checkpoint' | 'type' | 'source';
+export type {
+  AcceptanceBy,
+  AcceptanceRow,
+  Drill,
+  PatternRow,
+  TrendRow,
+} from '../../../../core/src/insights.ts';
 
-export interface AcceptanceRow {
-  by: AcceptanceBy;
-  key: string;
-  accepted: number;
-  rejected: number;
-  rate: number;
-}
-
-export interface PatternRow {
-  by: 'category' | 'checkpoint';
-  key: string;
-  reviews: number;
-  findings: number;
-  sections: number;
-  failed?: number;
-}
-
-export interface TrendRow {
-  week: string;
-  accepted: number;
-  rejected: number;
-  findings: number;
-}
-
-export interface Insights {
-  acceptance: AcceptanceRow[];
-  patterns: PatternRow[];
-  trends: TrendRow[];
-  cost: {
-    usd: number;
-    inputTokens: number;
-    outputTokens: number;
-    cacheReadTokens: number;
-    cacheWriteTokens: number;
-  };
-  reviews: number;
-  version: string;
-}
-
-export interface Drill {
-  by: AcceptanceBy;
-  key: string;
-  reviews: {
-    id: string;
-    title: string;
-    archived: boolean;
-    items: {
-      id: string;
-      sectionId: string;
-      category: string;
-      type: string;
-      source: string;
-      status: string;
-      description: string;
-    }[];
-  }[];
-}
+/** The figures as the JSON answer has them: with `version`, its ETag. */
+export type Insights = Figures & { version: string };
 
 const base = (workspaceId: string): string => `/api/workspaces/${encodeURIComponent(workspaceId)}/insights`;
 
