@@ -25,7 +25,7 @@ import { extractSections, type SectionRef } from '@prism/core';
 import { deleteKeys, LibraryStore, userReviewsKey } from '@prism/store';
 import { Redis } from 'ioredis';
 import { searchText } from '../src/domain/library-text.ts';
-import { session } from './doc.ts';
+import { post, session } from './doc.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CORPUS = `${ROOT}../shared/corpus/docx/`;
@@ -149,13 +149,13 @@ try {
   ).json()) as {
     user: { id: string; name: string };
   };
-  const created = await fetch(`${first.url}/api/workspaces`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Bench team' }),
-  });
-  if (created.status !== 201) throw new Error(`workspace: ${created.status} ${await created.text()}`);
-  const workspaceId = ((await created.json()) as { workspace: { id: string } }).workspace.id;
+  const { workspace } = await post<{ workspace: { id: string } }>(
+    first.url,
+    '/api/workspaces',
+    { name: 'Bench team' },
+    token,
+  );
+  const workspaceId = workspace.id;
   const library = new LibraryStore(redis, PREFIX);
   const ids: string[] = [];
   let chars = 0;
