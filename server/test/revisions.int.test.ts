@@ -22,10 +22,12 @@ import {
   startServer,
   startWorker,
   type TestServer,
+  testRedis,
   upload,
   waitFor,
 } from '../../test/helpers.ts';
 import { RulesProvider } from '../../worker/src/ai/rules.ts';
+import { createRateLimits, UPLOADS_PER_PERSON } from '../src/infra/rate-limit.ts';
 
 const SUMMARY = 'The outage lasted four hours and the MTTD was far too long for EU customers.';
 const ACTIONS_V1 = 'Add alerting on queue depth. The SRE team takes over the pager rotation in March.';
@@ -42,6 +44,7 @@ const v2 = [
   { title: 'Follow-up', paragraphs: [FOLLOW_UP] },
 ];
 
+let prefix: string;
 let a: TestServer;
 let b: TestServer;
 let owner: Person;
@@ -53,6 +56,7 @@ let ownerSocket: ClientSocket;
 let reviewerFeed: ReviewFeed;
 let v1File: Uint8Array;
 let v2File: Uint8Array;
+const redis = testRedis();
 
 const reviseAs = (url: string, person: Person, file: Uint8Array, name = 'report-v2.docx') => {
   const form = new FormData();
@@ -107,6 +111,7 @@ describe('revisions', () => {
   beforeAll(async () => {
     const started = await serverWithReview('revisions', v1, { instance: 'rev-a', owner: 'Olga' });
     a = started.server;
+    prefix = started.prefix;
     owner = started.owner;
     b = await startServer(started.prefix, { instance: 'rev-b' });
     await startWorker(started.prefix, new RulesProvider());
@@ -176,6 +181,26 @@ describe('revisions', () => {
     const asOutsider = await reviseAs(b.url, outsider, file);
     expect(asOutsider.status).toBe(403);
     expect((await snapshotOf(a.url, owner)).seq).toBe(before.seq);
+  });
+
+  it("spends one of the person's uploads on each revision: past the minute's allowance, 429 with Retry-After, and nothing changes", async () => {
+    const hasty = await session(b.url, 'Rita');
+    await invite(a.url, owner, hasty, reviewId, 'reviewer');
+    // The allowance the servers share in Redis, spent to the last one; a refused file spends that.
+    const limits = createRateLimits(redis, prefix);
+    for (let spent = 1; spent < UPLOADS_PER_PERSON; spent += 1) await limits.upload(hasty.user.id);
+    const seq = (await snapshotOf(a.url, owner)).seq;
+    const junk = await reviseAs(b.url, hasty, new TextEncoder().encode('Not a Word document.'));
+    expect(junk.status).toBeGreaterThanOrEqual(400);
+    expect(junk.status).not.toBe(429);
+    const refused = await reviseAs(b.url, hasty, await makeDocx(v2));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    const after = await snapshotOf(a.url, owner);
+    expect(after.seq).toBe(seq);
+    expect(after.revision).toBe(1);
+    expect(after.sections).toEqual(before.sections);
   });
 
   it('applies v2 from a reviewer: ids kept, exact carried and outdated, live on the other server, and in a fresh snapshot', async () => {

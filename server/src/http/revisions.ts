@@ -10,7 +10,7 @@ import type { RateLimits } from '../infra/rate-limit.ts';
 import { userOf } from './auth.ts';
 import { route } from './errors.ts';
 import { uploadLimits } from './limits.ts';
-import { readUpload } from './upload.ts';
+import { readUpload, spendUpload } from './upload.ts';
 
 export interface RevisionRoutesDeps {
   revisions: RevisionService;
@@ -35,12 +35,7 @@ export function revisionRoutes(deps: RevisionRoutesDeps): Router {
         req.resume();
         throw error;
       }
-      if (!(await limits.upload(user.id))) {
-        const spent = await limits.uploadsSpent(user.id);
-        res.setHeader('retry-after', String(spent?.retryAfterS ?? 60));
-        req.resume();
-        throw new PrismError('rate_limited', 'Too many uploads in the last minute; wait a moment.');
-      }
+      await spendUpload(limits, user.id, req, res);
       const upload = await readUpload(req, deps.maxUploadBytes);
       const file = upload.files.file;
       if (!file) {
