@@ -94,6 +94,16 @@ export function libraryKeys(prefix: string, home: string): LibraryKeys {
   };
 }
 
+/** The keys the record, touch and remove scripts take, in their KEYS order (with their count first). */
+const scriptKeys = (keys: LibraryKeys): [5, string, string, string, string, string] => [
+  5,
+  keys.version,
+  keys.changes,
+  keys.recent,
+  keys.records,
+  keys.texts,
+];
+
 /** Where a review's record lives (under the review's own tag, but not one of `reviewKeys`). */
 export const libraryHomeKey = (prefix: string, reviewId: string): string =>
   `${prefix}library:review:{${reviewId}}:home`;
@@ -263,12 +273,7 @@ export class LibraryStore {
     await this.redis.set(libraryHomeKey(this.prefix, input.id), home);
     this.remember(input.id, home);
     await this.redis.prismLibraryRecord(
-      5,
-      keys.version,
-      keys.changes,
-      keys.recent,
-      keys.records,
-      keys.texts,
+      ...scriptKeys(keys),
       record.id,
       JSON.stringify(record),
       input.text.slice(0, MAX_SEARCH_TEXT),
@@ -306,12 +311,7 @@ export class LibraryStore {
     if (!home) return false;
     const keys = this.keys(home);
     const version = await this.redis.prismLibraryTouch(
-      5,
-      keys.version,
-      keys.changes,
-      keys.recent,
-      keys.records,
-      keys.texts,
+      ...scriptKeys(keys),
       reviewId,
       change.updatedAt ?? '',
       change.updatedAt ? Date.parse(change.updatedAt) : 0,
@@ -331,15 +331,7 @@ export class LibraryStore {
     const home = await this.home(reviewId);
     if (!home) return false;
     const keys = this.keys(home);
-    const removed = await this.redis.prismLibraryRemove(
-      5,
-      keys.version,
-      keys.changes,
-      keys.recent,
-      keys.records,
-      keys.texts,
-      reviewId,
-    );
+    const removed = await this.redis.prismLibraryRemove(...scriptKeys(keys), reviewId);
     await this.redis.del(libraryHomeKey(this.prefix, reviewId));
     this.homes.delete(reviewId);
     return removed > 0;
