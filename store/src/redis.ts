@@ -160,33 +160,44 @@ export async function closeRedis(client: Redis, timeoutMs = 2000): Promise<void>
   }
 }
 
+/** The nodes that hold keys: every master of a cluster, or the one server. */
+const keyNodes = (client: Redis): Redis[] =>
+  isCluster(client) ? (client as unknown as Cluster).nodes('master') : [client];
+
+/** Each batch of one node's keys matching `pattern` (SCAN to the end). */
+async function* scanNode(node: Redis, pattern: string): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) yield keys;
+  } while (cursor !== '0');
+}
+
+/** Every key matching `pattern`; on a cluster, on every master. */
+export async function scanKeys(client: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of keyNodes(client)) for await (const keys of scanNode(node, pattern)) found.push(...keys);
+  return found;
+}
+
 /**
  * Deletes every key under `prefix` (tests and benches clean up their own keys this way). On a
  * cluster every master is scanned, and each key is unlinked on its own (keys of many slots).
  */
 export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
-  if (isCluster(client)) {
-    const masters = (client as unknown as Cluster).nodes('master');
-    await Promise.all(masters.map((node) => deleteNodeKeys(node, prefix)));
-    return;
-  }
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await client.unlink(...keys);
-  } while (cursor !== '0');
-}
-
-async function deleteNodeKeys(node: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) {
-      const pipeline = node.pipeline();
-      for (const key of keys) pipeline.unlink(key);
-      await pipeline.exec();
-    }
-  } while (cursor !== '0');
+  const cluster = isCluster(client);
+  await Promise.all(
+    keyNodes(client).map(async (node) => {
+      for await (const keys of scanNode(node, `${prefix}*`)) {
+        if (!cluster) {
+          await node.unlink(...keys);
+          continue;
+        }
+        const pipeline = node.pipeline();
+        for (const key of keys) pipeline.unlink(key);
+        await pipeline.exec();
+      }
+    }),
+  );
 }

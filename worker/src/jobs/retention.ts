@@ -12,11 +12,12 @@ import {
   AuditLog,
   deleteReview,
   type EventLog,
-  isCluster,
   type LibraryStore,
+  lastEventAt,
   type ObjectStore,
+  scanKeys,
 } from '@prism/store';
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -64,28 +65,13 @@ export interface RetentionResult {
   deleted: string[];
 }
 
-/** Every key matching `pattern`, on every master of a cluster. */
-async function scanAll(redis: Redis, pattern: string): Promise<string[]> {
-  const nodes = isCluster(redis) ? (redis as unknown as Cluster).nodes('master') : [redis];
-  const found: string[] = [];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== '0');
-  }
-  return found;
-}
-
 const idOf = (key: string): string | undefined => /\{([^}]+)\}/.exec(key)?.[1];
 
 /** The reviews Prism holds: those in Redis (by meta) and those the library knows (archived ones too). */
 async function reviewIds(redis: Redis, prefix: string): Promise<string[]> {
   const [metas, homes] = await Promise.all([
-    scanAll(redis, `${prefix}review:{*}:meta`),
-    scanAll(redis, `${prefix}library:review:{*}:home`),
+    scanKeys(redis, `${prefix}review:{*}:meta`),
+    scanKeys(redis, `${prefix}library:review:{*}:home`),
   ]);
   const ids = new Set<string>();
   for (const key of [...metas, ...homes]) {
@@ -103,15 +89,15 @@ async function lastActivity(deps: RetentionDeps, archives: ArchiveStore, reviewI
     deps.library.get(reviewId),
   ]);
   const times: number[] = [];
-  const raw = last[0]?.[1][1];
-  if (raw) times.push(Date.parse((JSON.parse(raw) as { at: string }).at));
+  const lastAt = lastEventAt(last);
+  if (lastAt) times.push(Date.parse(lastAt));
   if (record?.updatedAt) times.push(Date.parse(record.updatedAt));
   if (times.length === 0) {
     // Neither in Redis nor in the library: an archive alone; its last archived event says.
     const archive = await archives.read(reviewId);
     const log = archive?.keys.log;
-    const entry = log?.type === 'stream' ? log.entries.at(-1) : undefined;
-    if (entry) times.push(Date.parse((JSON.parse(entry[1][1]!) as { at: string }).at));
+    const archivedAt = log?.type === 'stream' ? lastEventAt(log.entries.slice(-1)) : undefined;
+    if (archivedAt) times.push(Date.parse(archivedAt));
   }
   return times.length > 0 ? Math.max(...times.filter(Number.isFinite)) : Number.NaN;
 }
