@@ -110,9 +110,10 @@ export function createApp(deps: AppDeps): App {
   });
   const store = new ReviewStore(redis.commands, log, { prices: config.prices });
   const service = new ReviewService(store, undefined, (reviewId) => activity.settle(reviewId));
+  const archives = new ArchiveStore(redis.commands, log, objects);
   const archive = new ArchiveService({
     reviews: service,
-    archives: new ArchiveStore(redis.commands, log, objects),
+    archives,
     redis: redis.commands,
     objects,
     audit: new AuditLog(redis.commands, config.redis.prefix),
@@ -127,12 +128,14 @@ export function createApp(deps: AppDeps): App {
     heapMb: config.parse.heapMb,
     logger,
   });
+  // What every parse of a Word file (uploads, revisions, rubric imports) is held to.
+  const parseLimits = { maxPartBytes: config.parse.maxPartBytes, maxSections: config.parse.maxSections };
   const ingest = new Ingest({
     store,
     library,
     objects,
     parser: parsers,
-    limits: { maxPartBytes: config.parse.maxPartBytes, maxSections: config.parse.maxSections },
+    limits: parseLimits,
   });
   const signer = new TokenSigner(config.sessionSecrets);
   const limits = createRateLimits(redis.commands, config.redis.prefix, config.ipLimits);
@@ -191,7 +194,7 @@ export function createApp(deps: AppDeps): App {
     store: new RubricStore(redis.commands, config.redis.prefix),
     workspaces,
     parser: parsers,
-    limits: { maxPartBytes: config.parse.maxPartBytes, maxSections: config.parse.maxSections },
+    limits: parseLimits,
   });
   const libraryIndex = new LibraryIndex(library);
   const libraryService = new LibraryService({
@@ -251,10 +254,9 @@ export function createApp(deps: AppDeps): App {
   api.use(libraryRoutes(libraryService));
   api.use(workspaceRoutes(workspaces));
   // Workspace insights (CONTRACT 7.4): a review is read again only when its seq or usage moved.
-  const insightsArchives = new ArchiveStore(redis.commands, log, objects);
   const insights = new InsightsService({
     store: new InsightsStore(redis.commands, config.redis.prefix, {
-      readArchive: (reviewId) => insightsArchives.read(reviewId),
+      readArchive: (reviewId) => archives.read(reviewId),
       prices: config.prices,
     }),
     records: (workspaceId) => libraryIndex.records(`ws:${workspaceId}`),
@@ -285,7 +287,7 @@ export function createApp(deps: AppDeps): App {
         library,
         objects,
         parser: parsers,
-        limits: { maxPartBytes: config.parse.maxPartBytes, maxSections: config.parse.maxSections },
+        limits: parseLimits,
       }),
       limits,
       maxUploadBytes: config.maxUploadBytes,
