@@ -149,6 +149,11 @@ export class RubricService {
 
   async create(workspaceId: string, user: User, body: RubricBody): Promise<Rubric> {
     await this.workspaces.authorize(workspaceId, user, 'admin');
+    return this.insert(workspaceId, user, body);
+  }
+
+  /** Saves a new rubric at version 1 (the caller is an admin: checked before). */
+  private async insert(workspaceId: string, user: User, body: RubricBody): Promise<Rubric> {
     const at = new Date().toISOString();
     const stored = await this.store.create(workspaceId, {
       id: newRubricId(),
@@ -181,7 +186,7 @@ export class RubricService {
     await this.workspaces.authorize(workspaceId, user, 'admin');
     const source = await this.find(workspaceId, rubricId);
     const copyName = name ?? clip(`${source.name} (copy)`, RUBRIC_LIMITS.name);
-    return this.create(workspaceId, user, {
+    return this.insert(workspaceId, user, {
       name: copyName,
       checkpoints: source.checkpoints.map(({ title, description, required }) => ({
         title,

@@ -84,7 +84,8 @@ export function rubricRoutes(rubrics: RubricService, maxUploadBytes: number): Ro
     route(async (req, res) => {
       await rubrics.authorize(String(req.params.id), userOf(req), 'admin');
       const body = RubricDuplicateBody.safeParse(req.body ?? {});
-      if (!body.success) throw new PrismError(describeIssues(body.error).code, 'name: 1-80 characters.');
+      if (!body.success)
+        throw new PrismError(describeIssues(body.error).code, `name: 1-${RUBRIC_LIMITS.name} characters.`);
       const rubric = await rubrics.duplicate(
         String(req.params.id),
         userOf(req),
