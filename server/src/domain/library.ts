@@ -35,24 +35,19 @@ export class LibraryService {
     this.deps = deps;
   }
 
-  async list(user: User, query: LibraryQuery): Promise<ReviewSummary[]> {
-    const { found, here } = await this.find(user, query);
-    return found.map(({ record, role }) => librarySummary(record, role, here.get(record.id) ?? []));
-  }
-
   /**
-   * `list` as the JSON body `{reviews: [...]}`. Each record's summary is serialized once and kept
-   * while the record is unchanged (the cache holds the record objects the index holds); a request
-   * only adds the caller's role and the people in each room. A thousand summaries with their
-   * sections are megabytes of JSON: serializing them again on every request was most of its time.
+   * The library as the JSON body `{reviews: [...]}` (a ReviewSummary each). Each record's summary is
+   * serialized once and kept while the record is unchanged (the cache holds the record objects the
+   * index holds); a request only adds the caller's role and the people in each room. A thousand
+   * summaries with their sections are megabytes of JSON: serializing them again on every request
+   * was most of its time.
    */
   async listJson(user: User, query: LibraryQuery): Promise<string> {
     const { found, here } = await this.find(user, query);
     const parts = found.map(({ record, role }) => {
       let json = this.json.get(record);
       if (json === undefined) {
-        const { role: _role, ...rest } = librarySummary(record, 'viewer', []);
-        json = JSON.stringify(rest);
+        json = JSON.stringify(recordSummary(record));
         this.json.set(record, json);
       }
       const people = here.get(record.id);
@@ -168,18 +163,16 @@ export class LibraryService {
   }
 }
 
-/** A library record as `GET /api/reviews` lists it for a person with `role`. */
-export const librarySummary = (record: LibraryRecord, role: Role, here: User[]): ReviewSummary => ({
+/** A library record as `GET /api/reviews` lists it, but for the caller's `role` and the room's `here`. */
+const recordSummary = (record: LibraryRecord): Omit<ReviewSummary, 'role' | 'here'> => ({
   id: record.id,
   title: record.title,
   createdAt: record.createdAt,
   owner: record.owner,
-  role,
   sections: record.sections,
   status: record.status,
   progress: record.progress,
   updatedAt: record.updatedAt,
   ...(record.submitted && record.status === 'submitted' ? { submitted: record.submitted } : {}),
   ...(record.workspaceId ? { workspaceId: record.workspaceId } : {}),
-  ...(here.length > 0 ? { here } : {}),
 });
