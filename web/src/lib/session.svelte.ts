@@ -55,19 +55,25 @@ export class Session {
     this.status = 'checking';
   }
 
-  /** Confirms a stored name against the server, once per page load (again after an `offline` result). */
-  verify(): Promise<void> {
-    this.#check ??= this.#verify();
+  /**
+   * Confirms a stored name against the server, once per page load (again after an `offline` result).
+   * `withReviews` (the page is the start page, on the person's own reviews) fetches the review list
+   * alongside, so that page need not wait for it after; other pages do not read it.
+   */
+  verify(withReviews = false): Promise<void> {
+    this.#check ??= this.#verify(withReviews);
     return this.#check;
   }
 
-  async #verify(): Promise<void> {
+  async #verify(withReviews: boolean): Promise<void> {
     this.user = readStored();
     this.status = 'checking';
     this.error = null;
     try {
-      // The review list is fetched alongside, so the start page need not wait for it after.
-      const [me, reviews] = await Promise.all([fetchMe(), api.listReviews().catch(() => null)]);
+      const [me, reviews] = await Promise.all([
+        fetchMe(),
+        withReviews ? api.listReviews().catch(() => null) : null,
+      ]);
       writeStored(me.user);
       this.user = { id: me.user.id, name: me.user.name };
       this.email = me.user.email ?? null;
