@@ -3,17 +3,17 @@
  * checkpoint of the review's rubric a verdict: one model call over the cached prefix (Bedrock), or
  * the rules provider's deterministic verdicts ("Needs a model" for what it cannot judge).
  *
- * Exactly once per round, like the whole-document pass: a round is the set of section runs it
- * follows, and the first finishing section job to claim it (HSETNX) queues the job. Its appends are
- * fenced by the attempt and carry the round, so a retried or duplicated job never writes a
- * checkpoint twice; a person's override is never replaced (store/src/checklist.ts).
+ * Exactly once per round, like the whole-document pass (rounds.ts): the first finishing section
+ * job to claim the round queues the job. Its appends are fenced by the attempt and carry the
+ * round, so a retried or duplicated job never writes a checkpoint twice; a person's override is
+ * never replaced (store/src/checklist.ts).
  */
-import { createHash } from 'node:crypto';
 import { type ChecklistEntry, PrismError } from '@prism/core';
-import { analysisJobField, type Guard, reviewRubric } from '@prism/store';
+import { type Guard, reviewRubric } from '@prism/store';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { rulesChecklist } from '../ai/checklist-rules.ts';
 import { ProviderError } from '../ai/provider.ts';
+import { claimRound, finishedRound } from './rounds.ts';
 import { assertBudget, documentContext, newAttempt, Superseded } from './shared.ts';
 import type { Handler, JobContext } from './types.ts';
 
@@ -29,13 +29,8 @@ const FENCE = 'checklist';
  */
 export async function queueChecklistIfDone(context: JobContext, reviewId: string): Promise<void> {
   try {
-    const sections = await context.store.sections(reviewId);
-    if (sections.length === 0) return;
-    const { statuses, jobs } = await context.store.analysisState(reviewId);
-    if (!sections.every((s) => statuses[s.id]?.status === 'done')) return;
-    const runs = sections.map((s) => `${s.id}=${jobs[analysisJobField(s.id)] ?? ''}`).join('\n');
-    const round = createHash('sha256').update(runs).digest('hex').slice(0, 16);
-    if (!(await context.store.claimJobField(reviewId, roundField(round), new Date().toISOString()))) return;
+    const round = await finishedRound(context, reviewId, 1);
+    if (!round || !(await claimRound(context, reviewId, roundField(round)))) return;
     await context.enqueue('analysis.checklist', { reviewId, round }, `c.${reviewId}.${round}`);
   } catch (error) {
     context.logger.warn({ err: error, reviewId }, 'could not queue the checklist');

@@ -7,20 +7,19 @@
  * and the two point at each other through `linkedTo`, so each place carries its highlight and a
  * reader of either card can go to the other. Both are appended in one step.
  *
- * Exactly once per round: a round is the set of section runs the pass follows (their job ids).
- * Every finishing section job checks whether all sections are done, and the first to claim the
- * round (HSETNX in the review's `jobs` hash) queues the pass; two sections finishing at the same
- * moment on two workers compute the same round and only one claim succeeds. Appends are fenced by
- * the attempt, like the other jobs. Providers without `crossCheck` (the rules provider) skip it.
+ * Exactly once per round (rounds.ts): every finishing section job checks whether all sections are
+ * done, and the first to claim the round queues the pass. Appends are fenced by the attempt, like
+ * the other jobs. Providers without `crossCheck` (the rules provider) skip it.
  */
 import { createHash } from 'node:crypto';
 import { type FeedbackItem, FeedbackItem as FeedbackItemSchema, PRISM_ACTOR, PrismError } from '@prism/core';
-import { analysisJobField, type Guard, type PendingAppend } from '@prism/store';
+import type { Guard, PendingAppend } from '@prism/store';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { FindingFilter } from '../ai/findings.ts';
 import { type CrossFinding, type DocumentSection, type Finding, ProviderError } from '../ai/provider.ts';
 import { rubricRefs } from '../ai/rubric-refs.ts';
 import { decidedItems, rejectedPoints } from './memory.ts';
+import { claimRound, finishedRound } from './rounds.ts';
 import { assertBudget, documentContext, newAttempt, Superseded } from './shared.ts';
 import type { Handler, JobContext } from './types.ts';
 
@@ -36,13 +35,8 @@ const roundField = (round: string): string => `document:round:${round}`;
 export async function queueDocumentPassIfDone(context: JobContext, reviewId: string): Promise<void> {
   if (!context.provider.crossCheck) return;
   try {
-    const sections = await context.store.sections(reviewId);
-    if (sections.length < 2) return;
-    const { statuses, jobs } = await context.store.analysisState(reviewId);
-    if (!sections.every((s) => statuses[s.id]?.status === 'done')) return;
-    const runs = sections.map((s) => `${s.id}=${jobs[analysisJobField(s.id)] ?? ''}`).join('\n');
-    const round = createHash('sha256').update(runs).digest('hex').slice(0, 16);
-    if (!(await context.store.claimJobField(reviewId, roundField(round), new Date().toISOString()))) return;
+    const round = await finishedRound(context, reviewId, 2);
+    if (!round || !(await claimRound(context, reviewId, roundField(round)))) return;
     await context.enqueue('analysis.document', { reviewId, round }, `d.${reviewId}.${round}`);
   } catch (error) {
     context.logger.warn({ err: error, reviewId }, 'could not queue the whole-document pass');
