@@ -173,6 +173,8 @@ describe('the checklist with the rules provider', () => {
     const r = await room('checklist-rules', new RulesProvider());
     await call(r.socketA, 'analysis:start', { reviewId: r.review.id });
     await waitFor(() => checklistEvents(r.feedB).length === 12, 30_000, 'twelve verdicts');
+    // The verdicts below are read from A's feed: wait for it too (B may be ahead of it).
+    await waitFor(() => checklistEvents(r.feedA).length === 12, 5000, 'twelve verdicts on A');
     const first = checklistEvents(r.feedA).map((e) => e.data);
     const byN = new Map(first.map((e) => [e.n, e]));
     expect(first.every((e) => e.source === 'rules')).toBe(true);
