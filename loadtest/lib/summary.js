@@ -5,12 +5,7 @@
  */
 
 import { MODEL_TTFT_MS, ttftOverhead } from './prism.js';
-
-const fmt = (v, digits) => {
-  if (v === undefined || v === null || Number.isNaN(v)) return '-';
-  const d = digits === undefined ? (Math.abs(v) >= 100 ? 0 : 1) : digits;
-  return Number(v).toFixed(d);
-};
+import { MARKDOWN_HEADER, markdownRow } from './table.js';
 
 const values = (data, name) => data.metrics[name]?.values || {};
 
@@ -89,18 +84,6 @@ export function latencyByType(data) {
   }
   return out;
 }
-
-export function markdownRow(label, f) {
-  return `| ${label} | ${fmt(f.reviewers, 0)} | ${fmt(f.deliveriesPerSecond, 0)} | ${fmt(f.eventLatencyMs.p50)} | ${fmt(
-    f.eventLatencyMs.p95,
-  )} | ${fmt(f.eventLatencyMs.p99)} | ${fmt(f.ttftMs.p50, 0)} (+${fmt(f.ttftOverheadMs.p50, 0)}) | ${fmt(
-    f.fanoutSpreadMs.p95,
-  )} | ${f.errors} | ${f.seqGaps} / ${f.seqDups} | ${f.reconnects} |`;
-}
-
-export const MARKDOWN_HEADER =
-  '| run | reviewers | deliveries/s | p50 ms | p95 ms | p99 ms | TTFT p50 ms (overhead) | fan-out spread p95 ms | errors | gaps / dups | reconnects |\n' +
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
 
 /**
  * Builds handleSummary for a scenario. `options.prefix` names the file ('' for Prism, 'baseline-'),

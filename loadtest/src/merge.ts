@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { createGunzip } from 'node:zlib';
+import { MARKDOWN_HEADER, markdownRow } from '../lib/table.js';
 import {
   type CheckRecord,
   checkSequences,
@@ -204,32 +205,13 @@ export function merge(segments: readonly Segment[]): Merged {
   };
 }
 
-const fmt = (v: number | null | undefined, digits?: number): string => {
-  if (v === undefined || v === null || Number.isNaN(v)) return '-';
-  const d = digits === undefined ? (Math.abs(v) >= 100 ? 0 : 1) : digits;
-  return Number(v).toFixed(d);
-};
-
-/** The same table as a single run's markdown (loadtest/lib/summary.js). */
-const HEADER =
-  '| run | reviewers | deliveries/s | p50 ms | p95 ms | p99 ms | TTFT p50 ms (overhead) | fan-out spread p95 ms | errors | gaps / dups | reconnects |\n' +
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
-
-function row(label: string, f: Figures): string {
-  return `| ${label} | ${fmt(f.reviewers, 0)} | ${fmt(f.deliveriesPerSecond, 0)} | ${fmt(f.eventLatencyMs.p50)} | ${fmt(
-    f.eventLatencyMs.p95,
-  )} | ${fmt(f.eventLatencyMs.p99)} | ${fmt(f.ttftMs.p50, 0)} (+${fmt(f.ttftOverheadMs.p50, 0)}) | ${fmt(
-    f.fanoutSpreadMs.p95,
-  )} | ${f.errors} | ${f.seqGaps} / ${f.seqDups} | ${f.reconnects} |`;
-}
-
 export function markdown(m: Merged): string {
   const lines = [
     `### ${m.scenario}, ${m.segments.length} load generators merged`,
     '',
-    HEADER,
-    row(`prism ${m.scenario} (merged)`, m.figures),
-    ...m.segments.map((s) => row(`segment ${s.segment ?? '-'} (${s.runId})`, s.figures)),
+    MARKDOWN_HEADER,
+    markdownRow(`prism ${m.scenario} (merged)`, m.figures),
+    ...m.segments.map((s) => markdownRow(`segment ${s.segment ?? '-'} (${s.runId})`, s.figures)),
     '',
     `Latency percentiles from the ${m.trends.event_latency_ms.count} event latency samples of all generators together.`,
     `Sequences checked again across all generators: ${m.sequences.reviewers} reviewers of ${m.sequences.reviews} reviews, ` +
