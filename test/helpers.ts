@@ -269,6 +269,47 @@ export function call(
   return (socket as unknown as Socket).timeout(timeoutMs).emitWithAck(event, payload);
 }
 
+/**
+ * Someone who keeps adding feedback to one section until `stop()` (a review under steady writes,
+ * as through a failover). `written` counts the acknowledged items; a rate-limited add waits 50 ms
+ * and is tried again. Any other refusal (or an ack that never comes) ends the loop, and
+ * `atLeast(n)` (for `waitFor`) and `stop()` throw it: the wait fails at once, naming the refusal,
+ * instead of running out its time.
+ */
+export function keepAddingFeedback(socket: ClientSocket, reviewId: string, sectionId: string) {
+  let stopped = false;
+  const producer = {
+    written: 0,
+    failure: undefined as Error | undefined,
+    atLeast(count: number): boolean {
+      if (producer.failure) throw producer.failure;
+      return producer.written >= count;
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      await loop;
+      if (producer.failure) throw producer.failure;
+    },
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      const ack = await call(socket, 'feedback:add', {
+        reviewId,
+        sectionId,
+        type: 'suggestion',
+        category: 'Clarity',
+        description: `point ${producer.written}`,
+      });
+      if (ack.ok) producer.written += 1;
+      else if (ack.error.code === 'rate_limited') await new Promise((r) => setTimeout(r, 50));
+      else throw new Error(`feedback:add refused: ${JSON.stringify(ack.error)}`);
+    }
+  })().catch((error: unknown) => {
+    producer.failure = error instanceof Error ? error : new Error(String(error));
+  });
+  return producer;
+}
+
 /** Waits until `check` passes, re-checking whenever `socket` receives anything; never sleeps blindly. */
 export function waitFor<T>(
   check: () => T | undefined | false,

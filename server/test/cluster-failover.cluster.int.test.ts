@@ -15,6 +15,7 @@ import {
   cleanupKeys,
   connect,
   createReview,
+  keepAddingFeedback,
   makeDocx,
   onCleanup,
   REDIS_CLUSTER,
@@ -129,28 +130,13 @@ describe('Redis Cluster failover', () => {
 
     // Someone keeps adding feedback on B before, during and after the failover.
     const producer = await connect(b.url, owner.token);
-    let written = 0;
-    let stop = false;
-    const writing = (async () => {
-      while (!stop) {
-        const ack = await call(producer, 'feedback:add', {
-          reviewId: review.id,
-          sectionId: review.sections[0]!.id,
-          type: 'suggestion',
-          category: 'Clarity',
-          description: `point ${written}`,
-        });
-        if (ack.ok) written += 1;
-        else if (ack.error.code === 'rate_limited') await new Promise((r) => setTimeout(r, 50));
-        else throw new Error(JSON.stringify(ack.error));
-      }
-    })();
+    const feedback = keepAddingFeedback(producer, review.id, review.sections[0]!.id);
 
     const started = await call(producer, 'analysis:start', { reviewId: review.id });
     expect(started.ok).toBe(true);
     const isStreaming = () =>
       feeds.every((f) => f.events.some((e) => e.type === 'feedback.added' && e.data.item.source === 'ai'));
-    await waitFor(() => written >= 10 && isStreaming(), 30_000, 'the analysis streaming');
+    await waitFor(() => feedback.atLeast(10) && isStreaming(), 30_000, 'the analysis streaming');
     const sectionsDone = (f: ReviewFeed) =>
       f.events.filter((e) => e.type === 'section.status' && e.data.status === 'done').length;
     expect(sectionsDone(feeds[0]!)).toBeLessThan(REPORT.length);
@@ -165,16 +151,24 @@ describe('Redis Cluster failover', () => {
       if (Date.now() > deadline) throw new Error('the replica was not promoted within 30 s');
       await new Promise((r) => setTimeout(r, 50));
     }
-    const before = written;
+    const before = feedback.written;
     const seqAtFailover = feeds[0]!.seq;
-    await waitFor(() => written >= before + 20, 30_000, 'feedback after the failover');
+    await waitFor(() => feedback.atLeast(before + 20), 30_000, 'feedback after the failover');
     await waitFor(
-      () => feeds.every((f) => sectionsDone(f) === REPORT.length),
+      // (atLeast throws if the feedback loop was refused.)
+      () => feedback.atLeast(0) && feeds.every((f) => sectionsDone(f) === REPORT.length),
       90_000,
       'every section analysed on every client',
-    );
-    stop = true;
-    await writing;
+    ).catch((error: Error) => {
+      // Where each client stopped: its last seq, and each section's last status there.
+      const where = feeds.map((f) => {
+        const last = new Map<string, string>();
+        for (const e of f.events) if (e.type === 'section.status') last.set(e.data.sectionId, e.data.status);
+        return { seq: f.seq, sections: [...last.values()] };
+      });
+      throw new Error(`${error.message}; the clients: ${JSON.stringify(where)}`);
+    });
+    await feedback.stop();
 
     // What a fresh reviewer reads now is what every live one has, with every seq once.
     const fresh = new ReviewFeed(await connect(b.url, owner.token), review.id);
@@ -200,7 +194,7 @@ describe('Redis Cluster failover', () => {
     // The stream went on across the failover: AI findings and people's items after it too.
     expect(snapshot.seq - seqAtFailover).toBeGreaterThan(20);
     const added = log.filter((e) => e.type === 'feedback.added');
-    expect(added.filter((e) => e.data.item.source !== 'ai')).toHaveLength(written);
+    expect(added.filter((e) => e.data.item.source !== 'ai')).toHaveLength(feedback.written);
     expect(new Set(snapshot.feedback.map((item: { id: string }) => item.id))).toEqual(
       new Set(added.map((e) => e.data.item.id)),
     );

@@ -9,6 +9,7 @@ import {
   cleanupKeys,
   connect,
   createReview,
+  keepAddingFeedback,
   ReviewFeed,
   session,
   spawnServer,
@@ -44,29 +45,18 @@ describe('instance failure', () => {
 
     // A producer on B keeps writing before, during and after the kill.
     const producer = await connect(b.url, owner.token);
-    let written = 0;
-    let stop = false;
-    const writing = (async () => {
-      while (!stop) {
-        const ack = await call(producer, 'feedback:add', {
-          reviewId: review.id,
-          sectionId: review.sections[0]!.id,
-          type: 'suggestion',
-          category: 'Clarity',
-          description: `point ${written}`,
-        });
-        if (ack.ok) written += 1;
-        else if (ack.error.code === 'rate_limited') await new Promise((r) => setTimeout(r, 50));
-        else throw new Error(JSON.stringify(ack.error));
-      }
-    })();
+    const feedback = keepAddingFeedback(producer, review.id, review.sections[0]!.id);
 
-    await waitFor(() => written >= 20 && clients.every((c) => c.feed.events.length >= 10), 20_000, 'traffic');
+    await waitFor(
+      () => feedback.atLeast(20) && clients.every((c) => c.feed.events.length >= 10),
+      20_000,
+      'traffic',
+    );
     a.proc.kill('SIGKILL');
     await a.exited;
     const orphans = clients.filter((c) => c.on === 'A');
     await waitFor(() => orphans.every((c) => c.disconnected), 10_000, 'clients of A to notice');
-    const before = written;
+    const before = feedback.written;
 
     // Each orphan reconnects (as a browser behind the load balancer would) to B and catches up.
     await Promise.all(
@@ -75,9 +65,8 @@ describe('instance failure', () => {
         await client.feed.catchUp(socket);
       }),
     );
-    await waitFor(() => written >= before + 20, 20_000, 'more traffic after failover');
-    stop = true;
-    await writing;
+    await waitFor(() => feedback.atLeast(before + 20), 20_000, 'more traffic after failover');
+    await feedback.stop();
 
     const finalSeq = (await call(producer, 'review:join', { reviewId: review.id })).snapshot.seq as number;
     for (const client of clients) {
