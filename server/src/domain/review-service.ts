@@ -257,7 +257,8 @@ export class ReviewService {
 
   /** Accepting an invite keeps the higher of the member's current and invited roles. */
   async join(reviewId: string, user: User, role: Role): Promise<Role> {
-    if (!(await this.access(reviewId, user.id, false)).meta)
+    // The review must exist (restored if archived); the workspace role plays no part in a join.
+    if (!(await this.readAccess(reviewId, user.id, false)).meta)
       throw new PrismError('not_found', 'This review no longer exists.');
     const held = await this.store.addMember(reviewId, user, role);
     await this.settle(reviewId);
