@@ -223,7 +223,7 @@ describe('archive and restore', () => {
     }
   });
 
-  it('lets only the owner archive', async () => {
+  it('lets only the owner archive, with a JSON object as the body', async () => {
     const review = await busyReview();
     for (const person of [reviewer, viewer, outsider]) {
       const res = await api(b.url, person.token, `/api/reviews/${review.id}/archive`, {
@@ -239,6 +239,13 @@ describe('archive and restore', () => {
       body: '{}',
     });
     expect(anonymous.status).toBe(401);
+    // The owner too needs a JSON object as the body (a cross-site form cannot send one).
+    const notObject = await api(b.url, owner.token, `/api/reviews/${review.id}/archive`, {
+      method: 'POST',
+      body: '[]',
+    });
+    expect(notObject.status).toBe(400);
+    expect(((await notObject.json()) as { error: { code: string } }).error.code).toBe('invalid');
     expect((await reviewKeysInRedis(review.id)).length).toBeGreaterThan(0);
   });
 });

@@ -2,11 +2,11 @@
  * A review's end (CONTRACT 7.3): `POST /api/reviews/:id/archive` and `DELETE /api/reviews/:id`,
  * owner only. Thin: the rules are in domain/archive.ts, the moving in store/src/archive.ts.
  */
-import { PrismError } from '@prism/core';
 import { Router } from 'express';
 import type { ArchiveService } from '../domain/archive.ts';
-import { requireJson, userOf } from './auth.ts';
+import { userOf } from './auth.ts';
 import { route } from './errors.ts';
+import { requireObjectBody } from './lifecycle.ts';
 
 export function archiveRoutes(archive: ArchiveService): Router {
   const router = Router();
@@ -14,10 +14,7 @@ export function archiveRoutes(archive: ArchiveService): Router {
   router.post(
     '/reviews/:id/archive',
     route(async (req, res) => {
-      requireJson(req);
-      if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
-        throw new PrismError('invalid', 'Send a JSON object as the body; {} will do.');
-      }
+      requireObjectBody(req);
       res.json({ status: await archive.archive(userOf(req), String(req.params.id)) });
     }),
   );

@@ -23,7 +23,7 @@ const attachment = (filename: string): string =>
   `attachment; filename="${filename.replace(/[^\x20-\x7e]+/g, '_').replace(/["\\]/g, '')}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 
 /** The body must be a JSON object (it may be empty): a plain cross-site form cannot send one. */
-function requireObjectBody(req: Parameters<typeof requireJson>[0]): void {
+export function requireObjectBody(req: Parameters<typeof requireJson>[0]): void {
   requireJson(req);
   if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
     throw new PrismError('invalid', 'Send a JSON object as the body; {} will do.');
