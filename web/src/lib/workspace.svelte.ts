@@ -3,7 +3,8 @@
  * this browser remembers (localStorage). No current workspace is "Personal": the person's own
  * reviews.
  */
-import { request } from './api.ts';
+import { errorMessage, request } from './api.ts';
+import { session } from './session.svelte.ts';
 
 export type WorkspaceRole = 'admin' | 'member';
 
@@ -88,3 +89,31 @@ export class WorkspaceState {
 }
 
 export const workspace = new WorkspaceState();
+
+/**
+ * What a workspace page reads of its workspace (its members, its rubrics): read once the person is
+ * signed in, and again when the page's workspace changes; `error` says why it could not be. Made
+ * while a component initialises; `value` is the page's to change after (a member removed, a rubric saved).
+ */
+export class WorkspaceData<T> {
+  value = $state<T | null>(null);
+  error = $state<string | null>(null);
+
+  constructor(workspaceId: () => string, read: (workspaceId: string) => Promise<T>) {
+    $effect(() => {
+      const id = workspaceId();
+      if (session.status !== 'signed-in' || !id) return;
+      void this.#load(id, read);
+    });
+  }
+
+  async #load(id: string, read: (workspaceId: string) => Promise<T>): Promise<void> {
+    this.error = null;
+    try {
+      this.value = await read(id);
+    } catch (caught) {
+      this.value = null;
+      this.error = errorMessage(caught);
+    }
+  }
+}
