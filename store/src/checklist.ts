@@ -16,6 +16,7 @@ import {
 } from '@prism/core';
 import type { Redis } from 'ioredis';
 import type { EventLog, Guard, PendingAppend } from './event-log.ts';
+import { parseAll } from './hash-values.ts';
 
 /** An entry and its exact stored serialization (the guard of a compare-and-set append). */
 export interface StoredEntry {
@@ -29,7 +30,7 @@ export const reviewRubric = (meta: { rubric?: Rubric } | undefined): Rubric =>
 
 /** Parses the `checklist` hash into entries in checkpoint order. */
 export const checklistFrom = (hash: Record<string, string>): ChecklistEntry[] =>
-  sortChecklist(Object.values(hash).map((raw) => JSON.parse(raw) as ChecklistEntry));
+  sortChecklist(parseAll<ChecklistEntry>(hash));
 
 /** What a worker's refresh did: entries written, and those kept (a person's override, or already written). */
 export interface RefreshResult {

@@ -33,6 +33,7 @@ import {
 import type { Redis } from 'ioredis';
 import type { ReviewArchive } from './archive.ts';
 import { reviewRubric } from './checklist.ts';
+import { parseAll } from './hash-values.ts';
 import { reviewKeys } from './keys.ts';
 import { type ReviewMeta, usageFrom } from './reviews.ts';
 
@@ -107,8 +108,7 @@ export function reviewInsight(
     };
   });
   items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const failed = Object.values(raw.checklist)
-    .map((json) => JSON.parse(json) as ChecklistEntry)
+  const failed = parseAll<ChecklistEntry>(raw.checklist)
     .filter((entry) => entry.verdict === 'fail')
     .map((entry) => title(entry.n));
   const usage = usageFrom(raw.usage, prices);

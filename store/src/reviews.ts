@@ -41,6 +41,7 @@ import {
 import { postChatMessages, stopChatReply } from './chat.ts';
 import { ChecklistStore, checklistFrom, reviewRubric } from './checklist.ts';
 import type { EventLog, Write } from './event-log.ts';
+import { parseAll } from './hash-values.ts';
 import { userReviewsKey } from './keys.ts';
 import {
   lastEventAt,
@@ -118,9 +119,6 @@ class Lru<V> {
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
   }
 }
-
-const parseAll = <T>(hash: Record<string, string>): T[] =>
-  Object.values(hash).map((raw) => JSON.parse(raw) as T);
 
 export class ReviewStore {
   private readonly metaCache = new Lru<ReviewMeta>(500);

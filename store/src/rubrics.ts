@@ -5,6 +5,7 @@
  */
 import type { Rubric, User } from '@prism/core';
 import type { Redis } from 'ioredis';
+import { parseAll } from './hash-values.ts';
 
 /** A rubric as stored: the contract's shape, and who wrote this version when. */
 export interface StoredRubric extends Rubric {
@@ -59,11 +60,9 @@ export class RubricStore {
   /** Every current rubric of the workspace, oldest first. */
   async list(workspaceId: string): Promise<StoredRubric[]> {
     const hash = await this.redis.hgetall(rubricKeys(this.prefix, workspaceId).current);
-    return Object.values(hash)
-      .map((raw) => JSON.parse(raw) as StoredRubric)
-      .sort((a, b) =>
-        a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1,
-      );
+    return parseAll<StoredRubric>(hash).sort((a, b) =>
+      a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1,
+    );
   }
 
   /** The current version, or a given one (kept for the reviews that started with it). */

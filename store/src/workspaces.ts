@@ -6,6 +6,7 @@
  */
 import type { User } from '@prism/core';
 import type { Redis } from 'ioredis';
+import { parseAll } from './hash-values.ts';
 
 export type WorkspaceRole = 'admin' | 'member';
 
@@ -131,9 +132,9 @@ export class WorkspaceStore {
   /** Every member, admins first, then by when they joined. */
   async members(workspaceId: string): Promise<WorkspaceMemberRecord[]> {
     const hash = await this.redis.hgetall(workspaceKeys(this.prefix, workspaceId).members);
-    return Object.values(hash)
-      .map((raw) => JSON.parse(raw) as WorkspaceMemberRecord)
-      .sort((a, b) => (a.role !== b.role ? (a.role === 'admin' ? -1 : 1) : a.joinedAt < b.joinedAt ? -1 : 1));
+    return parseAll<WorkspaceMemberRecord>(hash).sort((a, b) =>
+      a.role !== b.role ? (a.role === 'admin' ? -1 : 1) : a.joinedAt < b.joinedAt ? -1 : 1,
+    );
   }
 
   /**
