@@ -81,12 +81,13 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
     registers: [registry],
   });
 
+  const bullPrefix = queuePrefix(config.redis.prefix, isCluster(redis.commands));
   // Follow-up jobs a handler queues (the whole-document pass), on the commands connection.
   const producers = new Map(
     Object.values(QUEUES).map((name) => {
       const queue = new Queue(name, {
         connection: redis.commands,
-        prefix: queuePrefix(config.redis.prefix, isCluster(redis.commands)),
+        prefix: bullPrefix,
         defaultJobOptions: DEFAULT_JOB_OPTIONS,
       });
       queue.on('error', () => {});
@@ -151,7 +152,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerApp> {
     };
     worker = new Worker(queue, dispatch, {
       connection: redis.blocking,
-      prefix: queuePrefix(config.redis.prefix, isCluster(redis.commands)),
+      prefix: bullPrefix,
       concurrency: config.concurrency,
       // A worker killed mid-job loses its lock within 10 s; another takes the job within 15 s.
       lockDuration: 10_000,
