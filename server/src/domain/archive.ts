@@ -60,8 +60,7 @@ export class ArchiveService {
     const deleted = await deleteReview(archives, redis, reviews.store.log, objects, reviewId, user, at);
     if (!deleted) throw new PrismError('not_found', 'There is no review with this id.');
     const { meta } = deleted;
-    const workspaceId =
-      record?.workspaceId ?? (meta as { workspaceId?: string | undefined }).workspaceId ?? undefined;
+    const workspaceId = record?.workspaceId ?? meta.workspaceId;
     await audit.write(workspaceId ? { workspaceId } : { userId: meta.owner.id }, {
       at,
       by: user,
