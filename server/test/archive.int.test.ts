@@ -24,6 +24,7 @@ import {
   type TestServer,
   testRedis,
   uniquePrefix,
+  upload,
   waitFor,
 } from '../../test/helpers.ts';
 import { type S3TestServer, startS3Server } from '../../test/s3-server.ts';
@@ -371,5 +372,39 @@ describe('delete', () => {
     expect(await objects.list(`reviews/${review.id}/`)).toEqual([]);
     expect(await reviewKeysInRedis(review.id, true)).toEqual([]);
     expect((await api(a.url, owner.token, `/api/reviews/${review.id}`)).status).toBe(404);
+  });
+
+  it("writes a workspace review's deletion in its workspace's audit log, archived or not", async () => {
+    const created = await api(a.url, owner.token, '/api/workspaces', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'Audited' }),
+    });
+    const { workspace } = (await created.json()) as { workspace: { id: string } };
+    const doc = await makeDocx([{ title: 'Budget', paragraphs: ['Spending rose by a tenth.'] }]);
+    const ids: string[] = [];
+    for (const archiveFirst of [false, true]) {
+      const uploaded = await upload(a.url, owner.token, doc, { workspaceId: workspace.id, title: 'Budget' });
+      expect(uploaded.status).toBe(201);
+      const { review } = (await uploaded.json()) as { review: { id: string } };
+      ids.push(review.id);
+      if (archiveFirst) {
+        const archived = await api(a.url, owner.token, `/api/reviews/${review.id}/archive`, {
+          method: 'POST',
+          body: '{}',
+        });
+        expect(archived.status).toBe(200);
+      }
+      expect((await api(b.url, owner.token, `/api/reviews/${review.id}`, { method: 'DELETE' })).status).toBe(
+        204,
+      );
+    }
+    const audit = await new AuditLog(redis, prefix).read({ workspaceId: workspace.id });
+    expect(audit.map((entry) => entry.reviewId).sort()).toEqual([...ids].sort());
+    expect(audit.every((entry) => entry.action === 'review.deleted' && entry.by.id === owner.user.id)).toBe(
+      true,
+    );
+    // Not under the owner's own reviews.
+    const own = await new AuditLog(redis, prefix).read({ userId: owner.user.id });
+    expect(own.some((entry) => ids.includes(entry.reviewId))).toBe(false);
   });
 });
