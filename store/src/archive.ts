@@ -9,8 +9,10 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ReviewEvent, User } from '@prism/core';
 import type { Redis } from 'ioredis';
+import type { AuditLog } from './audit.ts';
 import type { EventLog } from './event-log.ts';
 import type { ReviewKeys } from './keys.ts';
+import type { LibraryStore } from './library.ts';
 import type { ObjectStore } from './objects.ts';
 import type { ReviewMeta } from './reviews.ts';
 
@@ -288,4 +290,38 @@ export async function deleteReview(
   // A restore that raced the delete (it read the archive before it went) leaves nothing either.
   await archives.removeKeys(reviewId);
   return { meta };
+}
+
+/**
+ * Deletes a review (`deleteReview`) and says so: one `review.deleted` line in the audit log of its
+ * home (the library record's workspace, else the meta's, else its owner), then its library record
+ * goes. Undefined, and nothing written, when there was no such review.
+ */
+export async function deleteAndAudit(
+  deps: {
+    archives: ArchiveStore;
+    redis: Redis;
+    log: EventLog;
+    objects: ObjectStore;
+    audit: AuditLog;
+    library?: LibraryStore | undefined;
+  },
+  reviewId: string,
+  by: User,
+  at: string = new Date().toISOString(),
+): Promise<DeletedReview | undefined> {
+  const record = await deps.library?.get(reviewId);
+  const deleted = await deleteReview(deps.archives, deps.redis, deps.log, deps.objects, reviewId, by, at);
+  if (!deleted) return undefined;
+  const { meta } = deleted;
+  const workspaceId = record?.workspaceId ?? meta.workspaceId;
+  await deps.audit.write(workspaceId ? { workspaceId } : { userId: meta.owner.id }, {
+    at,
+    by,
+    action: 'review.deleted',
+    reviewId,
+    title: meta.title,
+  });
+  await deps.library?.remove(reviewId);
+  return deleted;
 }

@@ -10,7 +10,7 @@ import { PRISM_ACTOR } from '@prism/core';
 import {
   ArchiveStore,
   AuditLog,
-  deleteReview,
+  deleteAndAudit,
   type EventLog,
   type LibraryStore,
   lastEventAt,
@@ -119,28 +119,15 @@ export async function runRetention(deps: RetentionDeps, now: Date = new Date()):
       if (!Number.isFinite(at)) continue;
       const idle = now.getTime() - at;
       if (settings.retentionDays !== undefined && idle >= settings.retentionDays * DAY_MS) {
-        const record = await library.get(reviewId);
-        const deleted = await deleteReview(
-          archives,
-          redis,
-          log,
-          objects,
+        const deleted = await deleteAndAudit(
+          { archives, redis, log, objects, audit, library },
           reviewId,
           PRISM_ACTOR,
           now.toISOString(),
         );
-        if (deleted) {
-          const workspaceId = record?.workspaceId ?? (deleted.meta as { workspaceId?: string }).workspaceId;
-          await audit.write(workspaceId ? { workspaceId } : { userId: deleted.meta.owner.id }, {
-            at: now.toISOString(),
-            by: PRISM_ACTOR,
-            action: 'review.deleted',
-            reviewId,
-            title: deleted.meta.title,
-          });
-          result.deleted.push(reviewId);
-        }
-        await library.remove(reviewId);
+        if (deleted) result.deleted.push(reviewId);
+        // No review behind the record (nor an archive): the record goes all the same.
+        else await library.remove(reviewId);
       } else if (idle >= settings.archiveAfterDays * DAY_MS && (await archives.archive(reviewId))) {
         await library.setStatus(reviewId, 'archived');
         result.archived.push(reviewId);
