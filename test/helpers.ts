@@ -26,6 +26,7 @@ import { afterAll } from 'vitest';
 import { type App, createApp } from '../server/src/app.ts';
 import { loadConfig } from '../server/src/config.ts';
 import { createMetrics } from '../server/src/infra/metrics.ts';
+import { freePort } from './free-port.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The tier against a Redis Cluster (`npm test` runs it): REDIS_URL is then one seed node. */
@@ -475,18 +476,7 @@ export async function makeDocx(
   return Packer.toBuffer(new Document({ sections: [{ children }] }));
 }
 
-/** A TCP port free right now on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** A server process on free ports; resolves once it is ready. */
 export async function spawnServer(prefix: string, instance: string, env: Record<string, string> = {}) {

@@ -9,9 +9,9 @@
  */
 
 import { createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { freePort } from './free-port.ts';
 
 export interface TestAccount {
   name?: string;
@@ -131,15 +131,4 @@ function signJwt(claims: Record<string, unknown>, key: KeyObject): string {
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const input = `${part({ alg: 'RS256', kid: KID, typ: 'JWT' })}.${part(claims)}`;
   return `${input}.${createSign('RSA-SHA256').update(input).sign(key).toString('base64url')}`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.on('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => done(port));
-    });
-  });
 }
