@@ -1,13 +1,13 @@
 /**
  * Archive, restore and delete (CONTRACT 7.3), owner only. The store does the moving
- * (store/src/archive.ts); this service checks who may, keeps the library record's status and
- * writes the audit line of a deletion.
+ * (store/src/archive.ts, whose deleteAndAudit also writes a deletion's audit line); this service
+ * checks who may and keeps the library record's status.
  */
 import { PrismError, type ReviewStatus, type User } from '@prism/core';
 import {
   type ArchiveStore,
   type AuditLog,
-  deleteReview,
+  deleteAndAudit,
   type LibraryStore,
   type ObjectStore,
 } from '@prism/store';
@@ -55,19 +55,8 @@ export class ArchiveService {
   async delete(user: User, reviewId: string): Promise<void> {
     await this.deps.reviews.authorize(reviewId, user, 'review:delete');
     const { reviews, archives, redis, objects, audit, library } = this.deps;
-    const at = this.now();
-    const record = await library?.get(reviewId);
-    const deleted = await deleteReview(archives, redis, reviews.store.log, objects, reviewId, user, at);
+    const deps = { archives, redis, log: reviews.store.log, objects, audit, library };
+    const deleted = await deleteAndAudit(deps, reviewId, user, this.now());
     if (!deleted) throw new PrismError('not_found', 'There is no review with this id.');
-    const { meta } = deleted;
-    const workspaceId = record?.workspaceId ?? meta.workspaceId;
-    await audit.write(workspaceId ? { workspaceId } : { userId: meta.owner.id }, {
-      at,
-      by: user,
-      action: 'review.deleted',
-      reviewId,
-      title: meta.title,
-    });
-    await library?.remove(reviewId);
   }
 }
