@@ -5,7 +5,6 @@
  * that cannot answer is replaced by the next before the first token, never after; failures say why.
  */
 import type { ChatMessage, ReviewEvent } from '@prism/core';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StandIn, startBedrockStandIn } from '../../test/bedrock/stand-in.ts';
 import {
@@ -22,7 +21,7 @@ import {
   uniquePrefix,
   waitFor,
 } from '../../test/helpers.ts';
-import { BedrockProvider } from '../src/ai/bedrock.ts';
+import { standInProvider } from './stand-in-provider.ts';
 
 const FIRST = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const SECOND = 'global.anthropic.claude-sonnet-4-5-20250929-v1:0';
@@ -37,14 +36,7 @@ afterAll(async () => {
 });
 
 const provider = (models: string[], inactivityTimeoutMs = 5000) =>
-  new BedrockProvider({
-    region: 'eu-north-1',
-    models,
-    endpoint: standIn.url,
-    inactivityTimeoutMs,
-    credentials: { accessKeyId: 'AKIDPRISMTEST', secretAccessKey: 'prism-test-secret' },
-    logger: pino({ level: 'silent' }),
-  });
+  standInProvider(standIn, { models, inactivityTimeoutMs });
 
 const REPORT = [
   {

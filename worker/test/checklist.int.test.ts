@@ -8,7 +8,6 @@
 import { type ChecklistEntry, DEFAULT_REVIEW_RUBRIC, type ReviewEvent } from '@prism/core';
 import { queuePrefix } from '@prism/store';
 import { Queue, QueueEvents } from 'bullmq';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StandIn, startBedrockStandIn } from '../../test/bedrock/stand-in.ts';
 import {
@@ -25,9 +24,9 @@ import {
   uniquePrefix,
   waitFor,
 } from '../../test/helpers.ts';
-import { BedrockProvider } from '../src/ai/bedrock.ts';
 import type { AiProvider } from '../src/ai/provider.ts';
 import { RulesProvider } from '../src/ai/rules.ts';
+import { standInProvider } from './stand-in-provider.ts';
 
 const MODEL = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
 
@@ -74,14 +73,7 @@ async function room(name: string, provider: AiProvider) {
   return { prefix, review, socketA, socketB, feedA, feedB };
 }
 
-const bedrock = () =>
-  new BedrockProvider({
-    region: 'eu-north-1',
-    models: [MODEL],
-    endpoint: standIn.url,
-    credentials: { accessKeyId: 'AKIDPRISMTEST', secretAccessKey: 'prism-test-secret' },
-    logger: pino({ level: 'silent' }),
-  });
+const bedrock = () => standInProvider(standIn, { models: [MODEL] });
 
 const sectionsDone = (feed: ReviewFeed, count: number) =>
   new Set(

@@ -29,12 +29,12 @@ import {
   startWorker,
   waitFor,
 } from '../../test/helpers.ts';
-import { BedrockProvider } from '../src/ai/bedrock.ts';
 import { createProvider } from '../src/ai/index.ts';
 import type { AiProvider } from '../src/ai/provider.ts';
 import { loadConfig } from '../src/config.ts';
 import { queueDocumentPassIfDone } from '../src/jobs/consistency.ts';
 import type { JobContext } from '../src/jobs/types.ts';
+import { standInProvider } from './stand-in-provider.ts';
 
 const MODEL = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
 
@@ -46,14 +46,7 @@ afterAll(async () => {
   await standIn.close();
 });
 
-const provider = () =>
-  new BedrockProvider({
-    region: 'eu-north-1',
-    models: [MODEL],
-    endpoint: standIn.url,
-    credentials: { accessKeyId: 'AKIDPRISMTEST', secretAccessKey: 'prism-test-secret' },
-    logger: pino({ level: 'silent' }),
-  });
+const provider = () => standInProvider(standIn, { models: [MODEL] });
 
 const REPORT = [
   {
