@@ -10,7 +10,7 @@ import {
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadBucketCommand,
-  ListObjectsV2Command,
+  paginateListObjectsV2,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -166,14 +166,12 @@ export class S3ObjectStore implements ObjectStore {
     const full = `${this.key(prefix.replace(/\/+$/, ''))}/`;
     const skip = this.prefix ? this.prefix.length + 1 : 0;
     const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ContinuationToken: token }),
-      );
+    for await (const page of paginateListObjectsV2(
+      { client: this.client },
+      { Bucket: this.bucket, Prefix: full },
+    )) {
       for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key.slice(skip));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    }
     return keys;
   }
 
