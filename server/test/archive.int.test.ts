@@ -6,7 +6,7 @@
  * line and answers 404 on every route after; only the owner may archive or delete.
  */
 import type { ReviewEvent } from '@prism/core';
-import { AuditLog, S3ObjectStore } from '@prism/store';
+import { AuditLog, S3ObjectStore, scanKeys } from '@prism/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
@@ -55,15 +55,8 @@ const store = (bucket: string, secret?: string) =>
  * library's locator of its record too, which an archived review keeps).
  */
 async function reviewKeysInRedis(reviewId: string, all = false): Promise<string[]> {
-  const found: string[] = [];
   const pattern = all ? `${prefix}*{${reviewId}}*` : `${prefix}review:{${reviewId}}*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found.sort();
+  return (await scanKeys(redis, pattern)).sort();
 }
 
 async function snapshotText(server: TestServer, person: Person, reviewId: string): Promise<string> {
