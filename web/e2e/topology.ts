@@ -7,9 +7,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from '../../test/free-port.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 // The same overrides as scripts/cluster.sh.
@@ -17,18 +18,7 @@ const SERVER_ENTRY = resolve(REPO, process.env.PRISM_SERVER_ENTRY || 'server/dis
 const WORKER_ENTRY = resolve(REPO, process.env.PRISM_WORKER_ENTRY || 'worker/dist/main.js');
 const WEB_DIR = join(REPO, 'web/build');
 
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
+export { freePort };
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
