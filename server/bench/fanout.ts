@@ -5,18 +5,14 @@
  *
  *   npm run bench -w server            (BENCH_RATE=2500 BENCH_SECONDS=10 BENCH_CLIENTS=200 to change)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { ReviewEvent } from '@prism/core';
 import { createRedis, deleteKeys, EventLog, waitReady } from '@prism/store';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { io } from 'socket.io-client';
+import { REDIS_URL, type Started, startPrism } from './spawn.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RATE = Number(process.env.BENCH_RATE ?? 2500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200);
@@ -24,45 +20,14 @@ const ROOM_SIZE = 10;
 const PREFIX = `bench:${randomBytes(3).toString('hex')}:`;
 const silent = pino({ level: 'silent' });
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+const startServer = (name: string): Promise<Started> =>
+  startPrism({
+    prefix: PREFIX,
+    name,
+    source: true,
+    // Every client connects as the one owner: above the per-person socket cap they would evict each other.
+    env: { MAX_SOCKETS_PER_USER: String(CLIENTS) },
   });
-
-async function startServer(name: string): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      METRICS_PORT: String(await freePort()),
-      REDIS_URL,
-      REDIS_KEY_PREFIX: PREFIX,
-      INSTANCE_ID: name,
-      LOG_LEVEL: 'warn',
-      STORAGE_URL: `file:.data/bench-objects`,
-      // Every client connects as the one owner: above the per-person socket cap they would evict each other.
-      MAX_SOCKETS_PER_USER: String(CLIENTS),
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i += 1) {
-    if (
-      await fetch(`${url}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { url, proc };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} did not start`);
-}
 
 const percentile = (sorted: number[], p: number): number =>
   sorted.length === 0

@@ -10,32 +10,21 @@
  *
  *   npm run bench:idle -w server      (BENCH_IDLE_SOCKETS=3000 BENCH_IDLE_WARMUP=1000 to change)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { deleteKeys } from '@prism/store';
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { makeDoc, post, session, uploadReview } from './doc.ts';
+import { freePort, REDIS_URL, startProcess } from './spawn.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SOCKETS = Number(process.env.BENCH_IDLE_SOCKETS ?? 3000);
 const WARMUP = Number(process.env.BENCH_IDLE_WARMUP ?? 1000);
 const ROOM_SIZE = 10;
 /** How long connections sit idle before a reading: longer than the longest rate-limit window. */
 const IDLE_MS = 11_000;
 const PREFIX = `bench-idle:${randomBytes(3).toString('hex')}:`;
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -115,32 +104,23 @@ class Inspector {
   }
 }
 
-async function spawnReady(args: string[], env: Record<string, string>, readyUrl: string): Promise<Spawned> {
+async function spawnReady(args: string[], env: Record<string, string>, port: number): Promise<Spawned> {
   const inspectPort = await freePort();
-  const proc = spawn(process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, REDIS_URL, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const { proc } = await startProcess({
+    args,
+    env,
+    port,
+    nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`],
+    // The inspector announces itself on stderr; pass on everything else.
+    stderr: (chunk) => {
+      const text = chunk
+        .split('\n')
+        .filter((line) => line && !/^(Debugger (listening|attached)|For help, see)/.test(line))
+        .join('\n');
+      if (text) process.stderr.write(`${text}\n`);
+    },
   });
-  // The inspector announces itself on stderr; pass on everything else.
-  proc.stderr!.on('data', (chunk: Buffer) => {
-    const text = chunk
-      .toString()
-      .split('\n')
-      .filter((line) => line && !/^(Debugger (listening|attached)|For help, see)/.test(line))
-      .join('\n');
-    if (text) process.stderr.write(`${text}\n`);
-  });
-  for (let i = 0; i < 200; i += 1) {
-    const ok = await fetch(readyUrl).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { proc, inspector: await Inspector.open(inspectPort) };
-    await sleep(100);
-  }
-  proc.kill('SIGKILL');
-  throw new Error(`${args.join(' ')} did not start`);
+  return { proc, inspector: await Inspector.open(inspectPort) };
 }
 
 /** Runs `fn` over `items` with at most `limit` at once. */
@@ -186,7 +166,7 @@ async function prismTarget(): Promise<Target> {
       RATE_LIMIT_UPLOADS_PER_IP: '1000000',
       RATE_LIMIT_INVITES_PER_IP: '1000000',
     },
-    `${url}/ready`,
+    port,
   );
   const doc = await makeDoc();
   const rooms = new Map<number, { reviewId: string; invite: string }>();
@@ -239,7 +219,7 @@ async function baselineTarget(): Promise<Target> {
   const spawned = await spawnReady(
     ['loadtest/baseline/server.mjs'],
     { PORT: String(port), BASELINE_PREFIX: PREFIX, INSTANCE_ID: 'bench-idle-baseline' },
-    `${url}/ready`,
+    port,
   );
   return {
     name: 'plain Socket.IO + Redis adapter',

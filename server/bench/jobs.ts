@@ -6,58 +6,17 @@
  *
  *   npx tsx server/bench/jobs.ts            (BENCH_SECTIONS=500 BENCH_RUNS=5 to change)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { deleteKeys } from '@prism/store';
 import { Document, HeadingLevel, Packer, Paragraph } from 'docx';
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { session, uploadReview } from './doc.ts';
+import { REDIS_URL, startPrism } from './spawn.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECTIONS = Number(process.env.BENCH_SECTIONS ?? 500);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PREFIX = `bench:jobs:${randomBytes(3).toString('hex')}:`;
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-async function startServer(): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      METRICS_PORT: String(await freePort()),
-      REDIS_URL,
-      REDIS_KEY_PREFIX: PREFIX,
-      INSTANCE_ID: 'bench-jobs',
-      LOG_LEVEL: 'warn',
-      STORAGE_URL: 'file:.data/bench-objects',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i += 1) {
-    const ready = await fetch(`${url}/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) return { url, proc };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  proc.kill('SIGKILL');
-  throw new Error('the server did not become ready');
-}
 
 const document = (): Promise<Buffer> =>
   Packer.toBuffer(
@@ -86,7 +45,7 @@ const summary = (name: string, ms: number[]): string => {
   return `${name} median ${Math.round(sorted[Math.floor(sorted.length / 2)]!)} ms, worst ${Math.round(sorted.at(-1)!)} ms`;
 };
 
-const server = await startServer();
+const server = await startPrism({ prefix: PREFIX, name: 'bench-jobs', source: true });
 const redis = new Redis(REDIS_URL);
 try {
   const token = await session(server.url, 'Bench');

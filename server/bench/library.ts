@@ -16,20 +16,17 @@
  *
  *   npm run bench:library
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { extractSections, type SectionRef } from '@prism/core';
 import { deleteKeys, LibraryStore, userReviewsKey } from '@prism/store';
 import { Redis } from 'ioredis';
 import { searchText } from '../src/domain/library-text.ts';
 import { post, session } from './doc.ts';
+import { REDIS_URL, ROOT, type Started, startPrism, stopProcess } from './spawn.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CORPUS = `${ROOT}../shared/corpus/docx/`;
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `bench-library:${randomBytes(3).toString('hex')}:`;
 const REVIEWS = Number(process.env.BENCH_REVIEWS ?? 1000);
 const WARM_REQUESTS = 100;
@@ -50,46 +47,12 @@ const DOCUMENTS = [
 /** One review in a hundred is the corpus's 872-page handbook (680 sections). */
 const HANDBOOK = 'unstructured-handbook-872p.docx';
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-async function startServer(): Promise<{ proc: ChildProcess; url: string }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ['server/dist/main.js'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: PREFIX,
-      PORT: String(port),
-      METRICS_PORT: String(await freePort()),
-      STORAGE_URL: `file:${ROOT}.data/bench-library/${PREFIX.replaceAll(':', '_')}`,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i += 1) {
-    const ok = await fetch(`${url}/health`).then(
-      (res) => res.ok,
-      () => false,
-    );
-    if (ok) return { proc, url };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  proc.kill();
-  throw new Error('the server did not become healthy');
-}
-
-const stop = (proc: ChildProcess): Promise<void> =>
-  new Promise((resolve) => {
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
+const startServer = (): Promise<Started> =>
+  startPrism({
+    prefix: PREFIX,
+    name: 'bench-library',
+    env: { STORAGE_URL: `file:${ROOT}.data/bench-library/${PREFIX.replaceAll(':', '_')}` },
+    readyPath: '/health',
   });
 
 /** A deterministic shuffle (so every run writes the same library). */
@@ -219,7 +182,7 @@ try {
     ] as const) {
       const server = await startServer();
       readings.push(await timed(server.url, token, kind === 'list' ? inWorkspace : withQ(p)));
-      await stop(server.proc);
+      await stopProcess(server.proc);
     }
   }
   report('cold, no q', coldList);
@@ -260,7 +223,7 @@ try {
     `\n${REVIEWS} reviews, one workspace's library (GET /api/reviews?workspaceId=), ms:\n${rows.join('\n')}`,
   );
 } finally {
-  await Promise.all(servers.map(stop));
+  await Promise.all(servers.map((proc) => stopProcess(proc)));
   await deleteKeys(redis, PREFIX);
   redis.disconnect();
 }

@@ -8,56 +8,16 @@
  *
  *   npm run bench:upload
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { deleteKeys } from '@prism/store';
 import { Redis } from 'ioredis';
 import { bigTextDocx, headingsDocx } from '../test/docx-builders.ts';
 import { makeDoc, session } from './doc.ts';
+import { REDIS_URL, ROOT, startPrism, stopProcess } from './spawn.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `bench-upload:${randomBytes(3).toString('hex')}:`;
 const HANDBOOK = `${ROOT}../shared/corpus/docx/unstructured-handbook-872p.docx`;
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-async function startServer(): Promise<{ proc: ChildProcess; url: string }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ['server/dist/main.js'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: PREFIX,
-      PORT: String(port),
-      METRICS_PORT: String(await freePort()),
-      STORAGE_URL: `file:${ROOT}.data/bench-upload/${PREFIX.replaceAll(':', '_')}`,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i += 1) {
-    const ok = await fetch(`${url}/health`).then(
-      (res) => res.ok,
-      () => false,
-    );
-    if (ok) return { proc, url };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  proc.kill();
-  throw new Error('the server did not become healthy');
-}
 
 interface Reading {
   ms: number;
@@ -112,7 +72,12 @@ async function post(url: string, token: string, file: Uint8Array): Promise<strin
 const text40 = await bigTextDocx(40 * 1024 * 1024);
 const headings = await headingsDocx(50_000);
 const handbook = readFileSync(HANDBOOK);
-const { proc, url } = await startServer();
+const { proc, url } = await startPrism({
+  prefix: PREFIX,
+  name: 'bench-upload',
+  env: { STORAGE_URL: `file:${ROOT}.data/bench-upload/${PREFIX.replaceAll(':', '_')}` },
+  readyPath: '/health',
+});
 try {
   const token = await session(url, 'Bench');
   const idle = await measure(url, () => new Promise((resolve) => setTimeout(() => resolve('-'), 2000)));
@@ -144,8 +109,7 @@ try {
     );
   }
 } finally {
-  proc.kill('SIGTERM');
-  await new Promise((resolve) => proc.once('exit', resolve));
+  await stopProcess(proc);
   const redis = new Redis(REDIS_URL);
   await deleteKeys(redis, PREFIX);
   redis.disconnect();
