@@ -9,6 +9,7 @@ export * from './errors.ts';
 export * from './export.ts';
 export * from './insights.ts';
 export * from './jobs.ts';
+export * from './learning.ts';
 export * from './lifecycle.ts';
 export * from './mentions.ts';
 export * from './protocol.ts';

@@ -84,6 +84,10 @@ export const FeedbackItem = z.object({
   outdated: z.boolean().optional(),
   /** The document revision it was made on or last carried to, from 1 (see `withRevision`). */
   revision: z.number().int().min(1).optional(),
+  /** Higher first: from the workspace's decisions when the item was made (core/src/learning.ts). */
+  rank: z.number().min(0).max(1).optional(),
+  /** Set when the team nearly always rejects items like it: why the room shows it collapsed. */
+  collapsed: z.string().max(300).optional(),
 });
 export type FeedbackItem = z.infer<typeof FeedbackItem>;
 

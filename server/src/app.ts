@@ -262,6 +262,12 @@ export function createApp(deps: AppDeps): App {
     records: (workspaceId) => libraryIndex.records(`ws:${workspaceId}`),
   });
   api.use(insightsRoutes({ insights, workspaces }));
+  // What the team decided ranks and shapes the next analysis (CONTRACT 7.4, learning).
+  ai.preferences = (workspaceId) =>
+    insights.preferences(workspaceId).catch((error: unknown) => {
+      logger.warn({ err: error, workspaceId }, 'team preferences not read; the review keeps its own');
+      return undefined;
+    });
   api.use(rubricRoutes(rubrics, config.maxUploadBytes));
   api.use(
     reviewRoutes({

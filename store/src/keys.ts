@@ -22,6 +22,8 @@ export interface ReviewKeys {
   revision: string;
   /** The checklist's verdicts: checkpoint `n` -> `ChecklistEntry` JSON (CONTRACT 7.4). */
   checklist: string;
+  /** The team's preferences taken when its analysis last started (`TeamPreferences` JSON, field `preferences`). */
+  learning: string;
 }
 
 export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
@@ -42,6 +44,7 @@ export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
     lifecycle: `${base}:lifecycle`,
     revision: `${base}:revision`,
     checklist: `${base}:checklist`,
+    learning: `${base}:learning`,
   };
 }
 

@@ -26,7 +26,7 @@ type Scripted = Redis & {
 export async function writeIfPresent(
   redis: Redis,
   keys: ReviewKeys,
-  hash: 'jobs' | 'usage',
+  hash: 'jobs' | 'usage' | 'learning',
   op: 'hset' | 'hsetnx' | 'hincrby',
   pairs: (string | number)[],
 ): Promise<number> {

@@ -23,6 +23,7 @@ import {
   type SectionAnchor,
   type SectionRef,
   type SectionState,
+  type TeamPreferences,
   type Usage,
   type User,
   withRevision,
@@ -440,6 +441,20 @@ export class ReviewStore {
 
   async setJobField(reviewId: string, field: string, value: string): Promise<void> {
     await writeIfPresent(this.redis, this.log.keys(reviewId), 'jobs', 'hset', [field, value]);
+  }
+
+  /** The team's preferences its analysis last started with (none: no history was taken). */
+  async preferences(reviewId: string): Promise<TeamPreferences | undefined> {
+    const raw = await this.redis.hget(this.log.keys(reviewId).learning, 'preferences');
+    return raw ? (JSON.parse(raw) as TeamPreferences) : undefined;
+  }
+
+  /** Keeps the team's preferences with the review (while it exists), for its analysis to use. */
+  async setPreferences(reviewId: string, preferences: TeamPreferences): Promise<void> {
+    await writeIfPresent(this.redis, this.log.keys(reviewId), 'learning', 'hset', [
+      'preferences',
+      JSON.stringify(preferences),
+    ]);
   }
 
   /** Every section's status record and the `jobs` hash (fences and job ids), read together. */

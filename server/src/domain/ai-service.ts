@@ -12,6 +12,7 @@ import {
   type ControlMessage,
   PRISM_ACTOR,
   PrismError,
+  type TeamPreferences,
   type User,
 } from '@prism/core';
 import { controlChannel, spentTokens } from '@prism/store';
@@ -26,6 +27,11 @@ export class AiService {
   private readonly publisher: Redis;
   private readonly prefix: string;
   private readonly budget: number;
+  /**
+   * The preferences of a workspace's team, taken when an analysis starts (CONTRACT 7.4, learning);
+   * undefined when they cannot be read now (the review keeps the ones it had).
+   */
+  preferences?: (workspaceId: string) => Promise<TeamPreferences | undefined>;
 
   constructor(options: {
     reviews: ReviewService;
@@ -83,6 +89,9 @@ export class AiService {
     const unknown = sectionIds.find((id) => !known.has(id));
     if (unknown) throw new PrismError('not_found', `This review has no section ${unknown}.`);
     await this.assertBudget(payload.reviewId);
+    // Kept with the review before any job runs, so every call of this run shares one prompt prefix.
+    const preferences = meta.workspaceId ? await this.preferences?.(meta.workspaceId) : undefined;
+    if (preferences) await this.store.setPreferences(payload.reviewId, preferences);
 
     // A few round trips whatever the number of sections: one read, one batch of run numbers, one
     // batch of `queued` events, then every job in one pipeline.

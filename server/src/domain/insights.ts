@@ -33,7 +33,9 @@ import {
   PATTERN_BY,
   type PatternBy,
   type PatternRow,
+  type TeamPreferences,
   type TrendRow,
+  teamPreferences,
 } from '@prism/core';
 import type { InsightItem, InsightsStore, ReviewInsight } from '@prism/store';
 
@@ -309,6 +311,12 @@ export class InsightsService {
     this.figuresCache.set(workspaceId, { version: at.version, insights });
     if (this.figuresCache.size > 100) this.figuresCache.delete(this.figuresCache.keys().next().value!);
     return insights;
+  }
+
+  /** The team's preferences (core/src/learning.ts) from the workspace's acceptance figures now. */
+  async preferences(workspaceId: string): Promise<TeamPreferences> {
+    const at = await this.version(workspaceId);
+    return teamPreferences((await this.figures(workspaceId, at)).acceptance);
   }
 
   /** The summaries of the reviews `at` names (read again only where a stamp moved), and their titles. */

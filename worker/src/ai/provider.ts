@@ -3,7 +3,7 @@
  * finding the moment it is complete, and answer a chat question, streaming its text. Providers
  * know nothing of Redis or the event log; jobs turn their output into events.
  */
-import type { FeedbackType, Risk, Rubric, Usage } from '@prism/core';
+import type { FeedbackType, Risk, Rubric, TeamPreferences, Usage } from '@prism/core';
 import type { ChecklistRequest, ChecklistResult } from './checklist.ts';
 
 export interface DocumentSection {
@@ -21,6 +21,8 @@ export interface DocumentContext {
   guidelines?: string;
   /** The review's workspace rubric (CONTRACT 7.4); absent: the built-in default. */
   rubric?: Rubric;
+  /** What the team's decisions say (CONTRACT 7.4, learning); absent: no history was taken. */
+  preferences?: TeamPreferences;
 }
 
 /** A finding as a provider produces it; the job validates it, checks its quote and stores it. */

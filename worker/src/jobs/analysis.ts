@@ -23,6 +23,7 @@ import { Coalescer } from '../ai/coalescer.ts';
 import { FindingFilter } from '../ai/findings.ts';
 import { splitIntoParts } from '../ai/parts.ts';
 import { type AnalysisResult, ProviderError } from '../ai/provider.ts';
+import { withRank } from '../ai/rank.ts';
 import { rubricRefs } from '../ai/rubric-refs.ts';
 import { queueChecklistIfDone } from './checklist.ts';
 import { queueDocumentPassIfDone } from './consistency.ts';
@@ -121,19 +122,24 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
       finding: async (finding: Parameters<FindingFilter['accept']>[0]) => {
         const shown = filter.accept(finding);
         if (!shown) return;
-        const item: FeedbackItem = {
-          // Derived from the attempt: the same attempt cannot add the same finding twice.
-          id: `f_${createHash('sha256').update(`${attempt}:${found}`).digest('base64url').slice(0, 16)}`,
-          sectionId,
-          ...shown,
-          refs: rubricRefs(shown.refs, document.rubric, provider.name === 'rules' ? 'rules' : 'ai'),
-          source: provider.name === 'rules' ? 'rules' : 'ai',
-          model: model || provider.name,
-          status: 'pending',
-          createdBy: PRISM_ACTOR,
-          createdAt: now(),
-          version: 1,
-        };
+        const source = provider.name === 'rules' ? 'rules' : 'ai';
+        const item: FeedbackItem = withRank(
+          {
+            // Derived from the attempt: the same attempt cannot add the same finding twice.
+            id: `f_${createHash('sha256').update(`${attempt}:${found}`).digest('base64url').slice(0, 16)}`,
+            sectionId,
+            ...shown,
+            refs: rubricRefs(shown.refs, document.rubric, source),
+            source,
+            model: model || provider.name,
+            status: 'pending',
+            createdBy: PRISM_ACTOR,
+            createdAt: now(),
+            version: 1,
+          },
+          document.preferences,
+          document.rubric,
+        );
         const valid = FeedbackItemSchema.safeParse(item);
         if (!valid.success) {
           logger.debug({ reviewId, sectionId, issues: valid.error.issues }, 'finding dropped: invalid');

@@ -17,6 +17,7 @@ import type { Guard, PendingAppend } from '@prism/store';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { FindingFilter } from '../ai/findings.ts';
 import { type CrossFinding, type DocumentSection, type Finding, ProviderError } from '../ai/provider.ts';
+import { withRank } from '../ai/rank.ts';
 import { rubricRefs } from '../ai/rubric-refs.ts';
 import { decidedItems, rejectedPoints } from './memory.ts';
 import { claimRound, finishedRound } from './rounds.ts';
@@ -116,7 +117,9 @@ export const checkConsistency: Handler<'analysis.document'> = async (job, contex
         second.linkedTo = first.id;
         entries.push(second);
       }
-      const valid = entries.map((item) => FeedbackItemSchema.safeParse(item));
+      const valid = entries.map((item) =>
+        FeedbackItemSchema.safeParse(withRank(item, document.preferences, document.rubric)),
+      );
       if (valid.some((v) => !v.success)) {
         logger.debug({ reviewId }, 'cross-section finding dropped: invalid');
         return;

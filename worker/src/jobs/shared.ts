@@ -5,7 +5,11 @@ import { type ReviewStore, spentTokens } from '@prism/store';
 import type { DocumentContext } from '../ai/provider.ts';
 
 export async function documentContext(store: ReviewStore, reviewId: string): Promise<DocumentContext> {
-  const [meta, sections] = await Promise.all([store.meta(reviewId), store.sections(reviewId)]);
+  const [meta, sections, preferences] = await Promise.all([
+    store.meta(reviewId),
+    store.sections(reviewId),
+    store.preferences(reviewId),
+  ]);
   if (!meta) throw new PrismError('not_found', 'The review no longer exists.');
   const document: DocumentContext = {
     reviewId,
@@ -14,6 +18,7 @@ export async function documentContext(store: ReviewStore, reviewId: string): Pro
   };
   if (meta.guidelines?.text) document.guidelines = meta.guidelines.text;
   if (meta.rubric) document.rubric = meta.rubric;
+  if (preferences) document.preferences = preferences;
   return document;
 }
 
