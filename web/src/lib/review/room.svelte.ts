@@ -66,6 +66,9 @@ export interface RoomError {
 
 export type ActionResult<T = unknown> = { ok: true; value: T } | { ok: false; error: Failure };
 
+/** An item's rank (CONTRACT 7.4); items made before ranking, and people's, sit in the middle. */
+const rankOf = (item: FeedbackItem): number => item.rank ?? 0.5;
+
 const byCreated = (a: { createdAt: string; id: string }, b: { createdAt: string; id: string }): number =>
   a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
@@ -96,8 +99,13 @@ export class Room {
   sections = $state.raw<Section[]>([]);
   /** Live reasoning text per section (analysis.delta), while it is analysed with thinking on. */
   reasoning = $state.raw<Record<string, string>>({});
-  /** Every item of the review, in section order then creation order, decisions in flight applied. */
+  /**
+   * Every item of the review in section order, decisions in flight applied; within a section the
+   * team's priority first (`rank`, CONTRACT 7.4) or, with `order` 'document', creation order.
+   */
   items = $state.raw<FeedbackItem[]>([]);
+  /** How items are ordered within a section: by `rank` (the default), or as they were made. */
+  order = $state<'rank' | 'document'>('rank');
   chat = $state.raw<ChatMessage[]>([]);
   members = $state.raw<Member[]>([]);
   /** The latest `presence` broadcast; null until the first one arrives. */
@@ -277,15 +285,25 @@ export class Room {
     }
   }
 
+  /** Orders items within each section by the team's priority or as they were made. */
+  setOrder(order: 'rank' | 'document'): void {
+    if (this.order === order) return;
+    this.order = order;
+    this.#publishItems();
+  }
+
   #publishItems(): void {
     const order = new Map<string, number>();
     for (const section of this.#state.sections.values()) order.set(section.id, section.index);
     const shown: FeedbackItem[] = [];
     for (const item of this.#state.server.values()) shown.push(this.#overlay.show(item));
+    const ranked = this.order === 'rank';
     shown.sort(
       (a, b) =>
         (order.get(a.sectionId) ?? Number.MAX_SAFE_INTEGER) -
-          (order.get(b.sectionId) ?? Number.MAX_SAFE_INTEGER) || byCreated(a, b),
+          (order.get(b.sectionId) ?? Number.MAX_SAFE_INTEGER) ||
+        (ranked ? rankOf(b) - rankOf(a) : 0) ||
+        byCreated(a, b),
     );
     this.items = shown;
     this.deciding = new Set([...this.#overlay.ids()].filter((id) => this.#state.server.has(id)));

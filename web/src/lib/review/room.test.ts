@@ -270,6 +270,27 @@ describe('Room: snapshot and events', () => {
     expect(room.items.map((i) => i.id)).toEqual(['1', '2']);
   });
 
+  it("orders a section's items by the team's priority (rank), or as they were made on request", async () => {
+    const { room, transport, frame } = await setup();
+    transport.push(
+      added(4, '1', {
+        sectionId: 's1',
+        rank: 0.2,
+        collapsed: 'Your team rejected 9 of 10 “style” findings.',
+      }),
+      added(5, '2', { sectionId: 's1', rank: 0.9 }),
+      added(6, '3', { sectionId: 's1' }),
+      added(7, '4', { sectionId: 's2', rank: 0.95 }),
+    );
+    frame();
+    // Unranked items (made before ranking, or by people) sit at 0.5; sections keep their order.
+    expect(room.items.map((i) => i.id)).toEqual(['2', '3', '1', '4']);
+    room.setOrder('document');
+    expect(room.items.map((i) => i.id)).toEqual(['1', '2', '3', '4']);
+    room.setOrder('rank');
+    expect(room.items.map((i) => i.id)).toEqual(['2', '3', '1', '4']);
+  });
+
   it('leaves the items list as it was through frames that only move section statuses', async () => {
     const { room, transport, frame } = await setup(snapshot({ feedback: [item('1'), item('2')] }));
     const before = room.items;
