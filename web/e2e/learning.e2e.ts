@@ -4,11 +4,12 @@
  * document in her workspace and Bob, on the other server, rejects every finding of its most
  * frequent category. In the workspace's next review of a document, the new findings of that
  * category are shown collapsed with why ("Your team rejected N of N ..."), below the others of their
- * section; opening one shows it whole. Document order lists them as they were made.
+ * section; opening one shows it whole. Document order lists them as they were made. The
+ * workspace's insights page says what Prism learned.
  *
  *   node e2e/learning.e2e.ts   (after `npm run build` at the root; REDIS_URL or a local redis-server)
  *
- * Screenshots: web/test-results/learning-collapsed.png, learning.png.
+ * Screenshots: web/test-results/learning-collapsed.png, learning.png, learning-insights.png.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -146,4 +147,13 @@ runE2e('learning', async ({ topology, log, person }) => {
   assert.deepEqual(kinds(await cards(ada.page)), kinds(first), 'document order is creation order');
   assert.notDeepEqual(kinds(next), kinds(first), 'the team’s priority moved the collapsed ones');
   log('opening a collapsed card shows it; document order puts it back');
+
+  // The workspace's insights say what Prism learned.
+  await ada.page.goto(`${one.url}${membersPath}/insights`);
+  const learned = ada.page.getByTestId('learned');
+  await learned
+    .getByText(`This team rejects most “${category.toLowerCase()}” findings (${count} of ${count} rejected).`)
+    .waitFor();
+  await learned.screenshot({ path: join(RESULTS, 'learning-insights.png') });
+  log('the insights page states what was learned');
 });

@@ -1,12 +1,13 @@
 /**
  * `GET /api/workspaces/:id/insights` (CONTRACT 7.4), for members of the workspace. Thin: the
- * figures are in domain/insights.ts. Extensions: `trends`, `reviews`, `cost.cacheWriteTokens` and
+ * figures are in domain/insights.ts. Extensions: `trends`, `reviews`, `cost.cacheWriteTokens`,
+ * `learned` (the team's preferences as the prompt states them, '' while none is clear) and
  * `version` in the JSON; `?by=&key=` answers the reviews and items behind one figure; `?format=csv`
  * and `?format=xlsx` download the tables. The JSON carries an ETag (the workspace's `version`):
  * `If-None-Match` with the current one answers 304 after reading only the reviews' stamps, so a page
  * may poll it cheaply.
  */
-import { ACCEPTANCE_BY, PrismError } from '@prism/core';
+import { ACCEPTANCE_BY, PrismError, teamPreferences } from '@prism/core';
 import { Router } from 'express';
 import { z } from 'zod';
 import { drill, type InsightsService } from '../domain/insights.ts';
@@ -65,7 +66,8 @@ export function insightsRoutes(deps: { insights: InsightsService; workspaces: Wo
         res.send(await insightsXlsx(insights, `Prism insights ${workspaceId}`));
         return;
       }
-      res.json({ ...insights, version: at.version });
+      // What the next analyses learn from these figures: the statement their prompt carries.
+      res.json({ ...insights, learned: teamPreferences(insights.acceptance).statement, version: at.version });
     }),
   );
 

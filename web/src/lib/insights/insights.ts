@@ -20,8 +20,11 @@ export type {
   TrendRow,
 } from '../../../../core/src/insights.ts';
 
-/** The figures as the JSON answer has them: with `version`, its ETag. */
-export type Insights = Figures & { version: string };
+/**
+ * The figures as the JSON answer has them: with `version`, its ETag, and `learned`, the team's
+ * preferences as the next analyses' prompt states them ('' while no kind has a clear lean).
+ */
+export type Insights = Figures & { version: string; learned?: string };
 
 const base = (workspaceId: string): string => `/api/workspaces/${encodeURIComponent(workspaceId)}/insights`;
 
