@@ -1,0 +1,68 @@
+/**
+ * The functions that used the most CPU themselves (self time) in V8 CPU profiles (`node
+ * --cpu-prof`, as `BENCH_CPU_PROF=DIR npm run bench:cpu` writes them), summed over the files given,
+ * as a plain text table: share of the samples, milliseconds, function, where.
+ *
+ *   npx tsx server/bench/profile-top.ts DIR/*.cpuprofile [--top 30] [--by package]
+ *
+ * `--by package` sums by where the code lives instead (a package under node_modules, node's own
+ * internals, Prism's bundle, or V8's (garbage collector), (program), (idle)).
+ */
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const args = process.argv.slice(2);
+const files = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
+const top = Number(args[args.indexOf('--top') + 1] ?? 30) || 30;
+const byPackage = args.includes('--by') && args[args.indexOf('--by') + 1] === 'package';
+
+function where(url: string): string {
+  if (!url) return '';
+  const modules = url.lastIndexOf('node_modules/');
+  if (modules >= 0) {
+    const rest = url.slice(modules + 'node_modules/'.length).split('/');
+    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+  }
+  if (url.startsWith('node:')) return 'node';
+  if (url.includes('/server/dist/')) return 'prism';
+  return url.replace(/^file:\/\//, '');
+}
+
+const selfUs = new Map<string, number>();
+let totalUs = 0;
+for (const file of files) {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    const frame = byId.get(id)?.callFrame;
+    if (!frame) return;
+    const name = frame.functionName || '(anonymous)';
+    const place = where(frame.url);
+    const key = byPackage
+      ? place.split(':')[0] || name
+      : `${name}\t${place}${frame.url ? `:${frame.lineNumber + 1}` : ''}`;
+    selfUs.set(key, (selfUs.get(key) ?? 0) + dt);
+    totalUs += dt;
+  });
+}
+
+const busyUs = totalUs - (selfUs.get('(idle)\t') ?? selfUs.get('(idle)') ?? 0);
+console.log(
+  `${files.length} profile(s), ${(totalUs / 1e6).toFixed(1)} s sampled, ${(busyUs / 1e6).toFixed(1)} s not idle`,
+);
+console.log(`${'% busy'.padStart(7)}  ${'ms'.padStart(8)}  function  where`);
+for (const [key, us] of [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  const [name, place] = key.split('\t');
+  const share = key.startsWith('(idle)') ? '-' : ((100 * us) / busyUs).toFixed(1);
+  console.log(`${share.padStart(7)}  ${(us / 1000).toFixed(0).padStart(8)}  ${name}  ${place ?? ''}`);
+}
