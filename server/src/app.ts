@@ -268,7 +268,7 @@ export function createApp(deps: AppDeps): App {
       logger.warn({ err: error, workspaceId }, 'team preferences not read; the review keeps its own');
       return undefined;
     });
-  api.use(rubricRoutes(rubrics, config.maxUploadBytes));
+  api.use(rubricRoutes(rubrics, config.maxUploadBytes, limits));
   api.use(
     reviewRoutes({
       service,

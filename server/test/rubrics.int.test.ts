@@ -23,14 +23,17 @@ import {
   session,
   startServer,
   startWorker,
+  testRedis,
   uniquePrefix,
   upload,
   waitFor,
 } from '../../test/helpers.ts';
 import { BedrockProvider } from '../../worker/src/ai/bedrock.ts';
 import { RulesProvider } from '../../worker/src/ai/rules.ts';
+import { createRateLimits, UPLOADS_PER_PERSON } from '../src/infra/rate-limit.ts';
 
 const MODEL = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
+const redis = testRedis();
 
 let standIn: StandIn;
 beforeAll(async () => {
@@ -250,6 +253,28 @@ describe('the rubric library', () => {
     expect(encrypted.body.error?.code).toBe('encrypted_document');
     expect((await importDocx(one.url, bob, ws, file, 'rules.docx')).status).toBe(403);
     expect((await importDocx(one.url, eve, ws, file, 'rules.docx')).status).toBe(403);
+  });
+
+  it("spends one of the admin's uploads on each import: past the minute's allowance, 429 with Retry-After", async () => {
+    const { prefix, one, two, ada, ws } = await team('rubrics-import-limit');
+    const file = corpus('openxmlsdk-regents-rules-numbered.docx');
+    // The allowance the servers share in Redis, spent to the last one; this import spends that.
+    const limits = createRateLimits(redis, prefix);
+    for (let spent = 1; spent < UPLOADS_PER_PERSON; spent += 1) await limits.upload(ada.user.id);
+    expect((await importDocx(one.url, ada, ws, file, 'rules.docx')).status).toBe(200);
+    // The next one, on either server, is refused before the file is read.
+    const refused = await fetch(`${two.url}/api/workspaces/${ws}/rubrics/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ada.token}` },
+      body: (() => {
+        const form = new FormData();
+        form.set('file', new Blob([file]), 'rules.docx');
+        return form;
+      })(),
+    });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await refused.json()) as Body).error.code).toBe('rate_limited');
   });
 
   it('an upload keeps its rubric at its version: the snapshot, a later edit, the rules checklist', async () => {

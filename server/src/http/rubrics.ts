@@ -5,9 +5,11 @@
 import { describeIssues, PrismError, RUBRIC_LIMITS, RubricBody, RubricDuplicateBody } from '@prism/core';
 import { Router } from 'express';
 import type { RubricService } from '../domain/rubrics.ts';
+import type { RateLimits } from '../infra/rate-limit.ts';
 import { requireJson, userOf } from './auth.ts';
 import { route } from './errors.ts';
-import { readUpload } from './upload.ts';
+import { uploadLimits } from './limits.ts';
+import { readUpload, spendUpload } from './upload.ts';
 
 const rubricBody = (body: unknown): RubricBody => {
   const parsed = RubricBody.safeParse(body);
@@ -21,7 +23,7 @@ const rubricBody = (body: unknown): RubricBody => {
   return parsed.data;
 };
 
-export function rubricRoutes(rubrics: RubricService, maxUploadBytes: number): Router {
+export function rubricRoutes(rubrics: RubricService, maxUploadBytes: number, limits: RateLimits): Router {
   const router = Router();
 
   router.get(
@@ -44,12 +46,15 @@ export function rubricRoutes(rubrics: RubricService, maxUploadBytes: number): Ro
 
   router.post(
     '/workspaces/:id/rubrics/import',
+    // A guidelines import is an upload like any other: the same per-person and per-address limits.
+    uploadLimits(limits),
     route(async (req, res) => {
       // Who may import is checked before the upload is read, so an outsider learns nothing from its errors.
       await rubrics.authorize(String(req.params.id), userOf(req), 'admin').catch((error: unknown) => {
         req.resume();
         throw error;
       });
+      await spendUpload(limits, userOf(req).id, req, res);
       const upload = await readUpload(req, maxUploadBytes);
       const file = upload.files.file;
       if (!file) throw new PrismError('invalid', 'Choose a guidelines document (.docx) in the "file" field.');
