@@ -108,6 +108,45 @@ describe('review library', () => {
     );
   });
 
+  it('answers 304 to the ETag of what the caller saw while nothing changed, on either server, and the new list once something did', async () => {
+    const nora = await session(a.url, 'Nora');
+    await createReview(
+      a.url,
+      nora.token,
+      await makeDocx([{ title: 'Roadmap', paragraphs: ['We ship in May.'] }]),
+    );
+    const first = await api(a.url, nora.token, '/api/reviews');
+    const etag = first.headers.get('etag');
+    expect(first.status).toBe(200);
+    expect(etag).toBeTruthy();
+    // The browser may keep it, and must ask again each time (a refresh costs a 304, not the list).
+    expect(first.headers.get('cache-control')).toBe('private, no-cache');
+    const body = await first.text();
+    for (const server of [a, b]) {
+      const again = await api(server.url, nora.token, '/api/reviews', {
+        headers: { 'if-none-match': etag! },
+      });
+      expect(again.status).toBe(304);
+      expect(await again.text()).toBe('');
+    }
+    // Someone else's ETag is no shortcut: the outsider gets their own (empty) list.
+    const other = await api(b.url, outsider.token, '/api/reviews', { headers: { 'if-none-match': etag! } });
+    expect(other.status).toBe(200);
+    expect(((await other.json()) as { reviews: unknown[] }).reviews).toEqual([]);
+    // A new review of hers: 200, a new ETag, and the review in it.
+    const added = await createReview(
+      a.url,
+      nora.token,
+      await makeDocx([{ title: 'Quarterly review', paragraphs: ['Sales grew.'] }]),
+    );
+    const changed = await api(b.url, nora.token, '/api/reviews', { headers: { 'if-none-match': etag! } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    const text = await changed.text();
+    expect(text).not.toBe(body);
+    expect(ids((JSON.parse(text) as { reviews: ReviewSummary[] }).reviews)).toContain(added.id);
+  });
+
   it('shows progress after decisions at once, and after findings a worker appends within moments', async () => {
     const sectionId = budget.sections[0]!.id;
     const socket = await connect(b.url, reviewer.token);
