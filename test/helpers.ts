@@ -226,6 +226,41 @@ export async function invite(
     throw new Error(`invite not accepted: ${accepted.status} ${await accepted.text()}`);
 }
 
+/**
+ * `admin` creates a workspace named `name` on `url`; each of `members` accepts a member invite on
+ * `acceptUrl` (the same server unless given). Resolves with the workspace's id; fails the test
+ * unless every step answers as it should.
+ */
+export async function workspaceWith(
+  url: string,
+  admin: Person,
+  name: string,
+  members: Person[],
+  acceptUrl = url,
+): Promise<string> {
+  const created = await api(url, admin.token, '/api/workspaces', {
+    method: 'POST',
+    body: JSON.stringify({ name }),
+  });
+  if (created.status !== 201)
+    throw new Error(`workspace not created: ${created.status} ${await created.text()}`);
+  const workspaceId = ((await created.json()) as { workspace: { id: string } }).workspace.id;
+  for (const member of members) {
+    const link = await api(url, admin.token, `/api/workspaces/${workspaceId}/invites`, {
+      method: 'POST',
+      body: JSON.stringify({ role: 'member' }),
+    });
+    const { token } = (await link.json()) as { token: string };
+    const accepted = await api(acceptUrl, member.token, '/api/invites/accept', {
+      method: 'POST',
+      body: JSON.stringify({ token }),
+    });
+    if (accepted.status !== 200)
+      throw new Error(`workspace invite not accepted: ${accepted.status} ${await accepted.text()}`);
+  }
+  return workspaceId;
+}
+
 export async function api(
   url: string,
   token: string,

@@ -7,7 +7,6 @@
  */
 import type { ReviewEvent } from '@prism/core';
 import { Redis } from 'ioredis';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StandIn, startBedrockStandIn } from '../../test/bedrock/stand-in.ts';
 import {
@@ -27,7 +26,7 @@ import {
   uniquePrefix,
   waitFor,
 } from '../../test/helpers.ts';
-import { BedrockProvider } from '../../worker/src/ai/bedrock.ts';
+import { standInProvider } from '../../worker/test/stand-in-provider.ts';
 
 const MODEL = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
 
@@ -90,15 +89,7 @@ const node = (n: ClusterNode): Redis => {
   return client;
 };
 
-const provider = () =>
-  new BedrockProvider({
-    region: 'eu-north-1',
-    models: [MODEL],
-    endpoint: standIn.url,
-    inactivityTimeoutMs: 10_000,
-    credentials: { accessKeyId: 'AKIDPRISMTEST', secretAccessKey: 'prism-test-secret' },
-    logger: pino({ level: 'silent' }),
-  });
+const provider = () => standInProvider(standIn, { models: [MODEL], inactivityTimeoutMs: 10_000 });
 
 describe('Redis Cluster failover', () => {
   it('CLUSTER FAILOVER of the review’s master mid-stream: every reviewer on both servers gets every event once, in order', async () => {

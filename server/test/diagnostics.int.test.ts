@@ -26,8 +26,8 @@ import {
   waitFor,
 } from '../../test/helpers.ts';
 import { type S3TestServer, startS3Server } from '../../test/s3-server.ts';
-import { BedrockProvider } from '../../worker/src/ai/bedrock.ts';
 import { RulesProvider } from '../../worker/src/ai/rules.ts';
+import { standInProvider } from '../../worker/test/stand-in-provider.ts';
 import { type CheckResult, diagnosticsRoutes } from '../src/http/diagnostics.ts';
 import { errorHandler } from '../src/http/errors.ts';
 
@@ -42,15 +42,7 @@ afterAll(async () => {
   await standIn?.close();
 });
 
-const bedrock = (models: string[]) =>
-  new BedrockProvider({
-    region: 'eu-north-1',
-    models,
-    endpoint: standIn.url,
-    inactivityTimeoutMs: 5000,
-    credentials: { accessKeyId: 'AKIDPRISMTEST', secretAccessKey: 'prism-test-secret' },
-    logger: pino({ level: 'silent' }),
-  });
+const bedrock = (models: string[]) => standInProvider(standIn, { models, inactivityTimeoutMs: 5000 });
 
 const REPORT = [
   { title: 'Summary', paragraphs: ['The payment service was unavailable for four hours on 3 March.'] },

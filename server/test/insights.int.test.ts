@@ -24,6 +24,7 @@ import {
   testRedis,
   uniquePrefix,
   upload,
+  workspaceWith,
 } from '../../test/helpers.ts';
 
 interface Item {
@@ -112,21 +113,7 @@ describe('workspace insights', () => {
     ada = await session(one.url, 'Ada');
     bob = await session(two.url, 'Bob');
     eve = await session(one.url, 'Eve');
-    const created = await api(one.url, ada.token, '/api/workspaces', {
-      method: 'POST',
-      body: JSON.stringify({ name: 'Insights' }),
-    });
-    workspaceId = ((await created.json()) as { workspace: { id: string } }).workspace.id;
-    const invite = await api(one.url, ada.token, `/api/workspaces/${workspaceId}/invites`, {
-      method: 'POST',
-      body: JSON.stringify({ role: 'member' }),
-    });
-    const { token } = (await invite.json()) as { token: string };
-    const accepted = await api(two.url, bob.token, '/api/invites/accept', {
-      method: 'POST',
-      body: JSON.stringify({ token }),
-    });
-    expect(accepted.status).toBe(200);
+    workspaceId = await workspaceWith(one.url, ada, 'Insights', [bob], two.url);
     for (const name of ['pandoc-headers.docx', 'pandoc-headers.docx']) {
       const res = await upload(one.url, ada.token, corpus(name), { workspaceId });
       expect(res.status).toBe(201);

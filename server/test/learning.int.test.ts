@@ -8,11 +8,9 @@
  * prompt carries no preferences.
  */
 import type { FeedbackItem, ReviewEvent } from '@prism/core';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StandIn, startBedrockStandIn } from '../../test/bedrock/stand-in.ts';
 import {
-  api,
   type ClientSocket,
   call,
   cleanupKeys,
@@ -26,8 +24,9 @@ import {
   uniquePrefix,
   upload,
   waitFor,
+  workspaceWith,
 } from '../../test/helpers.ts';
-import { BedrockProvider } from '../../worker/src/ai/bedrock.ts';
+import { standInProvider } from '../../worker/test/stand-in-provider.ts';
 
 const MODEL = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
 
@@ -92,32 +91,9 @@ describe('learning from decisions', () => {
     const two = await startServer(prefix);
     const ada = await session(one.url, 'Ada');
     const bob = await session(two.url, 'Bob');
-    const created = await api(one.url, ada.token, '/api/workspaces', {
-      method: 'POST',
-      body: JSON.stringify({ name: 'Ops' }),
-    });
-    const ws = ((await created.json()) as { workspace: { id: string } }).workspace.id;
-    const link = await api(one.url, ada.token, `/api/workspaces/${ws}/invites`, {
-      method: 'POST',
-      body: JSON.stringify({ role: 'member' }),
-    });
-    const { token } = (await link.json()) as { token: string };
-    const accepted = await api(two.url, bob.token, '/api/invites/accept', {
-      method: 'POST',
-      body: JSON.stringify({ token }),
-    });
-    expect(accepted.status).toBe(200);
+    const ws = await workspaceWith(one.url, ada, 'Ops', [bob], two.url);
     standIn.reset();
-    await startWorker(
-      prefix,
-      new BedrockProvider({
-        region: 'eu-north-1',
-        models: [MODEL],
-        endpoint: standIn.url,
-        credentials: { accessKeyId: 'AKIDPRISMTEST', secretAccessKey: 'prism-test-secret' },
-        logger: pino({ level: 'silent' }),
-      }),
-    );
+    await startWorker(prefix, standInProvider(standIn, { models: [MODEL] }));
 
     // The first review: no history, so every item ranks the same and the prompt states nothing.
     const first = await analysed(one.url, ada, ws);

@@ -8,7 +8,6 @@
  * call's cached system prompt lists that rubric's checkpoints, not the default's.
  */
 import { type ChecklistEntry, DEFAULT_REVIEW_RUBRIC, type ReviewEvent, type Rubric } from '@prism/core';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StandIn, startBedrockStandIn } from '../../test/bedrock/stand-in.ts';
 import {
@@ -27,9 +26,10 @@ import {
   uniquePrefix,
   upload,
   waitFor,
+  workspaceWith,
 } from '../../test/helpers.ts';
-import { BedrockProvider } from '../../worker/src/ai/bedrock.ts';
 import { RulesProvider } from '../../worker/src/ai/rules.ts';
+import { standInProvider } from '../../worker/test/stand-in-provider.ts';
 import { createRateLimits, UPLOADS_PER_PERSON } from '../src/infra/rate-limit.ts';
 
 const MODEL = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
@@ -83,12 +83,7 @@ async function team(name: string) {
   const ada = await session(one.url, 'Ada');
   const bob = await session(two.url, 'Bob');
   const eve = await session(one.url, 'Eve');
-  const ws = (await send(one.url, ada, '/api/workspaces', 'POST', { name: 'Ops' })).body.workspace
-    .id as string;
-  const inviteLink = await send(one.url, ada, `/api/workspaces/${ws}/invites`, 'POST', { role: 'member' });
-  expect(
-    (await send(two.url, bob, '/api/invites/accept', 'POST', { token: inviteLink.body.token })).status,
-  ).toBe(200);
+  const ws = await workspaceWith(one.url, ada, 'Ops', [bob], two.url);
   return { prefix, one, two, ada, bob, eve, ws };
 }
 
@@ -363,16 +358,7 @@ describe('the rubric library', () => {
     const res = await upload(one.url, bob.token, file, { workspaceId: ws, rubricId: created.id });
     const review = ((await res.json()) as Body).review as { id: string };
     standIn.reset();
-    await startWorker(
-      prefix,
-      new BedrockProvider({
-        region: 'eu-north-1',
-        models: [MODEL],
-        endpoint: standIn.url,
-        credentials: { accessKeyId: 'AKIDPRISMTEST', secretAccessKey: 'prism-test-secret' },
-        logger: pino({ level: 'silent' }),
-      }),
-    );
+    await startWorker(prefix, standInProvider(standIn, { models: [MODEL] }));
     const socket = await connect(one.url, bob.token);
     const feed = new ReviewFeed(socket, review.id);
     await feed.join();
