@@ -248,19 +248,21 @@ export class ReviewStore {
 
   /**
    * What checking a command reads, in one pipeline (one round trip, one write): the review's meta
-   * (unless cached), the user's membership and, with `withStatus`, the review's status record.
+   * (unless cached: then whether it still exists, and its revision, which says whether the cache
+   * is stale), the user's membership and, with `withStatus`, the review's status record.
    */
   async access(
     reviewId: string,
     userId: string,
     withStatus: boolean,
   ): Promise<{ meta?: ReviewMeta; member?: MemberRecord; lifecycle?: StoredLifecycle }> {
-    await this.dropStale(reviewId);
     const keys = this.log.keys(reviewId);
     const cached = this.metaCache.get(reviewId);
+    // Without a cached meta the meta is read afresh: cached sections may be of an older revision.
+    if (!cached) this.sectionCache.delete(reviewId);
     const pipeline = this.redis.pipeline().hget(keys.members, userId);
     // A cached meta still needs its key to be there: an archived or deleted review has none.
-    if (cached) pipeline.exists(keys.meta);
+    if (cached) pipeline.exists(keys.meta).get(keys.revision);
     else pipeline.get(keys.meta);
     if (withStatus) pipeline.get(keys.lifecycle);
     const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
@@ -269,6 +271,12 @@ export class ReviewStore {
     }) as (string | null)[];
     const [member, ...rest] = replies;
     const stored = rest.shift() ?? null;
+    if (cached && Number(rest.shift() ?? 1) !== (cached.revision ?? 1)) {
+      // Revised since it was cached (dropStale's test, read in the same round trip): read again.
+      this.metaCache.delete(reviewId);
+      this.sectionCache.delete(reviewId);
+      return this.access(reviewId, userId, withStatus);
+    }
     if (cached && Number(stored) === 0) this.metaCache.delete(reviewId);
     const meta = cached ? (Number(stored) === 1 ? cached : undefined) : this.cacheMeta(reviewId, stored);
     return {
