@@ -15,18 +15,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type FeedbackItem, PRISM_ACTOR } from '@prism/core';
-import {
-  ArchiveStore,
-  deleteKeys,
-  EventLog,
-  FileObjectStore,
-  InsightsStore,
-  LibraryStore,
-  ReviewStore,
-} from '@prism/store';
+import { deleteKeys, EventLog, LibraryStore, ReviewStore } from '@prism/store';
 import { Redis } from 'ioredis';
-import { InsightsService } from '../src/domain/insights.ts';
-import { LibraryIndex } from '../src/domain/library-index.ts';
+import type { InsightsService } from '../src/domain/insights.ts';
+import { benchInsights, createWorkspaceReview } from './workspace.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `bench-insights:${randomBytes(3).toString('hex')}:`;
@@ -49,6 +41,7 @@ const redis = new Redis(REDIS_URL, { lazyConnect: false });
 const log = new EventLog(redis, { prefix: PREFIX });
 const reviews = new ReviewStore(redis, log);
 const library = new LibraryStore(redis, PREFIX);
+const stores = { redis, log, reviews, library, prefix: PREFIX };
 const owner = { id: 'u_bench', name: 'Bench' };
 
 function item(review: number, n: number): FeedbackItem {
@@ -89,18 +82,14 @@ async function seed(): Promise<string[]> {
         const id = `r_bench${r}`;
         ids.push(id);
         const createdAt = new Date(Date.UTC(2026, 10, 1 + (r % 30))).toISOString();
-        await reviews.create(
-          {
-            id,
-            title: `Review ${r}`,
-            createdAt,
-            owner,
-            sections,
-            original: { key: `reviews/${id}/original.docx`, name: 'x.docx', bytes: 1 },
-            workspaceId: WORKSPACE,
-          },
-          sections.map((s) => ({ ...s, html: '<p>x</p>', text: 'x' })) as never,
-        );
+        await createWorkspaceReview(stores, {
+          id,
+          title: `Review ${r}`,
+          createdAt,
+          owner,
+          workspaceId: WORKSPACE,
+          sections,
+        });
         await log.appendMany(
           Array.from({ length: ITEMS }, (_, n) => {
             const it = item(r, n);
@@ -116,15 +105,6 @@ async function seed(): Promise<string[]> {
             };
           }) as never,
         );
-        await library.record({
-          id,
-          title: `Review ${r}`,
-          owner,
-          workspaceId: WORKSPACE,
-          createdAt,
-          sections,
-          text: '',
-        });
       }),
     );
   }
@@ -144,14 +124,7 @@ const line = (label: string, times: number[]): void =>
       .padStart(7)} ms  (${times.length} runs)`,
   );
 
-const service = (): InsightsService => {
-  const archives = new ArchiveStore(redis, log, new FileObjectStore(`/tmp/${PREFIX.replaceAll(':', '_')}`));
-  const index = new LibraryIndex(library);
-  return new InsightsService({
-    store: new InsightsStore(redis, PREFIX, { readArchive: (id) => archives.read(id) }),
-    records: (workspaceId) => index.records(`ws:${workspaceId}`),
-  });
-};
+const service = (): InsightsService => benchInsights(stores);
 
 async function full(insights: InsightsService): Promise<number> {
   return (await insights.figures(WORKSPACE, await insights.version(WORKSPACE))).acceptance.length;

@@ -21,19 +21,10 @@ import {
   PRISM_ACTOR,
   type TeamPreferences,
 } from '@prism/core';
-import {
-  ArchiveStore,
-  deleteKeys,
-  EventLog,
-  FileObjectStore,
-  InsightsStore,
-  LibraryStore,
-  ReviewStore,
-} from '@prism/store';
+import { deleteKeys, EventLog, LibraryStore, ReviewStore } from '@prism/store';
 import { Redis } from 'ioredis';
 import { withRank } from '../../worker/src/ai/rank.ts';
-import { InsightsService } from '../src/domain/insights.ts';
-import { LibraryIndex } from '../src/domain/library-index.ts';
+import { benchInsights, createWorkspaceReview } from './workspace.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `bench-learning:${randomBytes(3).toString('hex')}:`;
@@ -64,6 +55,7 @@ const redis = new Redis(REDIS_URL, { lazyConnect: false });
 const log = new EventLog(redis, { prefix: PREFIX });
 const reviews = new ReviewStore(redis, log);
 const library = new LibraryStore(redis, PREFIX);
+const stores = { redis, log, reviews, library, prefix: PREFIX };
 const owner = { id: 'u_bench', name: 'Bench' };
 const sections = Array.from({ length: 6 }, (_, i) => ({
   id: `s${i}`,
@@ -102,18 +94,14 @@ async function replayHistory(): Promise<{
   for (let r = 0; r < HISTORY_REVIEWS; r += 1) {
     const id = `r_hist${r}`;
     const createdAt = new Date(Date.UTC(2026, 10, 1 + r)).toISOString();
-    await reviews.create(
-      {
-        id,
-        title: `Review ${r}`,
-        createdAt,
-        owner,
-        sections,
-        original: { key: `reviews/${id}/original.docx`, name: 'x.docx', bytes: 1 },
-        workspaceId: WORKSPACE,
-      },
-      sections.map((s) => ({ ...s, html: '<p>x</p>', text: 'x' })) as never,
-    );
+    await createWorkspaceReview(stores, {
+      id,
+      title: `Review ${r}`,
+      createdAt,
+      owner,
+      workspaceId: WORKSPACE,
+      sections,
+    });
     const items = KINDS.flatMap((kind) =>
       Array.from({ length: kind.perReview }, (_, k) =>
         finding(`f_${r}_${kind.ref}_${kind.category.length}_${k}`, kind, k),
@@ -204,11 +192,7 @@ const average = (runs: Figures[], key: keyof Figures): number =>
 async function main(): Promise<void> {
   const started = performance.now();
   const history = await replayHistory();
-  const archives = new ArchiveStore(redis, log, new FileObjectStore(`/tmp/${PREFIX.replaceAll(':', '_')}`));
-  const insights = new InsightsService({
-    store: new InsightsStore(redis, PREFIX, { readArchive: (id) => archives.read(id) }),
-    records: (workspaceId) => new LibraryIndex(library).records(`ws:${workspaceId}`),
-  });
+  const insights = benchInsights(stores);
   const preferences = await insights.preferences(WORKSPACE);
   const replayMs = performance.now() - started;
 
