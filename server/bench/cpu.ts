@@ -20,11 +20,12 @@
  *     BENCH_CPU_SECONDS=20        measured window per phase (after BENCH_CPU_WARMUP=5 s)
  *     BENCH_CPU_ROOMS=10,50       room sizes
  *     BENCH_CPU_PROF=DIR          every server writes a V8 CPU profile there (node --cpu-prof;
- *                                 server/bench/profile-top.ts lists its top functions)
+ *                                 server/bench/profile-top.ts lists its top functions; the
+ *                                 measured window goes to DIR/window-<side>-<room size>.json)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { createRedis, deleteKeys, waitReady } from '@prism/store';
@@ -220,12 +221,18 @@ async function phase(
       delivered: tally.delivered,
     };
     const logged = side.logged();
+    // The window on the monotonic clock V8's profiles use (profile-top.ts --window keeps it only).
+    const fromUs = process.hrtime.bigint() / 1000n;
     const t0 = performance.now();
     await drive(counting, opened, perRoom, SECONDS);
     await settle(side, tally, roomSize, () => commands);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = servers.reduce((s, p) => s + cpuSeconds(p.proc.pid!), 0) - before.cpu;
     const deliveries = tally.delivered - before.delivered;
+    if (PROF) {
+      const window = { from: Number(fromUs), to: Number(process.hrtime.bigint() / 1000n) };
+      writeFileSync(`${PROF}/window-${tag}.json`, JSON.stringify(window));
+    }
     for (const room of opened) for (const socket of room.sockets) socket.disconnect();
     return {
       side: kind,
@@ -252,6 +259,7 @@ const fixed = (n: number, digits = 1) => n.toFixed(digits);
 
 async function main(): Promise<void> {
   if (PIN) execFileSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
+  if (PROF) mkdirSync(PROF, { recursive: true });
   const redis = await redisUrl();
   const client = createRedis({ url: redis.url, instance: 'bench-cpu' }, 'commands', silent);
   await waitReady(client);

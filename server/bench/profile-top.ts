@@ -3,7 +3,10 @@
  * --cpu-prof`, as `BENCH_CPU_PROF=DIR npm run bench:cpu` writes them), summed over the files given,
  * as a plain text table: share of the samples, milliseconds, function, where.
  *
- *   npx tsx server/bench/profile-top.ts DIR/*.cpuprofile [--top 30] [--by package]
+ *   npx tsx server/bench/profile-top.ts DIR/*.cpuprofile [--top 30] [--by package] [--window FILE]
+ *
+ * `--window FILE` ({from, to} in microseconds of the monotonic clock, as bench:cpu writes for its
+ * measured window) keeps only the samples taken within it.
  *
  * `--by package` sums by where the code lives instead (a package under node_modules, node's own
  * internals, Prism's bundle, or V8's (garbage collector), (program), (idle)).
@@ -15,6 +18,7 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
 }
 interface Profile {
+  startTime: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -24,6 +28,10 @@ const args = process.argv.slice(2);
 const files = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
 const top = Number(args[args.indexOf('--top') + 1] ?? 30) || 30;
 const byPackage = args.includes('--by') && args[args.indexOf('--by') + 1] === 'package';
+const windowFile = args.includes('--window') ? args[args.indexOf('--window') + 1] : undefined;
+const window = windowFile
+  ? (JSON.parse(readFileSync(windowFile, 'utf8')) as { from: number; to: number })
+  : { from: 0, to: Number.POSITIVE_INFINITY };
 
 function where(url: string): string {
   if (!url) return '';
@@ -42,8 +50,11 @@ let totalUs = 0;
 for (const file of files) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
+    at += dt;
+    if (at < window.from || at > window.to) return;
     const frame = byId.get(id)?.callFrame;
     if (!frame) return;
     const name = frame.functionName || '(anonymous)';
