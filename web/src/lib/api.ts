@@ -34,7 +34,8 @@ function badResponse(status: number): ApiError {
   return new ApiError(status, 'bad_response', 'The server sent an unreadable answer.');
 }
 
-function networkError(): ApiError {
+/** What a request that never reached the server (offline, connection refused, blocked) rejects with. */
+export function networkError(): ApiError {
   return new ApiError(0, 'network', 'Could not reach Prism. Check your connection and try again.');
 }
 

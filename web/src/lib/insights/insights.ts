@@ -9,7 +9,7 @@
  *
  * The answer's types are core's (core/src/insights.ts, type-only: nothing of core reaches the bundle).
  */
-import { errorMessage, toApiError } from '#lib/api.ts';
+import { errorMessage, networkError, toApiError } from '#lib/api.ts';
 import type { AcceptanceBy, Drill, Insights as Figures } from '../../../../core/src/insights.ts';
 
 export type {
@@ -31,13 +31,23 @@ const base = (workspaceId: string): string => `/api/workspaces/${encodeURICompon
 export const insightsDownload = (workspaceId: string, format: 'csv' | 'xlsx'): string =>
   `${base(workspaceId)}?format=${format}`;
 
+/** fetch, with a request that never reached the server told as such, not as the browser's "Failed to fetch". */
+async function send(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if (init.signal?.aborted) throw error;
+    throw networkError();
+  }
+}
+
 /** The figures, or `null` when they are unchanged since `etag` (304). */
 export async function fetchInsights(
   workspaceId: string,
   etag: string | null,
   signal?: AbortSignal,
 ): Promise<{ insights: Insights; etag: string | null } | null> {
-  const response = await fetch(base(workspaceId), {
+  const response = await send(base(workspaceId), {
     headers: { accept: 'application/json', ...(etag ? { 'if-none-match': etag } : {}) },
     credentials: 'same-origin',
     cache: 'no-cache',
@@ -51,7 +61,7 @@ export async function fetchInsights(
 
 export async function fetchDrill(workspaceId: string, by: AcceptanceBy, key: string): Promise<Drill> {
   const query = new URLSearchParams({ by, key });
-  const response = await fetch(`${base(workspaceId)}?${query}`, {
+  const response = await send(`${base(workspaceId)}?${query}`, {
     headers: { accept: 'application/json' },
     credentials: 'same-origin',
   });
