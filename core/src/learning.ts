@@ -1,15 +1,17 @@
 /**
- * What a team's decisions teach Prism (CONTRACT 7.4, "Learning"): from the workspace's acceptance
- * figures (each item's current decision counted once, server/src/domain/insights.ts), the team's
- * preferences, which
+ * What a team's decisions teach Prism (CONTRACT 7.4, "Learning"): from the workspace's decisions
+ * on AI and rules items (each item's current decision counted once, server/src/domain/insights.ts;
+ * people's own items are left out: they start accepted and say nothing of what the team wants
+ * from Prism), the team's preferences, which
  * - rank new items (`rank`, higher first): a finding of a kind the team accepts rises, one of a kind
  *   it rejects sinks;
  * - collapse a new finding of a category the team nearly always rejects, saying why;
  * - tell the model, in a short statement that goes into the cached prompt prefix.
  *
- * The preferences are taken when an analysis starts and kept with the review, so every call of that
- * run shares one prefix (the cache holds) and an item's rank is stamped once, in its event: a late
- * joiner's snapshot and the live room agree.
+ * The preferences are taken when an analysis starts (not while one runs) and kept with the review,
+ * so every call of that run shares one prefix (the cache holds) and an item's rank is stamped once,
+ * in its event: a late joiner's snapshot and the live room agree. The statement names leans, not
+ * counts, so it stays byte-identical while the team's decisions keep leaning the same way.
  *
  * The rank is a logistic blend: start from the team's overall acceptance rate; for each dimension
  * (category, checkpoint, type, source) move by the difference between the log-odds of the item's
@@ -17,7 +19,8 @@
  * smoothed towards the overall rate with PRIOR_WEIGHT pseudo-decisions, so a kind with one rejection
  * barely moves and one with fifty moves a lot. With no history every item ranks 0.5.
  */
-import type { AcceptanceBy, AcceptanceRow } from './insights.ts';
+import { z } from 'zod';
+import { ACCEPTANCE_BY, type AcceptanceBy, type AcceptanceRow } from './insights.ts';
 import type { FeedbackSource, FeedbackType } from './schemas.ts';
 
 /** A key's decisions, as the preferences keep them (keys lower-cased, so "Style" and "style" are one). */
@@ -38,6 +41,21 @@ export interface TeamPreferences {
   /** The statement the prompt carries; '' while there is nothing worth saying. */
   statement: string;
 }
+
+/** Stored preferences as read back: anything else (an older shape, a damaged value) is no history. */
+export const TeamPreferencesSchema = z.object({
+  decisions: z.number().int().min(0),
+  overall: z.number().min(0).max(1),
+  rows: z.array(
+    z.object({
+      by: z.enum(ACCEPTANCE_BY),
+      key: z.string().max(200),
+      accepted: z.number().int().min(0),
+      rejected: z.number().int().min(0),
+    }),
+  ),
+  statement: z.string().max(4000),
+});
 
 /** No history: every item ranks the same, nothing collapses, the prompt is unchanged. */
 export const NO_PREFERENCES: TeamPreferences = { decisions: 0, overall: 0.5, rows: [], statement: '' };
@@ -162,27 +180,48 @@ const KIND_WORD: Record<AcceptanceBy, (key: string) => string> = {
 };
 
 /**
- * The statement the prompt carries: the keys with a clear lean (enough decisions, mostly one way),
- * most decided first, at most STATEMENT_LINES; '' when none has one. Deterministic for the same
- * figures, so the cached prefix stays byte-identical while nothing changes.
+ * A key as the prompt may carry it: letters, digits, spaces and a little punctuation, at most 40
+ * characters. Categories are words a model or a person wrote (a hostile document can steer a
+ * model's); nothing of them may read as an instruction or close the block they sit in.
  */
-export function preferenceStatement(preferences: Pick<TeamPreferences, 'rows' | 'decisions'>): string {
-  const lines: string[] = [];
-  for (const row of preferences.rows) {
+export function promptKey(key: string): string {
+  const plain = key
+    .normalize('NFKC')
+    .replace(/[^\p{L}\p{N} '&/-]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return plain.length > 40 ? plain.slice(0, 40).trimEnd() : plain;
+}
+
+/**
+ * The statement the prompt carries: the keys with a clear lean (enough decisions, mostly one way),
+ * the STATEMENT_LINES most decided, in a fixed order (dimension, then key); '' when none has one.
+ * It names leans, not counts, so the cached prefix stays byte-identical while the team keeps
+ * deciding the same way.
+ */
+export function preferenceStatement(preferences: Pick<TeamPreferences, 'rows'>): string {
+  const leans: { by: AcceptanceBy; key: string; line: string }[] = [];
+  for (const row of [...preferences.rows].sort(byDecisions)) {
     if (row.by === 'source' && row.key === 'user') continue;
     const decided = row.accepted + row.rejected;
     if (decided < STATEMENT_MIN_DECISIONS) continue;
+    const key = row.by === 'category' || row.by === 'checkpoint' ? promptKey(row.key) : row.key;
+    if (!key) continue;
+    const what = KIND_WORD[row.by](key);
     const rejectedShare = row.rejected / decided;
-    const what = KIND_WORD[row.by](row.key);
-    if (rejectedShare >= STATEMENT_REJECTS) {
-      lines.push(`- It rejects most ${what} (${row.rejected} of ${decided} rejected).`);
-    } else if (1 - rejectedShare >= STATEMENT_ACCEPTS) {
-      lines.push(`- It accepts nearly all ${what} (${row.accepted} of ${decided} accepted).`);
-    }
-    if (lines.length === STATEMENT_LINES) break;
+    if (rejectedShare >= STATEMENT_REJECTS)
+      leans.push({ by: row.by, key, line: `- It rejects most ${what}.` });
+    else if (1 - rejectedShare >= STATEMENT_ACCEPTS)
+      leans.push({ by: row.by, key, line: `- It accepts nearly all ${what}.` });
+    if (leans.length === STATEMENT_LINES) break;
   }
-  if (lines.length === 0) return '';
-  return `What this review team decided on ${preferences.decisions} earlier findings in its workspace:
-${lines.join('\n')}
+  if (leans.length === 0) return '';
+  const order = (a: { by: AcceptanceBy; key: string }, b: { by: AcceptanceBy; key: string }): number =>
+    ACCEPTANCE_BY.indexOf(a.by) - ACCEPTANCE_BY.indexOf(b.by) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  return `What this review team decided on earlier findings in its workspace:
+${leans
+  .sort(order)
+  .map((lean) => lean.line)
+  .join('\n')}
 Raise a point of a kind it rejects only when it clearly matters to this document, and never leave out a critical problem because of these preferences.`;
 }

@@ -139,6 +139,20 @@ describe('people’s items', () => {
         .code,
     ).toBe('conflict');
   });
+
+  it('an edit of a collapsed item that changes its kind drops why it was collapsed; other edits keep it', () => {
+    const item = aiItem({
+      rank: 0.1,
+      collapsed: 'Your team rejected 9 of 10 “style” findings in this workspace.',
+    });
+    const worded = edit(item, { reviewId: 'r', feedbackId: 'f_1', version: 1, description: 'Reworded.' });
+    expect(worded.item).toMatchObject({ collapsed: item.collapsed, rank: 0.1 });
+    for (const change of [{ type: 'critical' as const }, { category: 'Security' }]) {
+      const retyped = edit(item, { reviewId: 'r', feedbackId: 'f_1', version: 1, ...change });
+      expect(retyped.kind).toBe('changed');
+      expect(retyped.item.collapsed).toBeUndefined();
+    }
+  });
 });
 
 describe('roles', () => {

@@ -140,6 +140,8 @@ export function edit(item: FeedbackItem, payload: EditFeedbackPayload): Change {
     } else Object.assign(next, { [field]: value });
   }
   if (!changed) return { kind: 'noop', item };
+  // Why it was collapsed was said of its old kind; a person who re-types it owns what it is now.
+  if (next.collapsed && (next.type !== item.type || next.category !== item.category)) delete next.collapsed;
   next.version = item.version + 1;
   return { kind: 'changed', item: next };
 }

@@ -7,8 +7,8 @@
  * library index and the insights store), and the next review's pending findings are ranked as the
  * worker ranks them (worker/src/ai/rank.ts).
  *
- * Before: no history, every item ranks the same and the list keeps the order the model made them
- * in. After: the list is ordered by rank. Over SHUFFLES orders of the model's output, it prints how
+ * Before: no history, every item ranks the same and the room lists them by section, then as the
+ * model made them. After: by rank first, as the room's "Team priority" does. Over SHUFFLES orders of the model's output, it prints how
  * far the Passive voice items drop (mean position, mean rank) and how many of them reach the top 10.
  *
  *   npm run bench:learning     (REDIS_URL, default redis://127.0.0.1:6379)
@@ -160,6 +160,8 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
+const sectionIndex = (sectionId: string): number => sections.findIndex((s) => s.id === sectionId);
+
 interface Figures {
   meanPosition: number;
   inTop: number;
@@ -168,11 +170,19 @@ interface Figures {
   collapsed: number;
 }
 
-/** The list as the room orders it by rank (stable: equal ranks keep the model's order). */
+/**
+ * The list of all sections as the room orders it by the team's priority (web/src/lib/review/
+ * room.svelte.ts): rank, then section, then the order the items were made in.
+ */
 function measure(order: FeedbackItem[], preferences: TeamPreferences): Figures {
   const ranked = order
     .map((item, made) => ({ item: withRank(item, preferences, undefined), made }))
-    .sort((a, b) => b.item.rank - a.item.rank || a.made - b.made)
+    .sort(
+      (a, b) =>
+        b.item.rank - a.item.rank ||
+        sectionIndex(a.item.sectionId) - sectionIndex(b.item.sectionId) ||
+        a.made - b.made,
+    )
     .map(({ item }) => item);
   const target = ranked.flatMap((item, i) => (item.category === TARGET ? [{ item, position: i + 1 }] : []));
   const others = ranked.filter((item) => item.category !== TARGET);

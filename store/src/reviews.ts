@@ -24,6 +24,7 @@ import {
   type SectionRef,
   type SectionState,
   type TeamPreferences,
+  TeamPreferencesSchema,
   type Usage,
   type User,
   withRevision,
@@ -451,10 +452,19 @@ export class ReviewStore {
     await writeIfPresent(this.redis, this.log.keys(reviewId), 'jobs', 'hset', [field, value]);
   }
 
-  /** The team's preferences its analysis last started with (none: no history was taken). */
+  /**
+   * The team's preferences its analysis last started with; none when no history was taken, or
+   * when what is stored is not their shape (then the analysis runs as without history).
+   */
   async preferences(reviewId: string): Promise<TeamPreferences | undefined> {
     const raw = await this.redis.hget(this.log.keys(reviewId).learning, 'preferences');
-    return raw ? (JSON.parse(raw) as TeamPreferences) : undefined;
+    if (!raw) return undefined;
+    try {
+      const parsed = TeamPreferencesSchema.safeParse(JSON.parse(raw));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Keeps the team's preferences with the review (while it exists), for its analysis to use. */

@@ -21,6 +21,9 @@ import type { Queues } from '../infra/queues.ts';
 import { newId } from './ids.ts';
 import type { ReviewService } from './review-service.ts';
 
+/** How long an analysis start waits for the team's preferences before it goes on with the stored ones. */
+const PREFERENCES_WAIT_MS = 2000;
+
 export class AiService {
   private readonly reviews: ReviewService;
   readonly queues: Queues;
@@ -89,9 +92,7 @@ export class AiService {
     const unknown = sectionIds.find((id) => !known.has(id));
     if (unknown) throw new PrismError('not_found', `This review has no section ${unknown}.`);
     await this.assertBudget(payload.reviewId);
-    // Kept with the review before any job runs, so every call of this run shares one prompt prefix.
-    const preferences = meta.workspaceId ? await this.preferences?.(meta.workspaceId) : undefined;
-    if (preferences) await this.store.setPreferences(payload.reviewId, preferences);
+    await this.takePreferences(payload.reviewId, meta.workspaceId);
 
     // A few round trips whatever the number of sections: one read, one batch of run numbers, one
     // batch of `queued` events, then every job in one pipeline.
@@ -116,6 +117,26 @@ export class AiService {
         })),
     );
     return sections.map(({ sectionId, jobId }) => ({ sectionId, jobId }));
+  }
+
+  /**
+   * Keeps the workspace team's preferences with the review before its jobs run, so every call of
+   * the run shares one prompt prefix. Not while a section is queued or analysing (a retry mid-run
+   * keeps the run's prefix), and not past PREFERENCES_WAIT_MS (a cold server reading a large
+   * workspace answers the start first; its read goes on and serves the next start).
+   */
+  private async takePreferences(reviewId: string, workspaceId: string | undefined): Promise<void> {
+    if (!workspaceId || !this.preferences) return;
+    const { statuses } = await this.store.analysisState(reviewId);
+    if (Object.values(statuses).some((s) => s.status === 'queued' || s.status === 'analyzing')) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), PREFERENCES_WAIT_MS);
+    });
+    const preferences = await Promise.race([this.preferences(workspaceId), late]).finally(() =>
+      clearTimeout(timer),
+    );
+    if (preferences) await this.store.setPreferences(reviewId, preferences);
   }
 
   async cancelAnalysis(user: User, payload: AnalysisCancelPayload): Promise<void> {

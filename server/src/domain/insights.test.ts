@@ -1,7 +1,7 @@
 import { DEFAULT_PRICES, type FeedbackItem } from '@prism/core';
 import { type RawReview, reviewInsight } from '@prism/store';
 import { describe, expect, it } from 'vitest';
-import { aggregate, drill, insightsVersion, weekOf } from './insights.ts';
+import { aggregate, drill, insightsVersion, learnedAcceptance, weekOf } from './insights.ts';
 
 const item = (over: Partial<FeedbackItem> & Pick<FeedbackItem, 'id'>): FeedbackItem => ({
   sectionId: 's1',
@@ -130,5 +130,35 @@ describe('insights aggregation', () => {
     expect(insightsVersion(new Map([['r1', '5:0:0:0:0']]))).toBe(a);
     expect(insightsVersion(new Map([['r1', '6:0:0:0:0']]))).not.toBe(a);
     expect(insightsVersion(new Map([['r1', '5:1:0:0:0']]))).not.toBe(a);
+  });
+});
+
+describe('what learning reads', () => {
+  it("counts the team's decisions on AI and rules items, never people's own items (they start accepted)", () => {
+    const review = reviewInsight(
+      'r1',
+      raw([
+        item({ id: 'a', category: 'Style', status: 'rejected' }),
+        item({ id: 'b', category: 'Style', status: 'rejected', source: 'rules' }),
+        item({ id: 'c', category: 'Style', status: 'accepted', source: 'user' }),
+        item({ id: 'd', category: 'Style', status: 'pending' }),
+      ]),
+      false,
+      DEFAULT_PRICES,
+    );
+    const rows = learnedAcceptance([review]);
+    expect(rows.find((r) => r.by === 'category')).toEqual({
+      by: 'category',
+      key: 'Style',
+      accepted: 0,
+      rejected: 2,
+      rate: 0,
+    });
+    expect(rows.some((r) => r.by === 'source' && r.key === 'user')).toBe(false);
+    // The insights themselves count every item's decision, people's included.
+    expect(aggregate([review]).acceptance.find((r) => r.by === 'category')).toMatchObject({
+      accepted: 1,
+      rejected: 2,
+    });
   });
 });

@@ -75,6 +75,8 @@ interface ReviewTotals {
   /** Per key: findings, distinct sections of this review, whether its checklist failed it. */
   patterns: Map<string, { by: PatternBy; key: string; findings: number; sections: number; failed: boolean }>;
   trends: Map<string, TrendRow>;
+  /** Acceptance of AI and rules items only: what learning reads (people's items start accepted). */
+  learned: Map<string, AcceptanceRow>;
 }
 
 const totalsCache = new WeakMap<ReviewInsight, ReviewTotals>();
@@ -83,7 +85,26 @@ const totalsCache = new WeakMap<ReviewInsight, ReviewTotals>();
 function reviewTotals(review: ReviewInsight): ReviewTotals {
   const cached = totalsCache.get(review);
   if (cached) return cached;
-  const totals: ReviewTotals = { acceptance: new Map(), patterns: new Map(), trends: new Map() };
+  const totals: ReviewTotals = {
+    acceptance: new Map(),
+    patterns: new Map(),
+    trends: new Map(),
+    learned: new Map(),
+  };
+  const count = (
+    rows: Map<string, AcceptanceRow>,
+    by: AcceptanceBy,
+    key: string,
+    status: 'accepted' | 'rejected',
+  ) => {
+    const id = `${by}\u0000${key}`;
+    let row = rows.get(id);
+    if (!row) {
+      row = { by, key, accepted: 0, rejected: 0, rate: 0 };
+      rows.set(id, row);
+    }
+    row[status] += 1;
+  };
   const sections = new Map<string, Set<string>>();
   const trend = (week: string): TrendRow => {
     let row = totals.trends.get(week);
@@ -106,13 +127,8 @@ function reviewTotals(review: ReviewInsight): ReviewTotals {
     if (item.status !== 'pending') {
       for (const by of ACCEPTANCE_BY) {
         for (const key of keysOf(item, by)) {
-          const id = `${by}\u0000${key}`;
-          let row = totals.acceptance.get(id);
-          if (!row) {
-            row = { by, key, accepted: 0, rejected: 0, rate: 0 };
-            totals.acceptance.set(id, row);
-          }
-          row[item.status] += 1;
+          count(totals.acceptance, by, key, item.status);
+          if (item.source !== 'user') count(totals.learned, by, key, item.status);
         }
       }
       const week = item.decidedAt ? weekOf(item.decidedAt) : undefined;
@@ -140,6 +156,21 @@ function reviewTotals(review: ReviewInsight): ReviewTotals {
   for (const title of review.failed) pattern('checkpoint', title).failed = true;
   totalsCache.set(review, totals);
   return totals;
+}
+
+/** The workspace's decisions on AI and rules items, by key: what the team's preferences are read from. */
+export function learnedAcceptance(reviews: readonly ReviewInsight[]): AcceptanceRow[] {
+  const rows = new Map<string, AcceptanceRow>();
+  for (const review of reviews) {
+    for (const [id, own] of reviewTotals(review).learned) {
+      const row = rows.get(id) ?? { by: own.by, key: own.key, accepted: 0, rejected: 0, rate: 0 };
+      row.accepted += own.accepted;
+      row.rejected += own.rejected;
+      rows.set(id, row);
+    }
+  }
+  for (const row of rows.values()) row.rate = row.accepted / (row.accepted + row.rejected);
+  return [...rows.values()];
 }
 
 /**
@@ -289,6 +320,9 @@ export class InsightsService {
   private readonly deps: InsightsServiceDeps;
   /** The last figures of each workspace and the version they are of (a few workspaces at most). */
   private readonly figuresCache = new Map<string, { version: string; insights: Insights }>();
+  private readonly preferencesCache = new Map<string, { version: string; preferences: TeamPreferences }>();
+  /** Preferences being read, per workspace (single flight). */
+  private readonly reading = new Map<string, Promise<TeamPreferences>>();
 
   constructor(deps: InsightsServiceDeps) {
     this.deps = deps;
@@ -313,10 +347,33 @@ export class InsightsService {
     return insights;
   }
 
-  /** The team's preferences (core/src/learning.ts) from the workspace's acceptance figures now. */
+  /**
+   * The team's preferences now (core/src/learning.ts). Concurrent callers for one workspace share
+   * one read (a cold server reads every review once, not once per analysis start).
+   */
   async preferences(workspaceId: string): Promise<TeamPreferences> {
-    const at = await this.version(workspaceId);
-    return teamPreferences((await this.figures(workspaceId, at)).acceptance);
+    const pending = this.reading.get(workspaceId);
+    if (pending) return pending;
+    const reading = this.version(workspaceId).then((at) => this.preferencesAt(workspaceId, at));
+    this.reading.set(workspaceId, reading);
+    try {
+      return await reading;
+    } finally {
+      this.reading.delete(workspaceId);
+    }
+  }
+
+  /** The team's preferences at `at` (from `version()`): read again only when its version moved. */
+  async preferencesAt(workspaceId: string, at: WorkspaceStamps): Promise<TeamPreferences> {
+    const cached = this.preferencesCache.get(workspaceId);
+    if (cached?.version === at.version) return cached.preferences;
+    const { reviews } = await this.read(at);
+    const preferences = teamPreferences(learnedAcceptance(reviews));
+    this.preferencesCache.delete(workspaceId);
+    this.preferencesCache.set(workspaceId, { version: at.version, preferences });
+    if (this.preferencesCache.size > 100)
+      this.preferencesCache.delete(this.preferencesCache.keys().next().value!);
+    return preferences;
   }
 
   /** The summaries of the reviews `at` names (read again only where a stamp moved), and their titles. */

@@ -7,7 +7,7 @@
  * `If-None-Match` with the current one answers 304 after reading only the reviews' stamps, so a page
  * may poll it cheaply.
  */
-import { ACCEPTANCE_BY, PrismError, teamPreferences } from '@prism/core';
+import { ACCEPTANCE_BY, PrismError } from '@prism/core';
 import { Router } from 'express';
 import { z } from 'zod';
 import { drill, type InsightsService } from '../domain/insights.ts';
@@ -67,7 +67,8 @@ export function insightsRoutes(deps: { insights: InsightsService; workspaces: Wo
         return;
       }
       // What the next analyses learn from these figures: the statement their prompt carries.
-      res.json({ ...insights, learned: teamPreferences(insights.acceptance).statement, version: at.version });
+      const { statement } = await deps.insights.preferencesAt(workspaceId, at);
+      res.json({ ...insights, learned: statement, version: at.version });
     }),
   );
 

@@ -100,11 +100,12 @@ export class Room {
   /** Live reasoning text per section (analysis.delta), while it is analysed with thinking on. */
   reasoning = $state.raw<Record<string, string>>({});
   /**
-   * Every item of the review in section order, decisions in flight applied; within a section the
-   * team's priority first (`rank`, CONTRACT 7.4) or, with `order` 'document', creation order.
+   * Every item of the review, decisions in flight applied: the team's priority first (`rank`,
+   * CONTRACT 7.4; then section order, then creation order), or with `order` 'document' in section
+   * order then creation order. A section's own list keeps this order.
    */
   items = $state.raw<FeedbackItem[]>([]);
-  /** How items are ordered within a section: by `rank` (the default), or as they were made. */
+  /** How items are ordered: by `rank` (the default), or where they are in the document. */
   order = $state<'rank' | 'document'>('rank');
   chat = $state.raw<ChatMessage[]>([]);
   members = $state.raw<Member[]>([]);
@@ -285,7 +286,7 @@ export class Room {
     }
   }
 
-  /** Orders items within each section by the team's priority or as they were made. */
+  /** Orders items by the team's priority, or where they are in the document. */
   setOrder(order: 'rank' | 'document'): void {
     if (this.order === order) return;
     this.order = order;
@@ -300,9 +301,9 @@ export class Room {
     const ranked = this.order === 'rank';
     shown.sort(
       (a, b) =>
+        (ranked ? rankOf(b) - rankOf(a) : 0) ||
         (order.get(a.sectionId) ?? Number.MAX_SAFE_INTEGER) -
           (order.get(b.sectionId) ?? Number.MAX_SAFE_INTEGER) ||
-        (ranked ? rankOf(b) - rankOf(a) : 0) ||
         byCreated(a, b),
     );
     this.items = shown;

@@ -270,7 +270,7 @@ describe('Room: snapshot and events', () => {
     expect(room.items.map((i) => i.id)).toEqual(['1', '2']);
   });
 
-  it("orders a section's items by the team's priority (rank), or as they were made on request", async () => {
+  it("orders items by the team's priority (rank), or where they are in the document on request", async () => {
     const { room, transport, frame } = await setup();
     transport.push(
       added(4, '1', {
@@ -283,12 +283,12 @@ describe('Room: snapshot and events', () => {
       added(7, '4', { sectionId: 's2', rank: 0.95 }),
     );
     frame();
-    // Unranked items (made before ranking, or by people) sit at 0.5; sections keep their order.
-    expect(room.items.map((i) => i.id)).toEqual(['2', '3', '1', '4']);
+    // Unranked items (made before ranking, or by people) sit at 0.5; equal ranks keep section order.
+    expect(room.items.map((i) => i.id)).toEqual(['4', '2', '3', '1']);
     room.setOrder('document');
     expect(room.items.map((i) => i.id)).toEqual(['1', '2', '3', '4']);
     room.setOrder('rank');
-    expect(room.items.map((i) => i.id)).toEqual(['2', '3', '1', '4']);
+    expect(room.items.map((i) => i.id)).toEqual(['4', '2', '3', '1']);
   });
 
   it('leaves the items list as it was through frames that only move section statuses', async () => {
