@@ -193,6 +193,13 @@ runE2e('revisions', async (run) => {
   assert.ok((await mine.textContent())?.includes(REMARK), 'the open group shows the feedback');
   await mine.getByRole('button', { expanded: false }).click();
   assert.equal((await mine.locator('blockquote').textContent())?.trim(), BEFORE, 'with its old quote');
+  assert.equal(await mine.getByRole('button', { name: 'Show in document' }).count(), 0, 'nothing to show');
+  await mine.getByText('No longer in the document (revision 2)').waitFor();
+  // The sections pane counts every section of the revision, the changed one (not analysed yet) too.
+  const listed = await nav.locator('li button[data-status]').count();
+  const done = await nav.locator('li button[data-status="done"]').count();
+  assert.ok(done < listed, 'a changed section waits for its analysis');
+  assert.equal((await nav.locator('header .meta').textContent())?.trim(), `${done} of ${listed} analyzed`);
   await ravi.page.screenshot({ path: join(RESULTS, 'revisions-outdated.png') });
 
   await ravi.page.reload();

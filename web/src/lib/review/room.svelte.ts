@@ -154,6 +154,8 @@ export class Room {
     }
     return total === 0 ? null : { done, total };
   });
+  /** Sections whose latest analysis finished, of all the document's sections (after a revision too). */
+  readonly analysed: number = $derived(this.sections.filter((section) => section.status === 'done').length);
   /** Who else is typing in the chat. */
   readonly typing: User[] = $derived(
     (this.presence ?? []).filter((m) => m.typing && m.online && m.user.id !== this.me.id).map((m) => m.user),
