@@ -1,8 +1,9 @@
 /**
  * Rate limits (CONTRACT section 4 floors): per connection at least 20 events/s sustained with
  * bursts of 100, kept in memory because a connection lives on one server; per person across all
- * their connections, in memory on each server, and across servers through a count in Redis that
- * each server adds to once a second (PersonEvents), never a Redis round trip per event; uploads
+ * their connections, in memory on each server, and across servers through one count in Redis per
+ * person and window that servers take leases from (PersonEvents), never a Redis round trip per
+ * event; uploads
  * per person per minute, in Redis; and per client address (what the load balancer forwards, behind
  * TRUST_PROXY) per minute, in Redis, on what a fresh guest session would otherwise let anyone
  * repeat without end: creating sessions, uploading, accepting invites.
@@ -43,69 +44,89 @@ const PERSON_BURST = 500;
 const PERSON_WINDOW_S = 10;
 /** The most a person's events may add up to in one 10 s window, across every server. */
 export const PERSON_PER_WINDOW = PERSON_PER_SECOND * PERSON_WINDOW_S + PERSON_BURST;
+/** Events a server takes from a person's shared count at a time. */
+export const PERSON_LEASE = 50;
 
 /**
- * A person's socket events across every server, per 10 s window: each server counts its own in
- * memory and, at most once a second, adds what it counted to one Redis hash per window (a field
- * per person; one key, so one pipeline on a cluster too) and learns each total. Someone past
- * PERSON_PER_WINDOW is refused on every server until the window ends, at most a second after
- * crossing it; before that each server's own limit holds them. A Redis failure refuses nobody.
+ * A person's socket events across every server, per 10 s window, without a Redis round trip per
+ * event: a server takes them from one shared count per person and window in leases of
+ * PERSON_LEASE (INCRBY on the person's own key, hash-tagged by the person, so people spread over a
+ * cluster's shards) and spends the lease in memory. What the shared count grants never adds up
+ * past PERSON_PER_WINDOW, whichever servers the person's sockets are on, however often they
+ * reconnect or a server restarts; a lease left unspent when the window ends is lost (so a person
+ * may be refused up to one lease per server early, never late). Once a person's count is spent,
+ * every server refuses them until the window ends. Only the current window is kept in memory. A
+ * Redis failure grants the lease (refuses nobody).
  */
 export class PersonEvents {
-  private pending = new Map<string, number>();
-  private readonly over = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private window = -1;
+  /** Events left of this server's leases, per person, in the current window. */
+  private readonly left = new Map<string, number>();
+  /** People whose shared count for the current window is spent. */
+  private readonly spent = new Set<string>();
+  /** Leases being taken, per person (one at a time). */
+  private readonly taking = new Map<string, Promise<void>>();
   private readonly redis: Redis;
   private readonly keyPrefix: string;
-  private readonly syncMs: number;
   private readonly now: () => number;
 
   /** `now`: the clock the windows follow (tests fix it). */
-  constructor(redis: Redis, keyPrefix: string, syncMs = 1000, now: () => number = Date.now) {
+  constructor(redis: Redis, keyPrefix: string, now: () => number = Date.now) {
     this.redis = redis;
     this.keyPrefix = keyPrefix;
-    this.syncMs = syncMs;
     this.now = now;
   }
 
-  /** Whether the person is over the limit across servers in the current window. */
-  refused(userId: string): boolean {
-    const until = this.over.get(userId);
-    if (until === undefined) return false;
-    if (until > this.now()) return true;
-    this.over.delete(userId);
-    return false;
-  }
-
-  /** An event of the person's was let through here. */
-  count(userId: string): void {
-    this.pending.set(userId, (this.pending.get(userId) ?? 0) + 1);
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.sync();
-    }, this.syncMs);
-    this.timer.unref();
-  }
-
-  /** Adds what this server counted to the window's totals; marks who went over. */
-  async sync(): Promise<void> {
-    const batch = this.pending;
-    this.pending = new Map();
-    if (batch.size === 0) return;
-    const windowMs = PERSON_WINDOW_S * 1000;
-    const window = Math.floor(this.now() / windowMs);
-    const key = `${this.keyPrefix}${window}`;
-    const pipeline = this.redis.pipeline();
-    for (const [userId, n] of batch) pipeline.hincrby(key, userId, n);
-    pipeline.pexpire(key, 2 * windowMs);
-    const replies = await pipeline.exec().catch(() => null);
-    let i = 0;
-    for (const userId of batch.keys()) {
-      const [error, total] = replies?.[i] ?? [null, 0];
-      i += 1;
-      if (!error && Number(total) > PERSON_PER_WINDOW) this.over.set(userId, (window + 1) * windowMs);
+  /** Takes one of the person's events in the current window: true when it may go on. */
+  async take(userId: string): Promise<boolean> {
+    for (;;) {
+      this.roll();
+      const left = this.left.get(userId) ?? 0;
+      if (left > 0) {
+        this.left.set(userId, left - 1);
+        return true;
+      }
+      if (this.spent.has(userId)) return false;
+      let taking = this.taking.get(userId);
+      if (!taking) {
+        taking = this.lease(userId).finally(() => this.taking.delete(userId));
+        this.taking.set(userId, taking);
+      }
+      await taking;
     }
+  }
+
+  /** A new window forgets the last one's leases and refusals. */
+  private roll(): void {
+    const window = Math.floor(this.now() / (PERSON_WINDOW_S * 1000));
+    if (window === this.window) return;
+    this.window = window;
+    this.left.clear();
+    this.spent.clear();
+  }
+
+  /** Takes up to PERSON_LEASE events from the person's shared count for this window. */
+  private async lease(userId: string): Promise<void> {
+    const window = this.window;
+    const windowMs = PERSON_WINDOW_S * 1000;
+    const key = `${this.keyPrefix}{${userId}}:${window}`;
+    let granted = PERSON_LEASE;
+    try {
+      const replies = await this.redis
+        .multi()
+        .incrby(key, PERSON_LEASE)
+        .pexpire(key, 2 * windowMs)
+        .exec();
+      const [error, total] = replies?.[0] ?? [null, 0];
+      if (error) throw error;
+      const before = Number(total) - PERSON_LEASE;
+      granted = Math.max(0, Math.min(PERSON_LEASE, PERSON_PER_WINDOW - before));
+    } catch {
+      // Redis unavailable: the person's own limits on this server still hold.
+    }
+    if (window !== this.window) return;
+    if (granted === 0) this.spent.add(userId);
+    else this.left.set(userId, (this.left.get(userId) ?? 0) + granted);
   }
 }
 
@@ -157,12 +178,11 @@ export function createRateLimits(
 
   return {
     async socketEvent(connectionId, userId) {
-      if (everywhere.refused(userId)) return false;
-      const allowed =
+      return (
         (await allow(() => perConnection.consume(connectionId))) &&
-        (await allow(() => perUser.consume(userId)));
-      if (allowed) everywhere.count(userId);
-      return allowed;
+        (await allow(() => perUser.consume(userId))) &&
+        everywhere.take(userId)
+      );
     },
     upload: (userId) => allow(() => uploads.consume(userId)),
     async uploadsSpent(userId) {
