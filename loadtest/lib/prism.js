@@ -430,18 +430,15 @@ export class Reviewer {
     sio.onError((message) => {
       this.lastWsError = message;
     });
-    sio.onClose((code, reason) => this.closed(sio, code, reason));
+    sio.onClose(() => this.closed(sio));
     sio.on('review:event', (event, at) => this.live(event, at, sio.lastFrameBytes));
     return this;
   }
 
-  closed(sio, code, reason) {
+  closed(sio) {
     if (sio !== this.sio || this.stopped) return;
-    // Outside failover a dropped socket is an error (counted once per outage, not per retry), with
-    // how it closed: the websocket's code and reason, and its last error.
-    if (this.attempt === 0 && !this.o.expectDrops) {
-      error('unexpected_close', { name: this.name, code, reason, wsError: this.lastWsError });
-    }
+    // Outside failover a dropped socket is an error (counted once per outage, not per retry).
+    if (this.attempt === 0 && !this.o.expectDrops) error('unexpected_close', this.name);
     if (this.o.reconnect === false) return;
     // socket.io-client's schedule: 1 s doubling up to 5 s, +-50 % jitter (spreads the herd).
     this.attempt += 1;

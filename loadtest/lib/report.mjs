@@ -210,20 +210,6 @@ if (serverLag?.count) {
     '',
   );
 }
-// Why sockets left the servers before k6 closed its own (the ramp's `end` mark): a ping timeout is
-// a pong that did not come in time, a transport close the client or HAProxy closing, ...
-// A run stopped early by its thresholds has no `end` mark: then the whole run, k6's closes included.
-const endMark = lagMarks.find((m) => m.mark === 'end');
-const ended = (endMark ?? lagMarks.find((m) => m.mark === 'done'))?.reading;
-const gone = Object.entries(ended?.disconnects ?? {}).sort((a, b) => b[1] - a[1]);
-if (ended) {
-  lines.push(
-    `Sockets that left the servers ${endMark ? "before the ramp's end" : "in the whole run (k6's own closes at its end included)"}, by Socket.IO's reason: ${
-      gone.length ? gone.map(([reason, n]) => `${reason} ${n}`).join(', ') : 'none'
-    }.`,
-    '',
-  );
-}
 // Per ramp level: between the mark taken as its hold started and the next one.
 const holds = lagMarks
   .map((m, i) => ({ ...m, next: lagMarks[i + 1] }))

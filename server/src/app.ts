@@ -8,6 +8,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { PrismError } from '@prism/core';
 import {
+  ActivityStore,
   ArchiveStore,
   AuditLog,
   EventLog,
@@ -95,6 +96,8 @@ export function createApp(deps: AppDeps): App {
   let draining = false;
 
   const library = new LibraryStore(redis.commands, config.redis.prefix);
+  // Reviews' progress and last activity as the append keeps them in each review (lists read it live).
+  const reviewActivity = new ActivityStore(redis.commands, config.redis.prefix);
   // Keeps library records' progress and last activity true, a few writes a second at most.
   const activity = new LibraryActivity({
     redis: redis.commands,
@@ -118,6 +121,7 @@ export function createApp(deps: AppDeps): App {
     objects,
     audit: new AuditLog(redis.commands, config.redis.prefix),
     library,
+    activity: reviewActivity,
   });
   // Every read and join of an archived review restores it first (ReviewService.authorize).
   service.restore = (reviewId) => archive.restore(reviewId);
@@ -201,6 +205,7 @@ export function createApp(deps: AppDeps): App {
     library,
     index: libraryIndex,
     reviews: store,
+    activity: reviewActivity,
     workspaceRole: (workspaceId, userId) => workspaceStore.role(workspaceId, userId),
     here: (reviewIds) => presence.people(reviewIds),
   });
@@ -218,10 +223,7 @@ export function createApp(deps: AppDeps): App {
   io.use(cap.middleware());
   io.on('connection', (socket) => {
     metrics.sockets.inc();
-    socket.on('disconnect', (reason) => {
-      metrics.sockets.dec();
-      metrics.disconnects.inc({ reason });
-    });
+    socket.on('disconnect', () => metrics.sockets.dec());
     registerHandlers(socket, { service, ai, relay, presence, limits, metrics, logger });
   });
 

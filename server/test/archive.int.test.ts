@@ -129,6 +129,15 @@ describe('archive and restore', () => {
     const before = await snapshotText(a, owner, review.id);
     const seqBefore = JSON.parse(before).seq as number;
     expect(await reviewKeysInRedis(review.id)).not.toEqual([]);
+    // The counts the append keeps for the library leave with the other keys and come back with them.
+    const activityKey = `${prefix}review:{${review.id}}:activity`;
+    const activity = await redis.hgetall(activityKey);
+    expect(activity).toMatchObject({ decided: '1', total: '1' });
+    const progressOn = async (server: TestServer, status: string) => {
+      const res = await api(server.url, owner.token, `/api/reviews?status=${status}`);
+      const { reviews } = (await res.json()) as { reviews: { id: string; progress: unknown }[] };
+      return reviews.find((r) => r.id === review.id)?.progress;
+    };
 
     const archived = await api(a.url, owner.token, `/api/reviews/${review.id}/archive`, {
       method: 'POST',
@@ -143,6 +152,8 @@ describe('archive and restore', () => {
     expect(((await listed.json()) as { reviews: { id: string }[] }).reviews.map((r) => r.id)).toContain(
       review.id,
     );
+    // With the progress it had: its record is all the library has of it now.
+    expect(await progressOn(b, 'archived')).toEqual({ decided: 1, total: 1 });
 
     // Both servers read it at the same moment: each restores or waits for the other.
     const [onA, onB] = await Promise.all([
@@ -158,6 +169,8 @@ describe('archive and restore', () => {
     expect(((await open.json()) as { reviews: { id: string }[] }).reviews.map((r) => r.id)).toContain(
       review.id,
     );
+    expect(await redis.hgetall(activityKey)).toEqual(activity);
+    expect(await progressOn(a, 'open')).toEqual({ decided: 1, total: 1 });
 
     // Archived again, a join restores it, replays from the start and the log goes on gap-free.
     await api(a.url, owner.token, `/api/reviews/${review.id}/archive`, { method: 'POST', body: '{}' });
@@ -182,6 +195,8 @@ describe('archive and restore', () => {
     await waitFor(() => feed.seq === seqBefore + 1, 10_000, 'the next event on the other server');
     expect(feed.events.at(-1)!.seq).toBe(seqBefore + 1);
     expect(feed.gapsSeen).toBe(0);
+    // The restored counts go on from where they were (a person's item starts accepted).
+    expect(await progressOn(b, 'open')).toEqual({ decided: 2, total: 2 });
   });
 
   it('stays archived when a reader in the room leaves it', async () => {

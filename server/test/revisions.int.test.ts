@@ -5,7 +5,14 @@
  * and a fresh snapshot agrees with it, re-analysis runs only the changed and new sections, the
  * diff route marks the edit, and a bad file or a refused person changes nothing.
  */
-import type { FeedbackItem, ReviewEvent, ReviewSnapshot, SectionState } from '@prism/core';
+import {
+  type FeedbackItem,
+  progressOf,
+  type ReviewEvent,
+  type ReviewSnapshot,
+  type ReviewSummary,
+  type SectionState,
+} from '@prism/core';
 import { strFromU8, unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -70,6 +77,12 @@ const reviseAs = (url: string, person: Person, file: Uint8Array, name = 'report-
 
 const snapshotOf = async (url: string, person: Person): Promise<ReviewSnapshot> =>
   (await (await api(url, person.token, `/api/reviews/${reviewId}`)).json()) as ReviewSnapshot;
+
+/** The review's progress as the library lists it. */
+const listedProgress = async (url: string, person: Person) =>
+  (
+    (await (await api(url, person.token, '/api/reviews')).json()) as { reviews: ReviewSummary[] }
+  ).reviews.find((review) => review.id === reviewId)?.progress;
 
 /** Waits until every section named is `done` in the feed's events after `fromSeq`. */
 const analysed = (feed: ReviewFeed, sectionIds: string[], fromSeq: number) =>
@@ -252,6 +265,8 @@ describe('revisions', () => {
     for (const id of expectedOutdated) expect(byId.get(id)).toMatchObject({ outdated: true, revision: 1 });
     for (const id of expectedRemoved) expect(byId.has(id)).toBe(false);
     expect(after.feedback.filter((i) => i.outdated).length).toBe(expectedOutdated.length);
+    // The library's progress is a count of the items as they are now (outdated ones kept as decided).
+    expect(await listedProgress(b.url, owner)).toEqual(progressOf(after.feedback));
     // A late joiner on the other server gets the same.
     const late = new ReviewFeed(await connect(b.url, viewer.token), reviewId);
     const joined = (await late.join()) as ReviewSnapshot;
@@ -286,6 +301,8 @@ describe('revisions', () => {
       (i) => i.sectionId === changed && i.source === 'rules',
     );
     expect(items.every((i) => i.revision === 2)).toBe(true);
+    // The worker's new findings are in the library's progress as soon as they are in the review.
+    expect(await listedProgress(b.url, owner)).toEqual(progressOf((await snapshotOf(a.url, owner)).feedback));
   }, 60_000);
 
   it('answers the word diff of a section against the revision before', async () => {

@@ -11,10 +11,31 @@ import type { NewReviewEvent, ReviewEvent } from '@prism/core';
 import type { Redis } from 'ioredis';
 import { type ReviewKeys, reviewKeys } from './keys.ts';
 
+// The review's progress (decided and total items) and last activity live in its `activity` hash
+// (keys.ts), kept here by the item writes themselves, so no one has to count the items again. A
+// review stored before that hash existed has none: nothing is counted until a reader counts its
+// items once (store/src/activity.ts); from then on every write keeps the counts.
+const TALLY = `
+-- 0: no item, 1: pending, 2: decided (an item that does not decode counts as pending, as before).
+local function counted(raw)
+  if not raw then return 0 end
+  local ok, item = pcall(cjson.decode, raw)
+  if ok and type(item) == 'table' and item.status ~= 'pending' then return 2 end
+  return 1
+end
+local function tally(field, after)
+  local before = counted(redis.call('HGET', KEYS[FEEDBACK], field))
+  local dt = (after > 0 and 1 or 0) - (before > 0 and 1 or 0)
+  local dd = (after == 2 and 1 or 0) - (before == 2 and 1 or 0)
+  if dt ~= 0 then redis.call('HINCRBY', KEYS[ACTIVITY], 'total', dt) end
+  if dd ~= 0 then redis.call('HINCRBY', KEYS[ACTIVITY], 'decided', dd) end
+end
+`;
+
 // One event, read from ARGV[i] on: its body, the guards (count, then kind/key/field/expected each),
 // the writes (count, then op/key/a/b each). Returns the result and the index of the next event, so
 // a batch can skip an event whose guard failed and go on with the next.
-const APPEND_EVENT = `
+const APPEND_EVENT = `${TALLY}
 local function append_event(i)
   local body = ARGV[i]
   local nguards = tonumber(ARGV[i + 1])
@@ -31,13 +52,25 @@ local function append_event(i)
     if current == false then current = '' end
     if current ~= expected then return {0, g, current}, next_i end
   end
+  local tallied = redis.call('EXISTS', KEYS[ACTIVITY]) == 1
   for w = 1, nwrites do
     local j = w0 + 4 * (w - 1)
     local op, key, a, b = ARGV[j], KEYS[tonumber(ARGV[j + 1])], ARGV[j + 2], ARGV[j + 3]
-    if op == 'hset' then redis.call('HSET', key, a, b)
-    elseif op == 'hdel' then redis.call('HDEL', key, a)
+    local items = tallied and key == KEYS[FEEDBACK]
+    if op == 'hset' then
+      if items then tally(a, counted(b)) end
+      redis.call('HSET', key, a, b)
+    elseif op == 'hdel' then
+      if items then tally(a, 0) end
+      redis.call('HDEL', key, a)
     elseif op == 'set' then redis.call('SET', key, a)
-    elseif op == 'del' then redis.call('DEL', key)
+    elseif op == 'del' then
+      if items then redis.call('HSET', KEYS[ACTIVITY], 'decided', 0, 'total', 0) end
+      redis.call('DEL', key)
+    elseif op == 'hmax' then
+      -- The last activity moves forward only (events of several processes, several clocks).
+      local cur = redis.call('HGET', key, a)
+      if tallied and (cur == false or b > cur) then redis.call('HSET', key, a, b) end
     elseif op == 'happend' then
       local cur = redis.call('HGET', key, a)
       if cur == false then cur = '' end
@@ -59,7 +92,11 @@ end
 
 /** The append scripts for standalone Redis (PUBLISH) or a cluster (SPUBLISH). */
 const withPublish = (script: string, sharded: boolean): string =>
-  `local PUBLISH_COMMAND = '${sharded ? 'SPUBLISH' : 'PUBLISH'}'\n${script}`;
+  [
+    `local PUBLISH_COMMAND = '${sharded ? 'SPUBLISH' : 'PUBLISH'}'`,
+    `local FEEDBACK, ACTIVITY = ${KEY_INDEX.get('feedback')}, ${KEY_INDEX.get('activity')}`,
+    script,
+  ].join('\n');
 
 // ARGV: channel, maxLen, then one event.
 const APPEND_SCRIPT = `${APPEND_EVENT}
@@ -97,7 +134,9 @@ export type Write =
   | { op: 'set'; key: KeyName; value: string }
   | { op: 'del'; key: KeyName }
   | { op: 'happend'; key: KeyName; field: string; value: string }
-  | { op: 'hincrby'; key: KeyName; field: string; by: number };
+  | { op: 'hincrby'; key: KeyName; field: string; by: number }
+  /** Sets the field to `value` if that is greater (ISO times): the `activity` hash's `updatedAt`. */
+  | { op: 'hmax'; key: KeyName; field: string; value: string };
 
 /** `guard: 0`: the review is gone (deleted or archived), nothing was written. */
 export type AppendResult = { ok: true; seq: number } | { ok: false; guard: number; current: string };
@@ -134,6 +173,7 @@ const KEY_ORDER: KeyName[] = [
   'lifecycle',
   'revision',
   'checklist',
+  'activity',
 ];
 const KEY_INDEX = new Map(KEY_ORDER.map((name, i) => [name, i + 1]));
 
@@ -163,13 +203,18 @@ function encodeEvent(event: NewReviewEvent, options: AppendOptions): (string | n
       guard.expected,
     );
   }
-  const writes = options.writes ?? [];
+  const writes = [...(options.writes ?? [])];
+  // Every event but a join is activity on the review: the library sorts by work on it.
+  if (event.type !== 'member.joined') {
+    writes.push({ op: 'hmax', key: 'activity', field: 'updatedAt', value: event.at });
+  }
   args.push(writes.length);
   for (const write of writes) {
     const index = KEY_INDEX.get(write.key)!;
     switch (write.op) {
       case 'hset':
       case 'happend':
+      case 'hmax':
         args.push(write.op, index, write.field, write.value);
         break;
       case 'hdel':

@@ -1,3 +1,4 @@
+export * from './activity.ts';
 export * from './ai-info.ts';
 export * from './analysis.ts';
 export * from './archive.ts';

@@ -24,6 +24,11 @@ export interface ReviewKeys {
   checklist: string;
   /** The team's preferences taken when its analysis last started (`TeamPreferences` JSON, field `preferences`). */
   learning: string;
+  /**
+   * What the library shows of the review, kept by the event log's append with every item write
+   * (event-log.ts): `decided` and `total` (its items' progress) and `updatedAt` (its last activity).
+   */
+  activity: string;
 }
 
 export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
@@ -45,6 +50,7 @@ export function reviewKeys(prefix: string, reviewId: string): ReviewKeys {
     revision: `${base}:revision`,
     checklist: `${base}:checklist`,
     learning: `${base}:learning`,
+    activity: `${base}:activity`,
   };
 }
 

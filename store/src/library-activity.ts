@@ -1,35 +1,23 @@
 /**
- * Keeps library records true as reviews change, cheaply. Every append of a review's log passes
- * through `noted` (the EventLog's `onAppend`, in servers and workers alike), which only marks the
- * review dirty in memory; at most every `delayMs` per process, each dirty review gets one count of
- * its items inside Redis (a script on the review's own slot: no items travel) and one `update` of
- * its record. A room streaming chat deltas or findings costs a handful of writes a second, never
- * one per token or per event. Joins are mirrored into the record's member roles the same way; a
- * join is not activity (it does not move `updatedAt`): the library sorts by work on the review.
- * People's own commands (decisions, items, joins) call `settle` before they answer, so whoever
- * made a change sees it in the library at once; the debounce is for what workers stream.
+ * Keeps library records up to date as reviews change, cheaply and off every command's path. The
+ * records are what is left of a review once it is archived, and what idle archiving goes by; a
+ * list of reviews in Redis reads their progress and last activity live from each review's own
+ * `activity` hash (store/src/activity.ts), which the append keeps, so it never waits for these.
+ * Every append of a review's log passes through `noted` (the EventLog's `onAppend`, in servers
+ * and workers alike), which only marks the review dirty in memory; at most every `delayMs` per
+ * process, each dirty review gets one read of its `activity` hash (no items are read) and one
+ * `update` of its record. Joins are mirrored into the record's member roles the same way (a join
+ * is not activity: the library sorts by work on the review); `settle` writes a review's pending
+ * change at once, for a join, so the person who joined is listed with their role straight away.
  *
  * A process that dies before its flush leaves a record behind by at most `delayMs` of changes;
  * the next change to the review (on any process) brings it up to date.
  */
 import type { NewReviewEvent, Role } from '@prism/core';
 import type { Redis } from 'ioredis';
-import { reviewKeys } from './keys.ts';
+import { ActivityStore } from './activity.ts';
 import type { LibraryStore, LibraryTouch } from './library.ts';
 import { searchText } from './library-text.ts';
-
-// KEYS: the review's feedback hash. Returns {decided, total}.
-const PROGRESS_SCRIPT = `
-local items = redis.call('HVALS', KEYS[1])
-local decided = 0
-for i = 1, #items do
-  local ok, item = pcall(cjson.decode, items[i])
-  if ok and item.status ~= 'pending' then decided = decided + 1 end
-end
-return {decided, #items}
-`;
-
-type Scripted = Redis & { prismLibraryProgress(n: number, key: string): Promise<[number, number]> };
 
 interface Dirty {
   at?: string;
@@ -51,7 +39,7 @@ export interface LibraryActivityOptions {
 const changesItems = (type: string): boolean => type.startsWith('feedback.') || type.startsWith('revision.');
 
 export class LibraryActivity {
-  private readonly redis: Scripted;
+  private readonly activity: ActivityStore;
   private readonly library: LibraryStore;
   private readonly delayMs: number;
   private readonly onError: (error: unknown, reviewId: string) => void;
@@ -60,10 +48,7 @@ export class LibraryActivity {
   private flushing: Promise<void> | undefined;
 
   constructor(options: LibraryActivityOptions) {
-    if (!('prismLibraryProgress' in options.redis)) {
-      options.redis.defineCommand('prismLibraryProgress', { lua: PROGRESS_SCRIPT });
-    }
-    this.redis = options.redis as Scripted;
+    this.activity = new ActivityStore(options.redis, options.library.prefix);
     this.library = options.library;
     this.delayMs = options.delayMs ?? 250;
     this.onError = options.onError ?? (() => {});
@@ -111,7 +96,7 @@ export class LibraryActivity {
     }
   }
 
-  /** Writes the review's pending change now, if it has one (before a command answers). */
+  /** Writes the review's pending change now, if it has one (after a join). */
   async settle(reviewId: string): Promise<void> {
     const entry = this.dirty.get(reviewId);
     if (!entry) return;
@@ -123,11 +108,9 @@ export class LibraryActivity {
     try {
       const change: LibraryTouch = entry.at ? { updatedAt: entry.at } : {};
       if (entry.recount) {
-        const [decided, total] = await this.redis.prismLibraryProgress(
-          1,
-          reviewKeys(this.library.prefix, reviewId).feedback,
-        );
-        change.progress = { decided: Number(decided), total: Number(total) };
+        // Undefined once the review left Redis (archived or deleted): its record keeps its counts.
+        const activity = await this.activity.read(reviewId);
+        if (activity) change.progress = activity.progress;
       }
       if (entry.sections) {
         // A new revision: search the document as it reads now (title words first, as at upload).

@@ -160,6 +160,8 @@ export class ReviewStore {
       .set(keys.meta, JSON.stringify(meta))
       .hset(keys.sections, ...sectionFields)
       .hset(keys.status, ...statusFields)
+      // No items yet; the append keeps these from here on (event-log.ts).
+      .hset(keys.activity, 'decided', 0, 'total', 0, 'updatedAt', meta.createdAt)
       .exec();
     // At the review's creation time, so a new review's last activity (`updatedAt`) is its `createdAt`.
     await this.addMember(meta.id, meta.owner, 'owner', meta.createdAt);

@@ -5,6 +5,7 @@
  */
 import { PrismError, type ReviewStatus, type User } from '@prism/core';
 import {
+  type ActivityStore,
   type ArchiveStore,
   type AuditLog,
   deleteAndAudit,
@@ -21,6 +22,8 @@ export interface ArchiveServiceDeps {
   objects: ObjectStore;
   audit: AuditLog;
   library?: LibraryStore | undefined;
+  /** The review's progress and last activity, for its record before its keys leave Redis. */
+  activity?: Pick<ActivityStore, 'read'> | undefined;
   now?: () => string;
 }
 
@@ -36,8 +39,15 @@ export class ArchiveService {
   /** Owner: moves the review to the object store; its keys leave Redis. */
   async archive(user: User, reviewId: string): Promise<ReviewStatus> {
     await this.deps.reviews.authorize(reviewId, user, 'review:archive');
+    // What the review holds now, before it leaves Redis: its record is all a list has of it then
+    // (the debounced record update may not have run yet).
+    const activity = await this.deps.activity?.read(reviewId);
     await this.deps.archives.archive(reviewId);
-    await this.deps.library?.setStatus(reviewId, 'archived');
+    await this.deps.library?.update(reviewId, {
+      status: 'archived',
+      ...(activity ? { progress: activity.progress } : {}),
+      ...(activity?.updatedAt ? { updatedAt: activity.updatedAt } : {}),
+    });
     return 'archived';
   }
 

@@ -6,6 +6,7 @@
  */
 import { type LibraryQuery, PrismError, type ReviewSummary, type Role, type User } from '@prism/core';
 import {
+  type ActivityStore,
   type LibraryRecord,
   type LibraryStore,
   libraryHome,
@@ -22,13 +23,15 @@ export interface LibraryServiceDeps {
   reviews: ReviewStore;
   /** The caller's role in a workspace, or undefined for a non-member (the workspace store). */
   workspaceRole: (workspaceId: string, userId: string) => Promise<WorkspaceRole | undefined>;
+  /** Reviews' live progress and last activity, from their own keys (store/src/activity.ts). */
+  activity: Pick<ActivityStore, 'readMany'>;
   /** Who is in each review's room now, across servers (presence). */
   here: (reviewIds: readonly string[]) => Promise<Map<string, User[]>>;
 }
 
 export class LibraryService {
   private readonly deps: LibraryServiceDeps;
-  /** Each record's summary JSON without the caller's role and the room's people (see `listJson`). */
+  /** Each record's summary JSON, open at its end, without what each request adds (see `listJson`). */
   private readonly json = new WeakMap<LibraryRecord, string>();
 
   constructor(deps: LibraryServiceDeps) {
@@ -38,20 +41,20 @@ export class LibraryService {
   /**
    * The library as the JSON body `{reviews: [...]}` (a ReviewSummary each). Each record's summary is
    * serialized once and kept while the record is unchanged (the cache holds the record objects the
-   * index holds); a request only adds the caller's role and the people in each room. A thousand
-   * summaries with their sections are megabytes of JSON: serializing them again on every request
-   * was most of its time.
+   * index holds); a request only adds the review's live progress and last activity, the caller's
+   * role and the people in each room. A thousand summaries with their sections are megabytes of
+   * JSON: serializing them again on every request was most of its time.
    */
   async listJson(user: User, query: LibraryQuery): Promise<string> {
     const { found, here } = await this.find(user, query);
-    const parts = found.map(({ record, role }) => {
+    const parts = found.map(({ record, role, progress, updatedAt }) => {
       let json = this.json.get(record);
       if (json === undefined) {
-        json = JSON.stringify(recordSummary(record));
+        json = JSON.stringify(recordSummary(record)).slice(0, -1);
         this.json.set(record, json);
       }
       const people = here.get(record.id);
-      return `${json.slice(0, -1)},"role":${JSON.stringify(role)}${people?.length ? `,"here":${JSON.stringify(people)}` : ''}}`;
+      return `${json},"progress":${JSON.stringify(progress)},"updatedAt":${JSON.stringify(updatedAt)},"role":${JSON.stringify(role)}${people?.length ? `,"here":${JSON.stringify(people)}` : ''}}`;
     });
     return `{"reviews":[${parts.join(',')}]}`;
   }
@@ -59,7 +62,7 @@ export class LibraryService {
   private async find(
     user: User,
     query: LibraryQuery,
-  ): Promise<{ found: { record: LibraryRecord; role: Role }[]; here: Map<string, User[]> }> {
+  ): Promise<{ found: Listed[]; here: Map<string, User[]> }> {
     const { workspaceId, q, status } = query;
     let homes: Map<string, Set<string> | undefined>;
     let workspaceRole: WorkspaceRole | undefined;
@@ -70,7 +73,7 @@ export class LibraryService {
     } else {
       homes = await this.personalHomes(user.id);
     }
-    const found: { record: LibraryRecord; role: Role }[] = [];
+    const matched: { record: LibraryRecord; role: Role }[] = [];
     await Promise.all(
       [...homes].map(async ([home, only]) => {
         const { ids, records } = q?.trim()
@@ -81,16 +84,28 @@ export class LibraryService {
           if (ids && !ids.has(id)) continue;
           if (status && record.status !== status) continue;
           // A listed review the record has no role for yet (a join a moment ago): the least role.
-          found.push({ record, role: reviewRole(record.members[user.id], workspaceRole) ?? 'viewer' });
+          matched.push({ record, role: reviewRole(record.members[user.id], workspaceRole) ?? 'viewer' });
         }
       }),
     );
+    // Progress and last activity as the review holds them now (a record follows by up to 250 ms);
+    // an archived review has no keys in Redis, and its record kept what it had.
+    const live = await this.deps.activity.readMany(
+      matched.filter(({ record }) => record.status !== 'archived').map(({ record }) => record.id),
+    );
+    const found = matched.map(({ record, role }): Listed => {
+      const now = live.get(record.id);
+      const at = now?.updatedAt;
+      return {
+        record,
+        role,
+        progress: now?.progress ?? record.progress,
+        updatedAt: at && at > record.updatedAt ? at : record.updatedAt,
+      };
+    });
     // Last activity first; reviews untouched since upload, newest first.
     const newest = (x: string, y: string): number => (x < y ? 1 : x > y ? -1 : 0);
-    found.sort(
-      (a, b) =>
-        newest(a.record.updatedAt, b.record.updatedAt) || newest(a.record.createdAt, b.record.createdAt),
-    );
+    found.sort((a, b) => newest(a.updatedAt, b.updatedAt) || newest(a.record.createdAt, b.record.createdAt));
     const here =
       found.length > 0
         ? await this.deps.here(found.map(({ record }) => record.id))
@@ -163,16 +178,27 @@ export class LibraryService {
   }
 }
 
-/** A library record as `GET /api/reviews` lists it, but for the caller's `role` and the room's `here`. */
-const recordSummary = (record: LibraryRecord): Omit<ReviewSummary, 'role' | 'here'> => ({
+/** A listed record with the caller's role and the review's live progress and last activity. */
+interface Listed {
+  record: LibraryRecord;
+  role: Role;
+  progress: LibraryRecord['progress'];
+  updatedAt: string;
+}
+
+/**
+ * A library record as `GET /api/reviews` lists it, but for what each request adds: the caller's
+ * `role`, the room's `here`, and the live `progress` and `updatedAt`.
+ */
+const recordSummary = (
+  record: LibraryRecord,
+): Omit<ReviewSummary, 'role' | 'here' | 'progress' | 'updatedAt'> => ({
   id: record.id,
   title: record.title,
   createdAt: record.createdAt,
   owner: record.owner,
   sections: record.sections,
   status: record.status,
-  progress: record.progress,
-  updatedAt: record.updatedAt,
   ...(record.submitted && record.status === 'submitted' ? { submitted: record.submitted } : {}),
   ...(record.workspaceId ? { workspaceId: record.workspaceId } : {}),
 });

@@ -50,7 +50,11 @@ export class ReviewService {
   readonly store: ReviewStore;
   private readonly log: EventLog;
   private readonly now: () => string;
-  /** Brings the review's library record up to date after a change (LibraryActivity.settle). */
+  /**
+   * Writes the review's pending library change now (LibraryActivity.settle): after a join, so the
+   * record lists the new member's role at once. Item changes need none: lists read the progress
+   * the append keeps in the review itself (store/src/activity.ts).
+   */
   private readonly settle: (reviewId: string) => Promise<void>;
 
   /**
@@ -151,10 +155,8 @@ export class ReviewService {
                 ],
               },
             );
-      if (appended.ok) {
-        await this.settle(reviewId);
-        return result.item;
-      }
+      // The append itself kept the review's progress and last activity (no library write waits).
+      if (appended.ok) return result.item;
     }
     throw new PrismError('conflict', 'This item is changing too fast; try again.');
   }
@@ -217,7 +219,6 @@ export class ReviewService {
       },
     );
     if (!appended.ok) throw new PrismError('conflict', 'Could not add the feedback; try again.');
-    await this.settle(payload.reviewId);
     return item;
   }
 
