@@ -30,6 +30,9 @@
 #   K6_GOGC / K6_GOMEMLIMIT  k6's Go collector settings (off / half the memory available at start)
 #   LOADTEST_SERVERS / LOADTEST_WORKERS   cluster size (3 / 2)
 #   STANDIN_TPS / STANDIN_TTFT_MS          the model's pace (60 / 800)
+#   LOADTEST_PIN=1        pin k6 and the model stand-in to CPU 0 and the servers, workers, HAProxy
+#                         (and a Redis the cluster starts) to CPU 1 with taskset, Prism's and the
+#                         baseline's alike, so the load generator's cost stays off the servers' core
 #   Scenario knobs pass through with -e, e.g. `npm run loadtest -- smoke -e REVIEWERS=50`.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -38,6 +41,13 @@ prism_root
 
 # The newest k6 v1 release when this was written; `go install` builds it in a few minutes.
 K6_VERSION=${K6_VERSION:-v1.8.1}
+# LOADTEST_PIN=1: the load side on CPU 0, the servers' side on CPU 1 (children inherit it).
+pin_load=() pin_servers=()
+if [[ ${LOADTEST_PIN:-} == 1 ]]; then
+  command -v taskset >/dev/null 2>&1 || prism_die "LOADTEST_PIN=1 needs taskset (apt-get install util-linux)"
+  (($(nproc) >= 2)) || prism_die "LOADTEST_PIN=1 needs at least 2 CPUs"
+  pin_load=(taskset -c 0) pin_servers=(taskset -c 1)
+fi
 SERVERS=${LOADTEST_SERVERS:-3}
 WORKERS=${LOADTEST_WORKERS:-2}
 TPS=${STANDIN_TPS:-60}
@@ -276,7 +286,7 @@ else
 
   port=$(free_port)
   # node --import tsx (not the tsx CLI, which runs the script in a child process): one pid to stop.
-  prism_spawn standin_pid node --import tsx test/bedrock/stand-in.ts --port "$port" --tps "$TPS" --ttft "$TTFT" \
+  prism_spawn standin_pid "${pin_load[@]}" node --import tsx test/bedrock/stand-in.ts --port "$port" --tps "$TPS" --ttft "$TTFT" \
     >"$work/stand-in.log" 2>&1
   standin_url="http://127.0.0.1:$port"
   wait_http "$standin_url/__control" 30 "$standin_pid" || prism_die "the Bedrock stand-in did not start ($work/stand-in.log)"
@@ -286,7 +296,7 @@ else
   cport=$(free_port)
   # Every reviewer of a run comes from this one machine: lift the per-address limits (meant for
   # real clients) so thousands of sessions, uploads and invites a minute are not refused.
-  prism_spawn cluster_pid env CLUSTER_PORT="$cport" CLUSTER_BASE_PORT="$base" CLUSTER_DIR="$cluster_dir" \
+  prism_spawn cluster_pid "${pin_servers[@]}" env CLUSTER_PORT="$cport" CLUSTER_BASE_PORT="$base" CLUSTER_DIR="$cluster_dir" \
     CLUSTER_NO_BUILD=1 CLUSTER_SERVERS="$SERVERS" CLUSTER_WORKERS="$WORKERS" \
     REDIS_KEY_PREFIX="$prefix" STORAGE_URL="file:$work/objects" LOG_LEVEL="${LOG_LEVEL:-warn}" \
     RATE_LIMIT_SESSIONS_PER_IP=1000000 RATE_LIMIT_UPLOADS_PER_IP=1000000 RATE_LIMIT_INVITES_PER_IP=1000000 \
@@ -347,7 +357,7 @@ run_k6() { # run_k6 SCRIPT HTML ARGS...: runs k6, records its CPU too; returns k
   # --address: k6's REST API on a free port, for the same reason.
   GOGC=${K6_GOGC:-off} GOMEMLIMIT=${K6_GOMEMLIMIT:-$(k6_memory_limit)} K6_NO_USAGE_REPORT=true K6_AUTO_EXTENSION_RESOLUTION=false \
     K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_WEB_DASHBOARD_PERIOD="${K6_WEB_DASHBOARD_PERIOD:-2s}" \
-    K6_WEB_DASHBOARD_EXPORT="$html" "$K6" run --no-usage-report --quiet --address 127.0.0.1:0 \
+    K6_WEB_DASHBOARD_EXPORT="$html" "${pin_load[@]}" "$K6" run --no-usage-report --quiet --address 127.0.0.1:0 \
     -e TARGET_URL="$target" -e CONTROL_URL="$control_url" -e RUN_ID="$run_id" -e RESULTS_DIR="$results_abs" \
     -e MODEL_TTFT_MS="$TTFT" -e CAN_KILL="$([[ -n $cluster_pid ]] && echo 1 || echo 0)" "$@" "$script" &
   k6_pid=$!
@@ -407,7 +417,7 @@ if [[ ${BASELINE:-1} != 0 && $has_baseline == 1 && -n $prism_result ]]; then
   server_lines=""
   for ((i = 1; i <= SERVERS; i++)); do
     p=$((bbase + i))
-    prism_spawn pid env PORT="$p" REDIS_URL="$REDIS_URL" BASELINE_PREFIX="lt-baseline:$run_id:" INSTANCE_ID="baseline-$i" \
+    prism_spawn pid "${pin_servers[@]}" env PORT="$p" REDIS_URL="$REDIS_URL" BASELINE_PREFIX="lt-baseline:$run_id:" INSTANCE_ID="baseline-$i" \
       node loadtest/baseline/server.mjs >"$work/baseline/server-$i.log" 2>&1
     baseline_pids+=("$pid")
     echo "$pid" >"$work/baseline/pids/baseline-$i.pid"
@@ -428,7 +438,7 @@ if [[ ${BASELINE:-1} != 0 && $has_baseline == 1 && -n $prism_result ]]; then
   cfg=${cfg//@MAXCONN@/$(((fd_limit - 200) / 2 < 20000 ? (fd_limit - 200) / 2 : 20000))}
   cfg=${cfg//@SERVERS@/${server_lines%$'\n'}}
   printf '%s\n' "$cfg" >"$work/baseline/haproxy.cfg"
-  prism_spawn baseline_haproxy haproxy -db -f "$work/baseline/haproxy.cfg" >"$work/baseline/haproxy.log" 2>&1
+  prism_spawn baseline_haproxy "${pin_servers[@]}" haproxy -db -f "$work/baseline/haproxy.cfg" >"$work/baseline/haproxy.log" 2>&1
   echo "$baseline_haproxy" >"$work/baseline/pids/haproxy.pid"
   wait_http "http://127.0.0.1:$bport/health" 30 "$baseline_haproxy" || prism_die "the baseline's HAProxy did not start"
   sleep 4 # HAProxy's first health checks (rise 2, inter 2 s) before traffic
