@@ -10,6 +10,8 @@
  * just before appending it), so load generator and servers must share a clock: they run on the
  * same machine here.
  */
+
+import { sleep } from 'k6';
 import exec from 'k6/execution';
 import http from 'k6/http';
 import { Counter, Trend } from 'k6/metrics';
@@ -71,7 +73,15 @@ export const metrics = {
   // Trends take no `count` threshold: these count what the trends above measured.
   ttftMeasured: new Counter('ttft_measured'),
   spreadMeasured: new Counter('fanout_spread_events'),
+  // Uploads the servers refused as busy (503 unavailable, 429 rate_limited) and tried again after
+  // their Retry-After: the overload answer a client backs off on, not an error.
+  uploadsRefused: new Counter('uploads_refused'),
 };
+
+/** Attempts of one upload, the first included, before a busy server's refusal counts as an error. */
+const UPLOAD_ATTEMPTS = 6;
+/** Seconds a refusal asks the client to wait (its Retry-After), jittered, at most 10. */
+const retryAfter = (res) => Math.min(10, Number(res.headers['Retry-After'] || 1) || 1) * rand(0.8, 1.4);
 
 const loggedErrors = { n: 0 };
 /** Counts an error (tagged with its kind) and logs the first few of each VU in full. */
@@ -94,6 +104,7 @@ export function touchCounters() {
   metrics.interrupted.add(0);
   metrics.catchUps.add(0);
   metrics.repliesFailed.add(0);
+  metrics.uploadsRefused.add(0);
 }
 
 /** The event types whose latency the summaries break out (see `byTypeThresholds`). */
@@ -194,17 +205,29 @@ export function createRooms(count, doc, prefix) {
   const rooms = [];
   for (let i = 0; i < count; i += 10) {
     const chunk = owners.slice(i, i + 10);
-    const uploads = http.batch(
-      chunk.map((owner, j) => [
-        'POST',
-        `${TARGET}/api/reviews`,
-        {
-          file: http.file(doc, 'contributor-agreement.docx', DOCX_TYPE),
-          title: `Load test room ${i + j + 1}`,
-        },
-        httpParams('POST /api/reviews', owner.token, false),
-      ]),
-    );
+    const upload = (owner, j) => [
+      'POST',
+      `${TARGET}/api/reviews`,
+      {
+        file: http.file(doc, 'contributor-agreement.docx', DOCX_TYPE),
+        title: `Load test room ${i + j + 1}`,
+      },
+      httpParams('POST /api/reviews', owner.token, false),
+    ];
+    const uploads = http.batch(chunk.map(upload));
+    // A server too busy to read another document says so (503 unavailable, or 429) with
+    // Retry-After: wait that long and upload again, as a person's browser would.
+    for (let j = 0; j < uploads.length; j += 1) {
+      for (
+        let attempt = 1;
+        attempt < UPLOAD_ATTEMPTS && [429, 503].includes(uploads[j].status);
+        attempt += 1
+      ) {
+        metrics.uploadsRefused.add(1);
+        sleep(retryAfter(uploads[j]));
+        uploads[j] = http.request(...upload(chunk[j], j));
+      }
+    }
     const reviews = uploads.map((res) => must(res, 'POST /api/reviews', 201).review);
     const invites = http.batch(
       reviews.map((review, j) => [
@@ -430,15 +453,18 @@ export class Reviewer {
     sio.onError((message) => {
       this.lastWsError = message;
     });
-    sio.onClose(() => this.closed(sio));
+    sio.onClose((code, reason) => this.closed(sio, code, reason));
     sio.on('review:event', (event, at) => this.live(event, at, sio.lastFrameBytes));
     return this;
   }
 
-  closed(sio) {
+  closed(sio, code, reason) {
     if (sio !== this.sio || this.stopped) return;
-    // Outside failover a dropped socket is an error (counted once per outage, not per retry).
-    if (this.attempt === 0 && !this.o.expectDrops) error('unexpected_close', this.name);
+    // Outside failover a dropped socket is an error (counted once per outage, not per retry), with
+    // how it closed: the websocket's code and reason, and its last error.
+    if (this.attempt === 0 && !this.o.expectDrops) {
+      error('unexpected_close', { name: this.name, code, reason, wsError: this.lastWsError });
+    }
     if (this.o.reconnect === false) return;
     // socket.io-client's schedule: 1 s doubling up to 5 s, +-50 % jitter (spreads the herd).
     this.attempt += 1;

@@ -58,6 +58,12 @@ lines.push(
   row(`Prism ${prism.scenario}`, p),
 );
 if (baseline) lines.push(row('raw Socket.IO + Redis adapter', baseline.figures));
+if (p.uploadsRefused) {
+  lines.push(
+    '',
+    `Uploads a busy server refused (503 unavailable or 429, with Retry-After) and the client made again after waiting: ${p.uploadsRefused}.`,
+  );
+}
 lines.push('');
 
 if (p.ttftMs?.count) {
@@ -207,6 +213,20 @@ const within = (reading, ms) => {
 if (serverLag?.count) {
   lines.push(
     `Servers' own lag (event \`at\` to the relay handing it to the room's sockets, ${serverLag.count} events over ${serverLag.servers} servers, whole run, from their /metrics): p50 ${bound(serverLag, 0.5)}, p95 ${bound(serverLag, 0.95)}, p99 ${bound(serverLag, 0.99)}; ${within(serverLag, 5)} % within 5 ms, ${within(serverLag, 25)} % within 25 ms. What k6 measures beyond this is the sockets, HAProxy and the load generator itself.`,
+    '',
+  );
+}
+// Why sockets left the servers before k6 closed its own (the ramp's `end` mark): a ping timeout is
+// a pong that did not come in time, a transport close the client or HAProxy closing, ...
+// A run stopped early by its thresholds has no `end` mark: then the whole run, k6's closes included.
+const endMark = lagMarks.find((m) => m.mark === 'end');
+const ended = (endMark ?? lagMarks.find((m) => m.mark === 'done'))?.reading;
+const gone = Object.entries(ended?.disconnects ?? {}).sort((a, b) => b[1] - a[1]);
+if (ended) {
+  lines.push(
+    `Sockets that left the servers ${endMark ? "before the ramp's end" : "in the whole run (k6's own closes at its end included)"}, by Socket.IO's reason: ${
+      gone.length ? gone.map(([reason, n]) => `${reason} ${n}`).join(', ') : 'none'
+    }.`,
     '',
   );
 }

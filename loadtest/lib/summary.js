@@ -51,6 +51,7 @@ export function figures(data, extra) {
           }
         : null,
       repliesFailed: values(data, 'replies_failed').count || 0,
+      uploadsRefused: values(data, 'uploads_refused').count || 0,
       modelTtftMs: MODEL_TTFT_MS,
       latencyByType: latencyByType(data),
     },

@@ -10,6 +10,10 @@ export const route =
   };
 
 export function sendError(res: Response, error: PrismError): void {
+  // A busy server (its parse queue full, a dependency away) tells the client when to try again.
+  if (error.code === 'unavailable' && !res.headersSent && !res.getHeader('retry-after')) {
+    res.setHeader('retry-after', '2');
+  }
   res.status(HTTP_STATUS[error.code]).json({ error: error.toBody(), ...error.extra });
 }
 
