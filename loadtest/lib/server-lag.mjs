@@ -5,19 +5,25 @@
  * generator's. The control process takes the readings: as each ramp stage starts (per level) and
  * once k6 is done (the whole run).
  *
- * A reading is {servers, count, buckets: [[upperBoundMs or null for +Inf, cumulativeCount], ...]}.
+ * A reading is {servers, count, buckets: [[upperBoundMs or null for +Inf, cumulativeCount], ...],
+ * disconnects: {reason: cumulativeCount}}: the sockets that left the servers, by Socket.IO's reason
+ * (`ping timeout`: no pong in time; `transport close`: the client or a proxy closed it; ...).
  */
 const BUCKET = /^prism_event_lag_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\}\s+(\S+)/;
+const DISCONNECT = /^prism_socket_disconnects_total\{[^}]*reason="([^"]+)"[^}]*\}\s+(\S+)/;
 
 /** One reading over all the servers that answer (`servers` says how many did). */
 export async function readServerLag(urls) {
   const sums = new Map();
+  const disconnects = {};
   let servers = 0;
   for (const url of urls) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       for (const line of (await res.text()).split('\n')) {
+        const gone = DISCONNECT.exec(line);
+        if (gone) disconnects[gone[1]] = (disconnects[gone[1]] || 0) + Number(gone[2]);
         const m = BUCKET.exec(line);
         if (!m) continue;
         const le = m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]) * 1000;
@@ -33,6 +39,7 @@ export async function readServerLag(urls) {
     servers,
     count: buckets.length ? buckets.at(-1)[1] : 0,
     buckets: buckets.map(([le, n]) => [Number.isFinite(le) ? le : null, n]),
+    disconnects,
   };
 }
 

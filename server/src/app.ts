@@ -223,7 +223,10 @@ export function createApp(deps: AppDeps): App {
   io.use(cap.middleware());
   io.on('connection', (socket) => {
     metrics.sockets.inc();
-    socket.on('disconnect', () => metrics.sockets.dec());
+    socket.on('disconnect', (reason) => {
+      metrics.sockets.dec();
+      metrics.disconnects.inc({ reason });
+    });
     registerHandlers(socket, { service, ai, relay, presence, limits, metrics, logger });
   });
 

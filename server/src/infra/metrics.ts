@@ -12,6 +12,12 @@ export function createMetrics(instance: string) {
       help: 'Sockets connected to this server',
       registers: [registry],
     }),
+    disconnects: new Counter({
+      name: 'prism_socket_disconnects_total',
+      help: "Sockets that left this server, by Socket.IO's reason (ping timeout, transport close, ...)",
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     appended: new Counter({
       name: 'prism_events_appended_total',
       help: 'Events this server appended to review logs',
