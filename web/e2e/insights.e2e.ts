@@ -15,28 +15,18 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   analysisFinished,
-  createWorkspace,
   DOCUMENT,
   findings,
-  joinWorkspace,
   RESULTS,
   runE2e,
-  signIn,
   until,
   uploadIntoWorkspace,
+  workspaceOnTwoServers,
 } from './room-helpers.ts';
 
-runE2e('insights', async ({ topology, log, person }) => {
-  await topology.start(2);
-  const [one, two] = topology.servers;
-  assert.ok(one && two);
-  const ada = await person('Ada Admin');
-  const bob = await person('Bob Member');
-
-  await ada.page.goto(`${one.url}/`);
-  await signIn(ada.page, ada.name);
-  const membersPath = await createWorkspace(ada.page, 'Audit team');
-  await joinWorkspace(ada.page, 'member', bob, two, membersPath);
+runE2e('insights', async (run) => {
+  const { log } = run;
+  const { one, two, ada, bob, membersPath } = await workspaceOnTwoServers(run, 'Audit team');
 
   // Ada uploads into the workspace and analyses it with the rules provider.
   const reviewPath = await uploadIntoWorkspace(ada.page, one, 'Audit team', DOCUMENT);

@@ -16,15 +16,13 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import {
   analysisFinished,
-  createWorkspace,
   DOCUMENT,
   findings,
-  joinWorkspace,
   RESULTS,
   runE2e,
-  signIn,
   until,
   uploadIntoWorkspace,
+  workspaceOnTwoServers,
 } from './room-helpers.ts';
 
 interface Card {
@@ -56,17 +54,9 @@ async function analyseAll(page: Page): Promise<void> {
   await page.getByRole('button', { name: /^All sections/ }).click();
 }
 
-runE2e('learning', async ({ topology, log, person }) => {
-  await topology.start(2);
-  const [one, two] = topology.servers;
-  assert.ok(one && two);
-  const ada = await person('Ada Admin');
-  const bob = await person('Bob Member');
-
-  await ada.page.goto(`${one.url}/`);
-  await signIn(ada.page, ada.name);
-  const membersPath = await createWorkspace(ada.page, 'Contracts');
-  await joinWorkspace(ada.page, 'member', bob, two, membersPath);
+runE2e('learning', async (run) => {
+  const { log } = run;
+  const { one, two, ada, bob, membersPath } = await workspaceOnTwoServers(run, 'Contracts');
 
   // The first review: nothing learned yet, nothing collapsed.
   const firstPath = await uploadIntoWorkspace(ada.page, one, 'Contracts', DOCUMENT);

@@ -127,6 +127,23 @@ export async function joinWorkspace(
 }
 
 /**
+ * Two servers; Ada signs in on the first and creates workspace `name`, Bob joins it as a member
+ * on the second. Resolves with both people, both servers and the members page's path.
+ */
+export async function workspaceOnTwoServers({ topology, person }: E2eRun, name: string) {
+  await topology.start(2);
+  const [one, two] = topology.servers;
+  assert.ok(one && two);
+  const ada = await person('Ada Admin');
+  const bob = await person('Bob Member');
+  await ada.page.goto(`${one.url}/`);
+  await signIn(ada.page, ada.name);
+  const membersPath = await createWorkspace(ada.page, name);
+  await joinWorkspace(ada.page, 'member', bob, two, membersPath);
+  return { one, two, ada, bob, membersPath };
+}
+
+/**
  * On `server`'s home page, once the upload form names the current workspace, uploads `file`;
  * resolves with the room's path once it opens.
  */
