@@ -14,12 +14,23 @@ import {
 
 type Rankable = Pick<FeedbackItem, 'category' | 'refs' | 'type' | 'source'>;
 
+/** A rubric's checkpoint titles by number, built once per rubric object (a job ranks many items). */
+const titleMaps = new WeakMap<Rubric, Map<number, string>>();
+function titlesOf(rubric: Rubric): Map<number, string> {
+  let titles = titleMaps.get(rubric);
+  if (!titles) {
+    titles = new Map(rubric.checkpoints.map((c) => [c.n, c.title]));
+    titleMaps.set(rubric, titles);
+  }
+  return titles;
+}
+
 export function withRank<T extends Rankable>(
   item: T,
   preferences: TeamPreferences | undefined,
   rubric: Rubric | undefined,
 ): T & { rank: number; collapsed?: string } {
-  const titles = new Map((rubric ?? DEFAULT_REVIEW_RUBRIC).checkpoints.map((c) => [c.n, c.title]));
+  const titles = titlesOf(rubric ?? DEFAULT_REVIEW_RUBRIC);
   const checkpoints = [...new Set(item.refs.map((n) => titles.get(n) ?? `#${n}`))];
   const ranking = rankItem(
     { category: item.category, checkpoints, type: item.type, source: item.source },
