@@ -181,7 +181,7 @@ export function createApp(deps: AppDeps): App {
         }),
     allowRequest: allowOrigin(config.publicOrigin, production, logger),
   });
-  const relay = new Relay(io, redis.subscriber, log, metrics, logger);
+  const relay = new Relay(io, redis.subscriber, log, metrics, logger, { queueLimit: config.sendQueueLimit });
   const presence = new Presence(io, store, logger);
   // Workspaces (CONTRACT 7.2): their members act in the workspace's reviews; a removal is at once.
   const workspaceStore = new WorkspaceStore(redis.commands, config.redis.prefix);
@@ -377,6 +377,7 @@ export function createApp(deps: AppDeps): App {
           }),
       ),
     );
+    relay.close();
     await presence.close();
     await activity.close();
     await new Promise<void>((done) => io.close(() => done()));

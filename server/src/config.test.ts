@@ -43,6 +43,13 @@ describe('server config', () => {
     expect(problems.join('\n')).toMatch(/STORAGE_URL/);
   });
 
+  it('takes a slow reader limit of at least 8 frames, 512 unless set', () => {
+    expect(loadConfig({}).sendQueueLimit).toBe(512);
+    expect(loadConfig({ SOCKET_SEND_QUEUE_LIMIT: '64' }).sendQueueLimit).toBe(64);
+    expect(problemsOf({ SOCKET_SEND_QUEUE_LIMIT: '2' }).join('\n')).toMatch(/SOCKET_SEND_QUEUE_LIMIT/);
+    expect(problemsOf({ SOCKET_SEND_QUEUE_LIMIT: 'lots' }).join('\n')).toMatch(/SOCKET_SEND_QUEUE_LIMIT/);
+  });
+
   it('requires SESSION_SECRET in production and splits it for rotation', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
       'SESSION_SECRET: required when NODE_ENV=production',

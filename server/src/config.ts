@@ -50,6 +50,11 @@ const Env = z.object({
   RATE_LIMIT_INVITES_PER_IP: perMinute.default(120),
   /** Live sockets one person may hold across servers; a new one beyond it closes their oldest. Default 20. */
   MAX_SOCKETS_PER_USER: optional(z.coerce.number().int().positive().max(10_000)).default(20),
+  /**
+   * Frames a socket may have waiting to be written before this server stops queueing live events
+   * for it and feeds it from the review's log at its own pace. Default 512.
+   */
+  SOCKET_SEND_QUEUE_LIMIT: optional(z.coerce.number().int().min(8).max(100_000)).default(512),
   /** USD per million tokens by model, JSON over the built-in table (core/src/cost.ts): review costs. */
   BEDROCK_PRICES: pricesEnv,
   /**
@@ -90,6 +95,8 @@ export interface ServerConfig {
   /** Per client address, per minute, shared by every server through Redis. */
   ipLimits: { sessions: number; uploads: number; invites: number };
   maxSocketsPerUser: number;
+  /** Frames queued for one socket past which it is fed from the log instead (slow readers). */
+  sendQueueLimit: number;
   /** Guest sign-in on or off, and the OpenID Connect provider when there is one. */
   auth: AuthConfig;
   /** What model tokens cost (BEDROCK_PRICES over the built-in table). */
@@ -173,6 +180,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServerConfi
       invites: env.RATE_LIMIT_INVITES_PER_IP,
     },
     maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
+    sendQueueLimit: env.SOCKET_SEND_QUEUE_LIMIT,
     auth,
     prices: env.BEDROCK_PRICES,
     parse: {

@@ -93,3 +93,26 @@ describe('EventLog history', () => {
     expect((await log.since(reviewId, 5_000))?.[0]?.seq).toBe(5_001);
   });
 });
+
+describe('EventLog.page', () => {
+  const redis = new Redis(REDIS_URL);
+  redis.on('error', () => {});
+  afterAll(() => redis.disconnect());
+
+  it('reads a slow reader its next events a page at a time, and says when the stream no longer reaches back', async () => {
+    const prefix = uniquePrefix('page');
+    cleanupKeys(prefix);
+    const reviewId = 'r_page';
+    const whole = new EventLog(redis, { prefix });
+    await redis.set(whole.keys(reviewId).meta, JSON.stringify({ id: reviewId }));
+    await whole.appendMany(Array.from({ length: 25 }, (_, i) => ({ event: statusEvent(reviewId, `s${i}`) })));
+    expect((await whole.page(reviewId, 0, 10))?.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect((await whole.page(reviewId, 20, 10))?.map((e) => e.seq)).toEqual([21, 22, 23, 24, 25]);
+    expect(await whole.page(reviewId, 25, 10)).toEqual([]);
+
+    // A stream trimmed past the reader's place: undefined, not the later events as if none were missed.
+    await redis.xtrim(whole.keys(reviewId).log, 'MAXLEN', 5);
+    expect(await whole.page(reviewId, 3, 10)).toBeUndefined();
+    expect((await whole.page(reviewId, 20, 10))?.map((e) => e.seq)).toEqual([21, 22, 23, 24, 25]);
+  });
+});

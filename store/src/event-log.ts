@@ -343,4 +343,21 @@ export class EventLog {
     if (events.length === 0 || events[0]!.seq !== since + 1) return undefined;
     return events;
   }
+
+  /**
+   * At most `count` events after `after`, oldest first, for a reader fed at its own pace; `[]`
+   * when there are none yet, `undefined` when the stream no longer reaches back that far.
+   */
+  async page(reviewId: string, after: number, count: number): Promise<ReviewEvent[] | undefined> {
+    const entries = (await this.redis.xrange(
+      this.keys(reviewId).log,
+      `${after + 1}-0`,
+      '+',
+      'COUNT',
+      count,
+    )) as [string, string[]][];
+    const events = entries.map(([, fields]) => JSON.parse(fields[1]!) as ReviewEvent);
+    if (events.length > 0 && events[0]!.seq !== after + 1) return undefined;
+    return events;
+  }
 }

@@ -34,6 +34,26 @@ export function createMetrics(instance: string) {
       help: 'Review events emitted to sockets (one per socket)',
       registers: [registry],
     }),
+    slowReaders: new Counter({
+      name: 'prism_slow_readers_total',
+      help: 'Times a socket fell so far behind that its live events were stopped and fed from the log',
+      registers: [registry],
+    }),
+    lagging: new Gauge({
+      name: 'prism_slow_readers',
+      help: 'Sockets being fed from the log at their own pace right now',
+      registers: [registry],
+    }),
+    queuedMax: new Gauge({
+      name: 'prism_socket_queued_frames_max',
+      help: 'The most frames waiting to be written to any one socket in a review, at the last look',
+      registers: [registry],
+    }),
+    fedFromLog: new Counter({
+      name: 'prism_slow_reader_events_total',
+      help: 'Review events sent to slow readers from the log',
+      registers: [registry],
+    }),
     healed: new Counter({
       name: 'prism_relay_gaps_healed_total',
       help: 'Gaps in a review channel closed by reading the log',

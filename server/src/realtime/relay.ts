@@ -5,6 +5,12 @@
  * while its snapshot (or replay) is read; events arriving meanwhile are buffered and flushed after
  * its ack, so the first live event after a snapshot is always `snapshot.seq + 1`. On a Redis
  * Cluster the channels are sharded (SSUBSCRIBE): each is heard from the shard of its review.
+ *
+ * A slow reader (a socket with more than `queueLimit` frames waiting to be written: a stalled
+ * tab, a thin link) is not sent live events any more, which would queue on this server without
+ * bound; it stays in the room (present to others, its commands answered) and is fed from the
+ * review's log instead, a page at a time whenever its queue has drained, until it has caught up
+ * with the room and takes live events again. Nothing is skipped or sent twice.
  */
 import { type ReviewEvent, reviewRoom } from '@prism/core';
 import type { EventLog } from '@prism/store';
@@ -18,6 +24,20 @@ interface Joining {
   buffer: ReviewEvent[];
 }
 
+/** A socket fed from the log: it has been sent every event up to `sentSeq`. */
+interface Lagging {
+  socket: PrismSocket;
+  sentSeq: number;
+  reading: boolean;
+}
+
+export interface RelayOptions {
+  /** Frames waiting for one socket past which it is fed from the log. */
+  queueLimit: number;
+  /** How often sockets' queues are looked at. */
+  checkMs?: number;
+}
+
 interface Subscription {
   reviewId: string;
   /** Local sockets in (or joining) the room. */
@@ -27,6 +47,17 @@ interface Subscription {
   /** Set while a gap is being read from the log; live events queue behind it. */
   healing?: ReviewEvent[];
   joining: Set<Joining>;
+  /** Sockets of the room fed from the log, by socket id. */
+  lagging: Map<string, Lagging>;
+}
+
+/** Frames engine.io holds for the socket until its transport can take them. */
+function queuedFrames(socket: PrismSocket): number {
+  return (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length;
+}
+
+function drained(socket: PrismSocket): boolean {
+  return queuedFrames(socket) === 0 && socket.conn.transport.writable;
 }
 
 export class Relay {
@@ -37,14 +68,28 @@ export class Relay {
   private readonly metrics: Metrics;
   private readonly logger: Logger;
   private readonly sharded: boolean;
+  private readonly queueLimit: number;
+  private readonly checker: NodeJS.Timeout;
+  /** The most frames found waiting for one socket since the last check (a gauge). */
+  private mostQueued = 0;
 
-  constructor(io: PrismServer, subscriber: Redis, log: EventLog, metrics: Metrics, logger: Logger) {
+  constructor(
+    io: PrismServer,
+    subscriber: Redis,
+    log: EventLog,
+    metrics: Metrics,
+    logger: Logger,
+    options: RelayOptions,
+  ) {
     this.io = io;
     this.subscriber = subscriber;
     this.log = log;
     this.metrics = metrics;
     this.logger = logger;
     this.sharded = subscriber.isCluster === true;
+    this.queueLimit = options.queueLimit;
+    this.checker = setInterval(() => this.checkReaders(), options.checkMs ?? 100);
+    this.checker.unref();
     subscriber.on(this.sharded ? 'smessage' : 'message', (channel: string, raw: string) =>
       this.onMessage(channel, raw),
     );
@@ -65,12 +110,20 @@ export class Relay {
     const room = reviewRoom(reviewId);
     const already = socket.rooms.has(room) || (socket.data.joining ?? []).includes(reviewId);
     if (!sub) {
-      sub = { reviewId, refs: 0, lastSeq: 0, joining: new Set(), ready: this.subscribe(channel) };
+      sub = {
+        reviewId,
+        refs: 0,
+        lastSeq: 0,
+        joining: new Set(),
+        lagging: new Map(),
+        ready: this.subscribe(channel),
+      };
       this.byChannel.set(channel, sub);
     }
     if (!already) sub.refs += 1;
     // A re-join (after a gap) leaves the room so the replay and live events cannot interleave.
     socket.leave(room);
+    this.stopFeeding(sub, socket.id);
     const joining: Joining = { socket, buffer: [] };
     sub.joining.add(joining);
     socket.data.joining = [...(socket.data.joining ?? []), reviewId];
@@ -126,10 +179,16 @@ export class Relay {
     if (!sub) return;
     sub.refs -= 1;
     if (sub.refs > 0) return;
+    for (const socketId of [...sub.lagging.keys()]) this.stopFeeding(sub, socketId);
     this.byChannel.delete(channel);
     this.unsubscribe(channel).catch((error: unknown) => {
       this.logger.warn({ err: error, reviewId }, 'unsubscribe failed');
     });
+  }
+
+  /** Stops looking at sockets' queues (the server is closing). */
+  close(): void {
+    clearInterval(this.checker);
   }
 
   get subscriptions(): number {
@@ -160,12 +219,15 @@ export class Relay {
 
   private emit(sub: Subscription, event: ReviewEvent): void {
     if (event.seq <= sub.lastSeq) return;
-    sub.lastSeq = event.seq;
     const room = reviewRoom(sub.reviewId);
-    this.io.local.to(room).emit('review:event', event);
+    const members = this.io.sockets.adapter.rooms.get(room);
+    if (members) this.findSlowReaders(sub, members);
+    sub.lastSeq = event.seq;
+    const local = this.io.local.to(room);
+    (sub.lagging.size > 0 ? local.except([...sub.lagging.keys()]) : local).emit('review:event', event);
     for (const joining of sub.joining) joining.buffer.push(event);
     this.metrics.relayed.inc();
-    this.metrics.deliveries.inc(this.io.sockets.adapter.rooms.get(room)?.size ?? 0);
+    this.metrics.deliveries.inc((members?.size ?? 0) - sub.lagging.size);
     const lag = (Date.now() - Date.parse(event.at)) / 1000;
     if (lag >= 0) this.metrics.eventLag.observe(lag);
     // A deleted review's last event: its sockets here leave the room (each server does its own).
@@ -178,6 +240,87 @@ export class Relay {
       const socket = this.io.sockets.sockets.get(socketId);
       if (socket) this.leave(socket, reviewId);
     }
+  }
+
+  /**
+   * Before an event goes out: a socket of the room with `queueLimit` frames already waiting is
+   * not sent it, nor any live event after it, until it has been fed up to the room (`feed`).
+   */
+  private findSlowReaders(sub: Subscription, members: Set<string>): void {
+    for (const id of members) {
+      if (sub.lagging.has(id)) continue;
+      const socket = this.io.sockets.sockets.get(id);
+      if (!socket) continue;
+      const queued = queuedFrames(socket);
+      if (queued > this.mostQueued) this.mostQueued = queued;
+      if (queued < this.queueLimit) continue;
+      sub.lagging.set(id, { socket, sentSeq: sub.lastSeq, reading: false });
+      this.metrics.slowReaders.inc();
+      this.metrics.lagging.inc();
+      this.logger.info(
+        { reviewId: sub.reviewId, user: socket.data.user.id, queued },
+        'slow reader: fed from the log',
+      );
+    }
+  }
+
+  /** Feeds the slow readers whose queue has drained; forgets those that left or disconnected. */
+  private checkReaders(): void {
+    this.metrics.queuedMax.set(this.mostQueued);
+    this.mostQueued = 0;
+    for (const sub of this.byChannel.values()) {
+      if (sub.lagging.size === 0) continue;
+      const members = this.io.sockets.adapter.rooms.get(reviewRoom(sub.reviewId));
+      for (const [id, lagging] of sub.lagging) {
+        if (!members?.has(id) || lagging.socket.disconnected) this.stopFeeding(sub, id);
+        else {
+          this.mostQueued = Math.max(this.mostQueued, queuedFrames(lagging.socket));
+          this.feed(sub, lagging);
+        }
+      }
+    }
+  }
+
+  /** Sends a drained slow reader the next page of the log, up to what the room has been sent. */
+  private feed(sub: Subscription, lagging: Lagging): void {
+    const { socket } = lagging;
+    if (lagging.reading || !drained(socket)) return;
+    if (lagging.sentSeq >= sub.lastSeq) {
+      this.stopFeeding(sub, socket.id);
+      return;
+    }
+    lagging.reading = true;
+    this.log
+      .page(sub.reviewId, lagging.sentSeq, this.queueLimit)
+      .then((events) => {
+        if (sub.lagging.get(socket.id) !== lagging || socket.disconnected) return;
+        if (events === undefined) {
+          // The log no longer reaches back: live again, the next event shows the client its gap
+          // and it joins again with `since` (and gets a snapshot).
+          this.stopFeeding(sub, socket.id);
+          return;
+        }
+        let sent = 0;
+        for (const event of events) {
+          if (event.seq > sub.lastSeq) break;
+          socket.emit('review:event', event);
+          lagging.sentSeq = event.seq;
+          sent += 1;
+        }
+        this.metrics.fedFromLog.inc(sent);
+        this.metrics.deliveries.inc(sent);
+        if (lagging.sentSeq >= sub.lastSeq) this.stopFeeding(sub, socket.id);
+      })
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, reviewId: sub.reviewId }, 'slow reader not fed; trying again'),
+      )
+      .finally(() => {
+        lagging.reading = false;
+      });
+  }
+
+  private stopFeeding(sub: Subscription, socketId: string): void {
+    if (sub.lagging.delete(socketId)) this.metrics.lagging.dec();
   }
 
   private heal(sub: Subscription, trigger: ReviewEvent): void {
