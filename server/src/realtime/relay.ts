@@ -49,7 +49,15 @@ interface Subscription {
   joining: Set<Joining>;
   /** Sockets of the room fed from the log, by socket id. */
   lagging: Map<string, Lagging>;
+  /** Events emitted since the room's queues were last looked at. */
+  sinceCheck: number;
 }
+
+/**
+ * A room's queues are looked at before every CHECK_EVERY-th event (a lookup per socket): a slow
+ * reader is stopped at most this many frames past the limit.
+ */
+const CHECK_EVERY = 4;
 
 /** Frames engine.io holds for the socket until its transport can take them. */
 function queuedFrames(socket: PrismSocket): number {
@@ -116,6 +124,7 @@ export class Relay {
         lastSeq: 0,
         joining: new Set(),
         lagging: new Map(),
+        sinceCheck: CHECK_EVERY,
         ready: this.subscribe(channel),
       };
       this.byChannel.set(channel, sub);
@@ -221,7 +230,11 @@ export class Relay {
     if (event.seq <= sub.lastSeq) return;
     const room = reviewRoom(sub.reviewId);
     const members = this.io.sockets.adapter.rooms.get(room);
-    if (members) this.findSlowReaders(sub, members);
+    sub.sinceCheck += 1;
+    if (members && sub.sinceCheck >= CHECK_EVERY) {
+      sub.sinceCheck = 0;
+      this.findSlowReaders(sub, members);
+    }
     sub.lastSeq = event.seq;
     const local = this.io.local.to(room);
     (sub.lagging.size > 0 ? local.except([...sub.lagging.keys()]) : local).emit('review:event', event);
@@ -245,6 +258,7 @@ export class Relay {
   /**
    * Before an event goes out: a socket of the room with `queueLimit` frames already waiting is
    * not sent it, nor any live event after it, until it has been fed up to the room (`feed`).
+   * The first event a room relays here is always looked at.
    */
   private findSlowReaders(sub: Subscription, members: Set<string>): void {
     for (const id of members) {
