@@ -16,6 +16,9 @@
 #   CLUSTER_MAXCONN              HAProxy maxconn (default 20000, less if `ulimit -Hn` is low)
 #   PUBLIC_URL                   default http://localhost:$CLUSTER_PORT for every server
 #   PRISM_SERVER_ENTRY / PRISM_WORKER_ENTRY, PRISM_STOP_GRACE_S (25)
+#   CLUSTER_CPU_PROF=DIR         every server and worker writes a V8 CPU profile into DIR/<name>/
+#                                when it stops (node --cpu-prof; NODE_OPTIONS may not carry it);
+#                                server/bench/profile-top.ts tabulates them
 #   CLUSTER_REDIS=cluster        run on a private Redis Cluster (3 masters + 3 replicas, started
 #                                and stopped with the fleet; REDIS_CLUSTER=true for every child)
 #   Everything else (REDIS_URL, STORAGE_URL, LOG_LEVEL, ...) passes through to every child.
@@ -164,7 +167,12 @@ start_child() {
   local -a vars
   read -r -a vars <<<"${env_by_name[$name]}"
   printf '\n=== %s starting %s (%s)\n' "$(date -Is)" "$name" "${vars[*]}" >>"$log"
-  prism_spawn pid env "INSTANCE_ID=$name" "${vars[@]}" node "${entry_by_name[$name]}" >>"$log" 2>&1
+  local -a prof=()
+  if [[ -n ${CLUSTER_CPU_PROF:-} ]]; then
+    mkdir -p "$CLUSTER_CPU_PROF/$name"
+    prof=(--cpu-prof "--cpu-prof-dir=$CLUSTER_CPU_PROF/$name")
+  fi
+  prism_spawn pid env "INSTANCE_ID=$name" "${vars[@]}" node "${prof[@]}" "${entry_by_name[$name]}" >>"$log" 2>&1
   pid_by_name[$name]=$pid
   echo "$pid" >"$DIR/pids/$name.pid"
   prism_log "$name started (pid $pid, ${vars[*]}), log ${log#"$PRISM_ROOT"/}"
