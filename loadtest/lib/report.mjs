@@ -226,6 +226,8 @@ if (ended) {
   lines.push(
     `Sockets that left the servers ${endMark ? "before the ramp's end" : "in the whole run (k6's own closes at its end included)"}, by Socket.IO's reason: ${
       gone.length ? gone.map(([reason, n]) => `${reason} ${n}`).join(', ') : 'none'
+    }. Slow readers (sockets fed from the log after SOCKET_SEND_QUEUE_LIMIT frames waited for them): ${
+      ended.slowReaders ?? 0
     }.`,
     '',
   );

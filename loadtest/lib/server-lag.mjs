@@ -7,15 +7,18 @@
  *
  * A reading is {servers, count, buckets: [[upperBoundMs or null for +Inf, cumulativeCount], ...],
  * disconnects: {reason: cumulativeCount}}: the sockets that left the servers, by Socket.IO's reason
- * (`ping timeout`: no pong in time; `transport close`: the client or a proxy closed it; ...).
+ * (`ping timeout`: no pong in time; `transport close`: the client or a proxy closed it; ...), and
+ * slowReaders: how many times a socket fell so far behind that it was fed from the log.
  */
 const BUCKET = /^prism_event_lag_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\}\s+(\S+)/;
 const DISCONNECT = /^prism_socket_disconnects_total\{[^}]*reason="([^"]+)"[^}]*\}\s+(\S+)/;
+const SLOW = /^prism_slow_readers_total(?:\{[^}]*\})?\s+(\S+)/;
 
 /** One reading over all the servers that answer (`servers` says how many did). */
 export async function readServerLag(urls) {
   const sums = new Map();
   const disconnects = {};
+  let slowReaders = 0;
   let servers = 0;
   for (const url of urls) {
     try {
@@ -24,6 +27,8 @@ export async function readServerLag(urls) {
       for (const line of (await res.text()).split('\n')) {
         const gone = DISCONNECT.exec(line);
         if (gone) disconnects[gone[1]] = (disconnects[gone[1]] || 0) + Number(gone[2]);
+        const slow = SLOW.exec(line);
+        if (slow) slowReaders += Number(slow[1]);
         const m = BUCKET.exec(line);
         if (!m) continue;
         const le = m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]) * 1000;
@@ -40,6 +45,7 @@ export async function readServerLag(urls) {
     count: buckets.length ? buckets.at(-1)[1] : 0,
     buckets: buckets.map(([le, n]) => [Number.isFinite(le) ? le : null, n]),
     disconnects,
+    slowReaders,
   };
 }
 
