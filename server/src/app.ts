@@ -182,7 +182,13 @@ export function createApp(deps: AppDeps): App {
     allowRequest: allowOrigin(config.publicOrigin, production, logger),
   });
   const relay = new Relay(io, redis.subscriber, log, metrics, logger, { queueLimit: config.sendQueueLimit });
-  const presence = new Presence(io, store, logger);
+  const presence = new Presence(io, store, logger, { aliveMs: config.presenceAliveMs });
+  // Presence said while the adapter's subscriber was away is lost: after it reconnects, ask again.
+  let adapterSubReady = redis.adapterSub.status === 'ready';
+  redis.adapterSub.on('ready', () => {
+    if (adapterSubReady) presence.resync();
+    adapterSubReady = true;
+  });
   // Workspaces (CONTRACT 7.2): their members act in the workspace's reviews; a removal is at once.
   const workspaceStore = new WorkspaceStore(redis.commands, config.redis.prefix);
   service.workspaceRole = (workspaceId, userId) => workspaceStore.role(workspaceId, userId);

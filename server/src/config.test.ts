@@ -48,6 +48,8 @@ describe('server config', () => {
     expect(loadConfig({ SOCKET_SEND_QUEUE_LIMIT: '64' }).sendQueueLimit).toBe(64);
     expect(problemsOf({ SOCKET_SEND_QUEUE_LIMIT: '2' }).join('\n')).toMatch(/SOCKET_SEND_QUEUE_LIMIT/);
     expect(problemsOf({ SOCKET_SEND_QUEUE_LIMIT: 'lots' }).join('\n')).toMatch(/SOCKET_SEND_QUEUE_LIMIT/);
+    expect(loadConfig({}).presenceAliveMs).toBe(5000);
+    expect(problemsOf({ PRESENCE_ALIVE_MS: '10' }).join('\n')).toMatch(/PRESENCE_ALIVE_MS/);
   });
 
   it('requires SESSION_SECRET in production and splits it for rotation', () => {

@@ -55,6 +55,11 @@ const Env = z.object({
    * for it and feeds it from the review's log at its own pace. Default 512.
    */
   SOCKET_SEND_QUEUE_LIMIT: optional(z.coerce.number().int().min(8).max(100_000)).default(512),
+  /**
+   * How often each server tells the others it is alive (ms); a server not heard from for three of
+   * these is taken out of every room's presence (a crashed one). Default 5000.
+   */
+  PRESENCE_ALIVE_MS: optional(z.coerce.number().int().min(100).max(60_000)).default(5000),
   /** USD per million tokens by model, JSON over the built-in table (core/src/cost.ts): review costs. */
   BEDROCK_PRICES: pricesEnv,
   /**
@@ -97,6 +102,8 @@ export interface ServerConfig {
   maxSocketsPerUser: number;
   /** Frames queued for one socket past which it is fed from the log instead (slow readers). */
   sendQueueLimit: number;
+  /** How often each server says it is alive to the others' presence (ms). */
+  presenceAliveMs: number;
   /** Guest sign-in on or off, and the OpenID Connect provider when there is one. */
   auth: AuthConfig;
   /** What model tokens cost (BEDROCK_PRICES over the built-in table). */
@@ -181,6 +188,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServerConfi
     },
     maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
     sendQueueLimit: env.SOCKET_SEND_QUEUE_LIMIT,
+    presenceAliveMs: env.PRESENCE_ALIVE_MS,
     auth,
     prices: env.BEDROCK_PRICES,
     parse: {

@@ -2,7 +2,8 @@
  * Who is here, on which section, typing or not, reaches people on other instances through the
  * Redis adapter; and an upload with analyze=true starts the review's analysis at once. A server
  * that never answers presence requests (an older version during a rolling deploy) slows a join
- * by the adapter's timeout at most, and does not break it.
+ * by the adapter's timeout at most, and does not break it. People on a server that stops are
+ * shown offline at once, and those on a server that falls silent after three missed beats.
  */
 import { createServer } from 'node:http';
 import type { PresenceMember } from '@prism/core';
@@ -68,7 +69,15 @@ describe('presence and analyze on upload', () => {
     const feed = new ReviewFeed(olgaSocket, review.id);
     const joined = await feed.join();
     const raviSocket = await connect(b.url, ravi.token);
-    await call(raviSocket, 'review:join', { reviewId: review.id });
+    const raviView: PresenceMember[][] = [];
+    raviSocket.on('presence', (payload) => {
+      if (payload.reviewId === review.id) raviView.push(payload.members);
+    });
+    const raviJoin = await call(raviSocket, 'review:join', { reviewId: review.id });
+    // Ravi is b's first person in the review: b asked a who is there.
+    expect(raviJoin.snapshot.members.find((m: PresenceMember) => m.user.name === 'Olga')).toMatchObject({
+      online: true,
+    });
     const second = review.sections[1]!.id;
     expect(
       (await call(raviSocket, 'presence:update', { reviewId: review.id, sectionId: second, typing: true }))
@@ -79,6 +88,16 @@ describe('presence and analyze on upload', () => {
     await waitFor(() => raviSeen()?.typing === true, 5000, 'Ravi typing, seen on the other instance');
     expect(raviSeen()).toMatchObject({ role: 'reviewer', sectionId: second, online: true });
     expect(seen.at(-1)!.find((m) => m.user.name === 'Olga')).toMatchObject({ role: 'owner', online: true });
+    // And b shows its own socket the same room, Olga (on a) included.
+    await waitFor(
+      () => raviView.at(-1)?.find((m) => m.user.name === 'Ravi')?.typing === true,
+      5000,
+      'Ravi sees himself typing',
+    );
+    expect(raviView.at(-1)!.find((m) => m.user.name === 'Olga')).toMatchObject({
+      role: 'owner',
+      online: true,
+    });
 
     raviSocket.disconnect();
     await waitFor(() => raviSeen()?.online === false, 5000, 'Ravi gone');
@@ -134,6 +153,89 @@ describe('presence and analyze on upload', () => {
       );
     } finally {
       await silent.close();
+      pub.disconnect();
+      sub.disconnect();
+    }
+  });
+
+  /** A review of Olga's on `a` with Ravi a member (signed in on `b`), Olga's socket in its room. */
+  async function olgaAndRavi(a: string, b: string) {
+    const owner = await session(a, 'Olga');
+    const review = await createReview(a, owner.token);
+    const invite = (await (
+      await api(a, owner.token, `/api/reviews/${review.id}/invites`, {
+        method: 'POST',
+        body: JSON.stringify({ role: 'reviewer' }),
+      })
+    ).json()) as { token: string };
+    const ravi = await session(b, 'Ravi');
+    await api(b, ravi.token, '/api/invites/accept', {
+      method: 'POST',
+      body: JSON.stringify({ token: invite.token }),
+    });
+    const olga = await connect(a, owner.token);
+    const seen: PresenceMember[][] = [];
+    olga.on('presence', (payload) => {
+      if (payload.reviewId === review.id) seen.push(payload.members);
+    });
+    expect((await call(olga, 'review:join', { reviewId: review.id })).ok).toBe(true);
+    await waitFor(() => seen.length > 0, 5000, 'Olga sees the room');
+    const raviSeen = () => seen.at(-1)?.find((m) => m.user.name === 'Ravi');
+    return { review, ravi, seen, raviSeen };
+  }
+
+  it('shows people offline at once when their server stops', async () => {
+    const prefix = uniquePrefix('presence-stop');
+    cleanupKeys(prefix);
+    const a = await startServer(prefix);
+    const b = await startServer(prefix);
+    const { review, ravi, raviSeen } = await olgaAndRavi(a.url, b.url);
+    const raviSocket = await connect(b.url, ravi.token);
+    expect((await call(raviSocket, 'review:join', { reviewId: review.id })).ok).toBe(true);
+    await waitFor(() => raviSeen()?.online === true, 5000, 'Ravi, on the other server, online');
+
+    // Server b stops: its sockets close without a word to the room, but b says it is going (a
+    // would otherwise wait three missed beats of 5 s, PRESENCE_ALIVE_MS's default).
+    await b.close();
+    await waitFor(() => raviSeen()?.online === false, 3000, 'Ravi offline once his server stopped');
+  });
+
+  it('shows people offline after three missed beats when their server falls silent', async () => {
+    const prefix = uniquePrefix('presence-silent-server');
+    cleanupKeys(prefix);
+    const a = await startServer(prefix, { env: { PRESENCE_ALIVE_MS: '300' } });
+    const { review, seen, raviSeen } = await olgaAndRavi(a.url, a.url);
+    expect(raviSeen()?.online).toBe(false);
+    // A server that crashes says nothing: this one shows Ravi in the room, then falls silent.
+    const pub = testRedis();
+    const sub = testRedis('adapter-sub');
+    const ghost = new Server(createServer(), {
+      adapter: REDIS_CLUSTER
+        ? createShardedAdapter(pub, sub, { channelPrefix: `${prefix}socket.io` })
+        : createAdapter(pub, sub, { key: `${prefix}socket.io` }),
+    });
+    try {
+      const roster = seen
+        .at(-1)!
+        .map((m) => ({ user: m.user, role: m.role, joinedAt: new Date().toISOString() }));
+      // Socket.IO's typing of serverSideEmit wants the events declared; this server declares none.
+      (ghost as unknown as { serverSideEmit(...args: unknown[]): void }).serverSideEmit(
+        'presence:here',
+        review.id,
+        {
+          server: 'about-to-crash',
+          v: 1,
+          entries: [{ userId: raviSeen()!.user.id, sectionId: null, typing: true }],
+        },
+        roster,
+      );
+      await waitFor(() => raviSeen()?.typing === true, 3000, 'Ravi shown by the server about to crash');
+      const silentSince = Date.now();
+      await waitFor(() => raviSeen()?.online === false, 5000, 'Ravi offline once his server fell silent');
+      // Three beats of 300 ms missed, found at a beat: about a second, not at once.
+      expect(Date.now() - silentSince).toBeGreaterThanOrEqual(500);
+    } finally {
+      await ghost.close();
       pub.disconnect();
       sub.disconnect();
     }

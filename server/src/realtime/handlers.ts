@@ -121,7 +121,7 @@ export function registerHandlers(socket: PrismSocket, deps: HandlerDeps): void {
           return { result: { events }, after: () => joined(reviewId, joining, last) };
         }
       }
-      const online = await presence.online(reviewId);
+      const online = await presence.online(reviewId, { joining: true });
       online.add(user.id);
       const snapshot = await service.store.snapshot(reviewId, role, online);
       const result = since === undefined ? { snapshot } : { reset: true, snapshot };

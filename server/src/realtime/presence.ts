@@ -1,19 +1,40 @@
 /**
  * Presence: who is in a review's room, on which section, typing or not. Not durable and never
- * logged: each server reads its own sockets and asks the others for theirs through the Redis
- * adapter (`presence:collect`: a few bytes per socket, where `fetchSockets()` would ship every
- * socket's whole handshake), and the result is broadcast at most once per `intervalMs` per review
- * from each server.
+ * logged. Each server knows its own sockets and keeps what the others last said of theirs in the
+ * reviews it has people in (presence-view.ts). When its own sockets change (at most once per
+ * `intervalMs` per review) a server tells the others in one message, `presence:here` (its
+ * sockets, numbered, and the review's roster), and each server shows the room's people to its own
+ * sockets; nobody asks every server per change. A server asks the others (`presence:collect`,
+ * through the Redis adapter: a few bytes per socket, where `fetchSockets()` would ship every
+ * socket's whole handshake) only when it gets its first person in a review. Every server says it
+ * is alive every `aliveMs`; one not heard from for three of those, or that said it is leaving, is
+ * taken out of every room.
  */
-import { type PresenceMember, reviewRoom, type User } from '@prism/core';
-import type { ReviewStore } from '@prism/store';
+import { randomUUID } from 'node:crypto';
+import { reviewRoom, type User } from '@prism/core';
+import type { MemberRecord, ReviewStore } from '@prism/store';
 import type { Logger } from 'pino';
+import { presentMembers, RemotePresence, type ServerPresence } from './presence-view.ts';
 import type { PresenceEntry, PrismServer } from './types.ts';
 
 /** How long other servers have to answer (the adapter's `requestsTimeout`; app.ts sets it). */
 export const PRESENCE_ANSWER_MS = 2000;
 
+export interface PresenceOptions {
+  /** At most one announcement per review per this long from each server (coalesced). */
+  intervalMs?: number;
+  /** How often each server says it is alive (a server silent for three of these is forgotten). */
+  aliveMs?: number;
+}
+
 export class Presence {
+  /** This server, as the others know it. */
+  readonly id = randomUUID();
+  /** Numbers what this server says, rising (presence-view.ts keeps the newest). */
+  private said = 0;
+  private readonly remote = new RemotePresence();
+  private readonly alive: NodeJS.Timeout;
+  private readonly aliveMs: number;
   private readonly pending = new Map<string, NodeJS.Timeout>();
   /** Broadcasts under way: closing waits for them, so none publishes on a Redis client being closed. */
   private readonly sending = new Set<Promise<void>>();
@@ -25,13 +46,21 @@ export class Presence {
   private readonly logger: Logger;
   private readonly intervalMs: number;
 
-  constructor(io: PrismServer, store: ReviewStore, logger: Logger, intervalMs = 150) {
+  constructor(io: PrismServer, store: ReviewStore, logger: Logger, options: PresenceOptions = {}) {
     this.io = io;
     this.store = store;
     this.logger = logger;
-    this.intervalMs = intervalMs;
-    io.on('presence:collect', (reviewId, answer) => answer(this.local(reviewId)));
+    this.intervalMs = options.intervalMs ?? 150;
+    this.aliveMs = options.aliveMs ?? 5000;
+    io.on('presence:collect', (reviewId, answer) => answer(this.say(reviewId)));
+    io.on('presence:here', (reviewId, said, roster) => {
+      if (this.remote.apply(reviewId, said) && this.hasPeople(reviewId)) this.show(reviewId, roster);
+    });
+    io.on('presence:alive', (server) => this.remote.heard(server));
+    io.on('presence:gone', (server) => this.refresh(this.remote.forget(server)));
     io.on('presence:rooms', (reviewIds, answer) => answer(this.localPeople(reviewIds)));
+    this.alive = setInterval(() => this.beat(), this.aliveMs);
+    this.alive.unref();
   }
 
   /** The people this server's sockets have in each of these rooms (rooms without any left out). */
@@ -103,70 +132,137 @@ export class Presence {
     return entries;
   }
 
-  /** Every server's sockets in the review's room. */
-  private async everywhere(reviewId: string): Promise<PresenceEntry[]> {
+  private hasPeople(reviewId: string): boolean {
+    return (this.io.sockets.adapter.rooms.get(reviewRoom(reviewId))?.size ?? 0) > 0;
+  }
+
+  /** What this server says of its sockets in the review, numbered. */
+  private say(reviewId: string): ServerPresence {
+    this.said += 1;
+    return { server: this.id, v: this.said, entries: this.local(reviewId) };
+  }
+
+  /** Every other server's answer to `presence:collect` (those that do not answer in time left out). */
+  private async collect(reviewId: string): Promise<(ServerPresence | PresenceEntry[])[]> {
     let timer: NodeJS.Timeout | undefined;
     const asked = this.io.serverSideEmitWithAck('presence:collect', reviewId).catch((error: unknown) => {
       // A server that died after being counted (or runs a version without presence:collect)
       // never answers: go on with those that did.
       this.logger.debug({ err: error, reviewId }, 'presence: not every server answered');
-      return ((error as { responses?: PresenceEntry[][] }).responses ?? []) as PresenceEntry[][];
+      return ((error as { responses?: ServerPresence[] }).responses ?? []) as ServerPresence[];
     });
     // The adapter never settles when its own Redis call fails before the request goes out.
-    const gaveUp = new Promise<PresenceEntry[][]>((resolve) => {
+    const gaveUp = new Promise<ServerPresence[]>((resolve) => {
       timer = setTimeout(() => resolve([]), PRESENCE_ANSWER_MS + 500);
     });
-    const others = await Promise.race([asked, gaveUp]).finally(() => clearTimeout(timer));
-    return this.local(reviewId).concat(...others);
+    return Promise.race([asked, gaveUp]).finally(() => clearTimeout(timer));
   }
 
-  /** User ids with a socket in the review's room on any server. */
-  async online(reviewId: string): Promise<Set<string>> {
-    return new Set((await this.everywhere(reviewId)).map((entry) => entry.userId));
+  /**
+   * Every server's sockets in the review's room. A review this server keeps is read from what the
+   * others said; otherwise they are asked, and with `track` the answers are kept from then on (a
+   * person is joining here).
+   */
+  private async everywhere(reviewId: string, track: boolean): Promise<PresenceEntry[]> {
+    if (this.remote.tracked(reviewId)) return this.local(reviewId).concat(this.remote.entries(reviewId));
+    // Tracked before asking: an announcement that overtakes the answers is kept (the newer wins).
+    if (track) this.remote.track(reviewId);
+    const others: PresenceEntry[] = [];
+    for (const answer of await this.collect(reviewId)) {
+      if (!answer) continue;
+      // An answer of the version before numbered answers: good for this look only.
+      if (Array.isArray(answer)) others.push(...answer);
+      else if (track) this.remote.apply(reviewId, answer);
+      else others.push(...answer.entries);
+    }
+    return this.local(reviewId).concat(track ? this.remote.entries(reviewId) : [], others);
   }
 
-  async members(reviewId: string): Promise<PresenceMember[]> {
-    const [entries, snapshotMembers] = await Promise.all([
-      this.everywhere(reviewId),
-      this.store.snapshotMembers(reviewId),
-    ]);
-    const here = new Map<string, { sectionId: string | null; typing: boolean }>();
-    // People in the room through their workspace (CONTRACT 7.2) hold no membership of the review.
-    const visitors = new Map<string, { user: User; role: NonNullable<PresenceEntry['role']> }>();
-    const listed = new Set(snapshotMembers.map((member) => member.user.id));
-    for (const { userId, user, role, ...where } of entries) {
-      if (!listed.has(userId) && user && role) visitors.set(userId, { user, role });
-      const seen = here.get(userId);
-      // Someone with two tabs is typing if either tab is.
-      here.set(
-        userId,
-        seen ? { sectionId: where.sectionId ?? seen.sectionId, typing: seen.typing || where.typing } : where,
+  /**
+   * User ids with a socket in the review's room on any server. `joining`: a person is about to
+   * join here, so this server keeps the review's presence from now on.
+   */
+  async online(reviewId: string, { joining = false } = {}): Promise<Set<string>> {
+    return new Set((await this.everywhere(reviewId, joining)).map((entry) => entry.userId));
+  }
+
+  /** Shows the room's people to this server's sockets in it. */
+  private show(reviewId: string, roster: readonly MemberRecord[]): void {
+    if (this.abandoned) return;
+    const entries = this.local(reviewId).concat(this.remote.entries(reviewId));
+    this.io.local
+      .to(reviewRoom(reviewId))
+      .emit('presence', { reviewId, members: presentMembers(roster, entries) });
+  }
+
+  /** Shows these reviews' rooms afresh to this server's sockets (a server was taken out of them). */
+  private refresh(reviewIds: readonly string[]): void {
+    for (const reviewId of reviewIds) {
+      if (!this.hasPeople(reviewId)) continue;
+      this.keep(
+        this.store.snapshotMembers(reviewId).then((roster) => this.show(reviewId, roster)),
+        reviewId,
       );
     }
-    return [...snapshotMembers, ...visitors.values()].map((member) => {
-      const where = here.get(member.user.id);
-      return {
-        user: member.user,
-        role: member.role,
-        sectionId: where?.sectionId ?? null,
-        typing: where?.typing ?? false,
-        online: where !== undefined,
-      };
-    });
   }
 
-  /** Schedules a presence broadcast for the review (coalesced). */
+  /** Tells the others what this server's sockets in the review are doing, and shows the room here. */
+  private async announce(reviewId: string): Promise<void> {
+    const here = this.hasPeople(reviewId);
+    const said = this.say(reviewId);
+    const [roster] = await Promise.all([
+      this.store.snapshotMembers(reviewId),
+      // A review with people here but not kept (they came while this server was not listening).
+      here && !this.remote.tracked(reviewId) ? this.everywhere(reviewId, true) : undefined,
+    ]);
+    if (this.abandoned) return;
+    this.io.serverSideEmit('presence:here', reviewId, said, roster);
+    if (here) this.show(reviewId, roster);
+    else this.remote.untrack(reviewId);
+  }
+
+  /** Says this server is alive, forgets servers long silent, and stops keeping rooms nobody here is in. */
+  private beat(): void {
+    if (this.closed) return;
+    this.io.serverSideEmit('presence:alive', this.id);
+    this.refresh(this.remote.expire(Date.now() - 3 * this.aliveMs));
+    for (const reviewId of this.remote.trackedReviews()) {
+      if (!this.hasPeople(reviewId) && !this.pending.has(reviewId)) this.remote.untrack(reviewId);
+    }
+  }
+
+  /**
+   * Asks afresh in every review this server keeps, and shows the rooms again: after the adapter's
+   * subscriber reconnected, what others said meanwhile was lost (pub/sub keeps nothing).
+   */
+  resync(): void {
+    if (this.closed) return;
+    for (const reviewId of this.remote.trackedReviews()) {
+      this.remote.untrack(reviewId);
+      if (!this.hasPeople(reviewId)) continue;
+      this.keep(
+        Promise.all([this.everywhere(reviewId, true), this.store.snapshotMembers(reviewId)]).then(
+          ([, roster]) => this.show(reviewId, roster),
+        ),
+        reviewId,
+      );
+    }
+  }
+
+  /** Keeps a broadcast under way for close() to wait for. */
+  private keep(sending: Promise<void>, reviewId: string): void {
+    const sent: Promise<void> = sending
+      .catch((error: unknown) => this.logger.debug({ err: error, reviewId }, 'presence not sent'))
+      .finally(() => this.sending.delete(sent));
+    this.sending.add(sent);
+  }
+
+  /** Schedules an announcement for the review (coalesced). */
   changed(reviewId: string): void {
     if (this.closed || this.pending.has(reviewId)) return;
     const timer = setTimeout(() => {
       this.pending.delete(reviewId);
-      const sent = this.members(reviewId)
-        .then((members) => {
-          if (!this.abandoned) this.io.to(reviewRoom(reviewId)).emit('presence', { reviewId, members });
-        })
-        .catch((error: unknown) => this.logger.debug({ err: error, reviewId }, 'presence not sent'))
-        .finally(() => this.sending.delete(sent));
-      this.sending.add(sent);
+      this.keep(this.announce(reviewId), reviewId);
     }, this.intervalMs);
     timer.unref();
     this.pending.set(reviewId, timer);
@@ -178,6 +274,7 @@ export class Presence {
    */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.alive);
     for (const timer of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
     let timer: NodeJS.Timeout | undefined;
@@ -187,6 +284,8 @@ export class Presence {
         timer = setTimeout(resolve, PRESENCE_ANSWER_MS + 1000);
       }),
     ]).finally(() => clearTimeout(timer));
+    // The others take this server's sockets out of their rooms now, not when it falls silent.
+    this.io.serverSideEmit('presence:gone', this.id);
     this.abandoned = true;
   }
 }

@@ -1,5 +1,7 @@
 import type { ClientToServerEvents, Role, ServerToClientEvents, User } from '@prism/core';
+import type { MemberRecord } from '@prism/store';
 import type { Server, Socket } from 'socket.io';
+import type { ServerPresence } from './presence-view.ts';
 
 /** What a socket carries between events. */
 export interface SocketData {
@@ -24,8 +26,14 @@ export interface PresenceEntry {
 
 /** Server-to-server requests through the Redis adapter. */
 export interface InterServerEvents {
-  /** Each other server answers with its own sockets' presence in the review's room. */
-  'presence:collect': (reviewId: string, answer: (entries: PresenceEntry[]) => void) => void;
+  /** Each other server answers with its own sockets' presence in the review's room (numbered). */
+  'presence:collect': (reviewId: string, answer: (said: ServerPresence) => void) => void;
+  /** A server's sockets in the review changed: what they are now, and the review's roster. */
+  'presence:here': (reviewId: string, said: ServerPresence, roster: MemberRecord[]) => void;
+  /** A server is alive (every few seconds); one long silent is taken out of every room. */
+  'presence:alive': (server: string) => void;
+  /** A server is stopping: take its sockets out of every room now. */
+  'presence:gone': (server: string) => void;
   /** Each other server answers with the people its sockets have in each of these reviews' rooms. */
   'presence:rooms': (reviewIds: string[], answer: (here: Record<string, User[]>) => void) => void;
   /** The server holding this socket tells it why and closes it (socket-cap.ts). */
