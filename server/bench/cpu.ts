@@ -23,16 +23,15 @@
  *                                 server/bench/profile-top.ts lists its top functions; the
  *                                 measured window goes to DIR/window-<side>-<room size>.json)
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createRedis, deleteKeys, waitReady } from '@prism/store';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { prismSide, rawSide, type Side, Tally } from './cpu-sides.ts';
-import { freePort, REDIS_URL, type Started, startBaseline, startPrism, stopProcess } from './spawn.ts';
+import { cpuSeconds, loadavg, PIN, pinLoadGenerator, redisUrl, SERVER_CPUS, sleep } from './machine.ts';
+import { type Started, startBaseline, startPrism, stopProcess } from './spawn.ts';
 
 const REVIEWERS = Number(process.env.BENCH_CPU_REVIEWERS ?? 400);
 const DELIVERIES = Number(process.env.BENCH_CPU_DELIVERIES ?? 10_000);
@@ -42,65 +41,7 @@ const WARMUP = Number(process.env.BENCH_CPU_WARMUP ?? 5);
 const ROOM_SIZES = (process.env.BENCH_CPU_ROOMS ?? '10,50').split(',').map(Number);
 const PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const PREFIX = `bench-cpu:${randomBytes(3).toString('hex')}:`;
-const TICK = 100; // jiffies per second (Linux USER_HZ)
 const silent = pino({ level: 'silent' });
-
-/** Load generator on CPU 0, servers on CPU 1, when there are two CPUs and taskset. */
-const PIN = cpus().length >= 2 && hasTaskset();
-const SERVER_CPUS = PIN ? '1' : undefined;
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** CPU seconds (user + system, every thread) a process has used. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICK;
-}
-
-const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Redis at REDIS_URL, or one started here (on the load generator's CPU) when nothing answers. */
-async function redisUrl(): Promise<{ url: string; proc?: ChildProcess }> {
-  const probe = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => {});
-  const up = await probe.connect().then(
-    () => probe.ping().then(() => true),
-    () => false,
-  );
-  probe.disconnect();
-  if (up) return { url: REDIS_URL };
-  const port = await freePort();
-  const args = ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'];
-  const proc = PIN ? spawn('taskset', ['-c', '0', 'redis-server', ...args]) : spawn('redis-server', args);
-  const url = `redis://127.0.0.1:${port}`;
-  const client = new Redis(url, { lazyConnect: true });
-  client.on('error', () => {});
-  for (let i = 0; i < 100; i += 1) {
-    if (
-      await client.connect().then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
-    await sleep(100);
-  }
-  client.disconnect();
-  return { url, proc };
-}
 
 interface Phase {
   side: 'prism' | 'raw';
@@ -258,7 +199,7 @@ async function phase(
 const fixed = (n: number, digits = 1) => n.toFixed(digits);
 
 async function main(): Promise<void> {
-  if (PIN) execFileSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
+  pinLoadGenerator();
   if (PROF) mkdirSync(PROF, { recursive: true });
   const redis = await redisUrl();
   const client = createRedis({ url: redis.url, instance: 'bench-cpu' }, 'commands', silent);

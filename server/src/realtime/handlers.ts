@@ -148,7 +148,9 @@ export function registerHandlers(socket: PrismSocket, deps: HandlerDeps): void {
   });
 
   on('presence:update', PresencePayload, async ({ reviewId, sectionId, typing }) => {
-    await service.authorize(reviewId, user, 'review:read');
+    // A socket in the room was let in by its join and is taken out when it may no longer read
+    // (workspace removal, deletion): moving around in it needs no look-up.
+    if (!socket.rooms.has(reviewRoom(reviewId))) await service.authorize(reviewId, user, 'review:read');
     const current = socket.data.presence[reviewId] ?? { sectionId: null, typing: false };
     socket.data.presence[reviewId] = {
       sectionId: sectionId === undefined ? current.sectionId : sectionId,
