@@ -116,3 +116,47 @@ describe('EventLog.page', () => {
     expect((await whole.page(reviewId, 20, 10))?.map((e) => e.seq)).toEqual([21, 22, 23, 24, 25]);
   });
 });
+
+describe('EventLog guards on who and what state', () => {
+  const redis = new Redis(REDIS_URL);
+  redis.on('error', () => {});
+  afterAll(() => redis.disconnect());
+
+  it('appends only while the member holds one of the roles and the review is not in the status named', async () => {
+    const prefix = uniquePrefix('guard-access');
+    cleanupKeys(prefix);
+    const log = new EventLog(redis, { prefix });
+    const reviewId = 'r_access';
+    const keys = log.keys(reviewId);
+    await redis.set(keys.meta, JSON.stringify({ id: reviewId }));
+    await redis.hset(keys.members, 'u_rev', JSON.stringify({ user: actor, role: 'reviewer' }));
+    await redis.hset(keys.members, 'u_view', JSON.stringify({ user: actor, role: 'viewer' }));
+    const writers = ['owner', 'reviewer'];
+    const append = (userId: string) =>
+      log.append(statusEvent(reviewId, userId), {
+        guards: [
+          { kind: 'role', key: 'members', field: userId, roles: writers },
+          { kind: 'status', key: 'lifecycle', not: 'submitted' },
+        ],
+      });
+
+    expect(await append('u_rev')).toEqual({ ok: true, seq: 1 });
+    // A viewer, a stranger: the first guard fails, with what the member record holds.
+    expect(await append('u_view')).toMatchObject({
+      ok: false,
+      guard: 1,
+      current: expect.stringContaining('viewer'),
+    });
+    expect(await append('u_none')).toEqual({ ok: false, guard: 1, current: '' });
+    // An open review's status record lets the append through; a submitted one does not.
+    await redis.set(keys.lifecycle, JSON.stringify({ status: 'open' }));
+    expect(await append('u_rev')).toEqual({ ok: true, seq: 2 });
+    await redis.set(keys.lifecycle, JSON.stringify({ status: 'submitted', by: actor, at: '' }));
+    expect(await append('u_rev')).toMatchObject({ ok: false, guard: 2 });
+    // A member record that is not JSON never passes for a role.
+    await redis.hset(keys.members, 'u_bad', 'reviewer');
+    await redis.del(keys.lifecycle);
+    expect(await append('u_bad')).toEqual({ ok: false, guard: 1, current: 'reviewer' });
+    expect((await log.all(reviewId)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+});

@@ -48,9 +48,22 @@ local function append_event(i)
     local j = i + 2 + 4 * (g - 1)
     local kind, key, field, expected = ARGV[j], KEYS[tonumber(ARGV[j + 1])], ARGV[j + 2], ARGV[j + 3]
     local current
-    if kind == 'hget' then current = redis.call('HGET', key, field) else current = redis.call('GET', key) end
+    if kind == 'hget' or kind == 'role' then current = redis.call('HGET', key, field) else current = redis.call('GET', key) end
     if current == false then current = '' end
-    if current ~= expected then return {0, g, current}, next_i end
+    local held
+    if kind == 'role' then
+      -- A JSON record whose role is one of the comma-separated roles expected.
+      local ok, record = pcall(cjson.decode, current)
+      held = ok and type(record) == 'table' and type(record.role) == 'string'
+        and string.find(',' .. expected .. ',', ',' .. record.role .. ',', 1, true) ~= nil
+    elseif kind == 'status' then
+      -- Absent, or a JSON record whose status is not the one expected.
+      local ok, record = pcall(cjson.decode, current)
+      held = current == '' or (ok and type(record) == 'table' and record.status ~= expected)
+    else
+      held = current == expected
+    end
+    if not held then return {0, g, current}, next_i end
   end
   local tallied = redis.call('EXISTS', KEYS[ACTIVITY]) == 1
   for w = 1, nwrites do
@@ -122,10 +135,16 @@ const APPEND_BATCH = 100;
 
 type KeyName = keyof Omit<ReviewKeys, 'channel'>;
 
-/** A precondition: the hash field / string key must hold exactly `expected` ('' = absent). */
+/**
+ * A precondition. `hget` / `get`: the hash field / string key holds exactly `expected` ('' =
+ * absent). `role`: the hash field holds a JSON record whose `role` is one of `roles`. `status`:
+ * the string key is absent or holds a JSON record whose `status` is not `not`.
+ */
 export type Guard =
   | { kind: 'hget'; key: KeyName; field: string; expected: string }
-  | { kind: 'get'; key: KeyName; expected: string };
+  | { kind: 'get'; key: KeyName; expected: string }
+  | { kind: 'role'; key: KeyName; field: string; roles: readonly string[] }
+  | { kind: 'status'; key: KeyName; not: string };
 
 /** A state change applied in the same atomic step as the append. */
 export type Write =
@@ -196,12 +215,10 @@ function encodeEvent(event: NewReviewEvent, options: AppendOptions): (string | n
   const guards = options.guards ?? [];
   args.push(guards.length);
   for (const guard of guards) {
-    args.push(
-      guard.kind,
-      KEY_INDEX.get(guard.key)!,
-      guard.kind === 'hget' ? guard.field : '',
-      guard.expected,
-    );
+    const field = guard.kind === 'hget' || guard.kind === 'role' ? guard.field : '';
+    const expected =
+      guard.kind === 'role' ? guard.roles.join(',') : guard.kind === 'status' ? guard.not : guard.expected;
+    args.push(guard.kind, KEY_INDEX.get(guard.key)!, field, expected);
   }
   const writes = [...(options.writes ?? [])];
   // Every event but a join is activity on the review: the library sorts by work on it.

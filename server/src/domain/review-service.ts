@@ -13,6 +13,7 @@ import {
   assertMayModify,
   assertOpen,
   type Change,
+  can,
   collapse,
   type DecidePayload,
   type DeleteFeedbackPayload,
@@ -26,15 +27,36 @@ import {
   type Reply,
   type ReplyPayload,
   type ResolvePayload,
+  ROLES,
   type Role,
   resolveThread,
   type User,
 } from '@prism/core';
-import type { EventLog, MemberRecord, ReviewMeta, ReviewStore, WorkspaceRole } from '@prism/store';
+import type { EventLog, Guard, MemberRecord, ReviewMeta, ReviewStore, WorkspaceRole } from '@prism/store';
 import { newId } from './ids.ts';
 import { reviewRole } from './workspaces.ts';
 
 const MAX_RACES = 20;
+
+/**
+ * An access check folded into an append did not hold: the command goes the long way.
+ * `notMember`: the person holds no membership that allows it (they may act through their
+ * workspace), so their next commands in the review go the long way at once.
+ */
+class AskAgain extends Error {
+  readonly notMember: boolean;
+  constructor(notMember = false) {
+    super('access to be checked the long way');
+    this.notMember = notMember;
+  }
+}
+
+/** Why a guarded append failed, for `quickly`: which of its guards did not hold. */
+const askAgain = (guards: readonly Guard[], failed: number): AskAgain =>
+  new AskAgain(guards[failed - 1]?.kind === 'role');
+
+/** People whose commands in a review go the long way (`${reviewId} ${userId}`), bounded. */
+const LONG_WAY_LIMIT = 10_000;
 
 /** What a submitted review refuses until it is reopened: changes to its findings and its conversation. */
 const CHANGES_REVIEW: ReadonlySet<Action> = new Set([
@@ -50,6 +72,8 @@ export class ReviewService {
   readonly store: ReviewStore;
   private readonly log: EventLog;
   private readonly now: () => string;
+  /** People acting in a review through their workspace: quickAccess would fail them every time. */
+  private readonly longWay = new Set<string>();
   /**
    * Writes the review's pending library change now (LibraryActivity.settle): after a join, so the
    * record lists the new member's role at once. Item changes need none: lists read the progress
@@ -125,6 +149,31 @@ export class ReviewService {
   }
 
   /**
+   * A command's access check as guards of its own append, so the command costs one round trip
+   * instead of two: with the review's meta cached, the caller's own membership must allow
+   * `action`, the review must still be at the cached revision, and (for changes) not submitted.
+   * Undefined without a cached meta. A failed guard does not say why: the caller then goes the
+   * long way (`authorize`), which answers exactly, or finds the person may act after all (through
+   * their workspace, or a review archived meanwhile and restored).
+   */
+  private quickAccess(
+    reviewId: string,
+    userId: string,
+    action: Action,
+  ): { meta: ReviewMeta; guards: Guard[] } | undefined {
+    const meta = this.store.cachedMeta(reviewId);
+    if (!meta) return undefined;
+    const revision = meta.revision ?? 1;
+    const guards: Guard[] = [
+      { kind: 'role', key: 'members', field: userId, roles: ROLES.filter((role) => can(role, action)) },
+      // The key is absent until the first revision (store/src/revisions.ts).
+      { kind: 'get', key: 'revision', expected: revision === 1 ? '' : String(revision) },
+    ];
+    if (CHANGES_REVIEW.has(action)) guards.push({ kind: 'status', key: 'lifecycle', not: 'submitted' });
+    return { meta, guards };
+  }
+
+  /**
    * Runs `change` against the current item until the append's guard holds. `change` throws
    * (conflict, forbidden) or returns what to write; `noop` writes nothing.
    */
@@ -133,23 +182,41 @@ export class ReviewService {
     feedbackId: string,
     actor: User,
     change: (item: FeedbackItem) => Change | { kind: 'delete'; item: FeedbackItem },
+    access: Guard[] = [],
   ): Promise<FeedbackItem> {
+    // With access checked in the append only, nothing may be told before the append succeeds:
+    // every other outcome but a lost race goes the long way (AskAgain), which answers exactly.
+    const quick = access.length > 0;
     for (let attempt = 0; attempt < MAX_RACES; attempt += 1) {
       const current = await this.store.item(reviewId, feedbackId);
-      if (!current) throw new PrismError('not_found', 'This feedback item no longer exists.');
-      const result = change(current.item);
-      if (result.kind === 'noop') return result.item;
-      const guard = { kind: 'hget', key: 'feedback', field: feedbackId, expected: current.raw } as const;
+      if (!current) {
+        if (quick) throw new AskAgain();
+        throw new PrismError('not_found', 'This feedback item no longer exists.');
+      }
+      let result: ReturnType<typeof change>;
+      try {
+        result = change(current.item);
+      } catch (error) {
+        throw quick ? new AskAgain() : error;
+      }
+      if (result.kind === 'noop') {
+        if (quick) throw new AskAgain();
+        return result.item;
+      }
+      const guards: Guard[] = [
+        { kind: 'hget', key: 'feedback', field: feedbackId, expected: current.raw },
+        ...access,
+      ];
       const appended =
         result.kind === 'delete'
           ? await this.log.append(
               { reviewId, type: 'feedback.deleted', at: this.now(), actor, data: { item: current.item } },
-              { guards: [guard], writes: [{ op: 'hdel', key: 'feedback', field: feedbackId }] },
+              { guards, writes: [{ op: 'hdel', key: 'feedback', field: feedbackId }] },
             )
           : await this.log.append(
               { reviewId, type: 'feedback.updated', at: this.now(), actor, data: { item: result.item } },
               {
-                guards: [guard],
+                guards,
                 writes: [
                   { op: 'hset', key: 'feedback', field: feedbackId, value: JSON.stringify(result.item) },
                 ],
@@ -157,14 +224,48 @@ export class ReviewService {
             );
       // The append itself kept the review's progress and last activity (no library write waits).
       if (appended.ok) return result.item;
+      // The review is gone (guard 0) or an access guard failed (2 on).
+      if (quick && appended.guard !== 1) throw askAgain(guards, appended.guard);
     }
     throw new PrismError('conflict', 'This item is changing too fast; try again.');
   }
 
+  /**
+   * Runs `command` with the access check folded into its append (`quickAccess`), and, when that
+   * is not possible or does not hold, the long way: `authorize`, then `command` without guards.
+   */
+  private async quickly<T>(
+    reviewId: string,
+    user: User,
+    action: Action,
+    command: (access: Guard[], meta: ReviewMeta | undefined) => Promise<T>,
+  ): Promise<T> {
+    const who = `${reviewId} ${user.id}`;
+    const quick = this.longWay.has(who) ? undefined : this.quickAccess(reviewId, user.id, action);
+    if (quick) {
+      try {
+        return await command(quick.guards, quick.meta);
+      } catch (error) {
+        if (!(error instanceof AskAgain)) throw error;
+        if (error.notMember) {
+          if (this.longWay.size >= LONG_WAY_LIMIT) this.longWay.clear();
+          this.longWay.add(who);
+        }
+      }
+    }
+    const { meta } = await this.authorize(reviewId, user, action);
+    return command([], meta);
+  }
+
   async decide(user: User, payload: DecidePayload): Promise<FeedbackItem> {
-    await this.authorize(payload.reviewId, user, 'feedback:decide');
-    return this.mutate(payload.reviewId, payload.feedbackId, user, (item) =>
-      decide(item, payload, user, this.now()),
+    return this.quickly(payload.reviewId, user, 'feedback:decide', (access) =>
+      this.mutate(
+        payload.reviewId,
+        payload.feedbackId,
+        user,
+        (item) => decide(item, payload, user, this.now()),
+        access,
+      ),
     );
   }
 
@@ -199,27 +300,38 @@ export class ReviewService {
   }
 
   async addFeedback(user: User, payload: AddFeedbackPayload): Promise<FeedbackItem> {
-    const { meta } = await this.authorize(payload.reviewId, user, 'feedback:write');
-    if (!meta.sections.some((section) => section.id === payload.sectionId)) {
-      throw new PrismError('not_found', 'This review has no such section.');
-    }
-    if (payload.linkedTo && !(await this.store.item(payload.reviewId, payload.linkedTo))) {
-      throw new PrismError(
-        'not_found',
-        'The finding this feedback is attached to does not exist in this review.',
+    // Feedback attached to a finding or quoting the text reads the review first: the long way.
+    const plain = !payload.linkedTo && !payload.quote;
+    return this.quickly(payload.reviewId, user, 'feedback:write', async (access, meta) => {
+      const quick = access.length > 0;
+      if (quick && !plain) throw new AskAgain();
+      if (!meta?.sections.some((section) => section.id === payload.sectionId)) {
+        if (quick) throw new AskAgain();
+        throw new PrismError('not_found', 'This review has no such section.');
+      }
+      if (payload.linkedTo && !(await this.store.item(payload.reviewId, payload.linkedTo))) {
+        throw new PrismError(
+          'not_found',
+          'The finding this feedback is attached to does not exist in this review.',
+        );
+      }
+      if (payload.quote) await this.assertQuote(payload.reviewId, payload.sectionId, payload.quote);
+      const item = newUserItem(payload, user, newId('f'), this.now());
+      const guards: Guard[] = [{ kind: 'hget', key: 'feedback', field: item.id, expected: '' }, ...access];
+      const appended = await this.log.append(
+        {
+          reviewId: payload.reviewId,
+          type: 'feedback.added',
+          at: item.createdAt,
+          actor: user,
+          data: { item },
+        },
+        { guards, writes: [{ op: 'hset', key: 'feedback', field: item.id, value: JSON.stringify(item) }] },
       );
-    }
-    if (payload.quote) await this.assertQuote(payload.reviewId, payload.sectionId, payload.quote);
-    const item = newUserItem(payload, user, newId('f'), this.now());
-    const appended = await this.log.append(
-      { reviewId: payload.reviewId, type: 'feedback.added', at: item.createdAt, actor: user, data: { item } },
-      {
-        guards: [{ kind: 'hget', key: 'feedback', field: item.id, expected: '' }],
-        writes: [{ op: 'hset', key: 'feedback', field: item.id, value: JSON.stringify(item) }],
-      },
-    );
-    if (!appended.ok) throw new PrismError('conflict', 'Could not add the feedback; try again.');
-    return item;
+      if (appended.ok) return item;
+      if (quick) throw askAgain(guards, appended.guard);
+      throw new PrismError('conflict', 'Could not add the feedback; try again.');
+    });
   }
 
   async editFeedback(user: User, payload: EditFeedbackPayload): Promise<FeedbackItem> {
