@@ -56,8 +56,12 @@ function seedNode(url: string): {
   return seed;
 }
 
+/** How often a Cluster subscriber re-reads the slot map (it subscribes again where slots moved). */
+export const SUBSCRIBER_SLOTS_REFRESH_MS = 3000;
+
 function createCluster(settings: RedisSettings, role: RedisRole, base: RedisOptions): Redis {
   const seed = seedNode(settings.url);
+  const subscribes = role === 'subscriber' || role === 'adapter-sub';
   const redisOptions: RedisOptions = {
     connectionName: base.connectionName,
     maxRetriesPerRequest: base.maxRetriesPerRequest,
@@ -78,9 +82,14 @@ function createCluster(settings: RedisSettings, role: RedisRole, base: RedisOpti
     retryDelayOnTryAgain: 100,
     maxRedirections: 64,
     // Sharded pub/sub (SSUBSCRIBE) needs one subscriber connection per master.
-    shardedSubscribers: role === 'subscriber' || role === 'adapter-sub',
+    shardedSubscribers: subscribes,
     slotsRefreshTimeout: 2000,
   };
+  // At a failover the old master drops its sharded subscriptions, and ioredis subscribes again on
+  // the new owner only when a slot refresh sees the new map. The refresh it makes at once can come
+  // before the replica took over and see the old map; then nothing would try again and this
+  // subscriber would stay deaf to the review for good. Refreshing every few seconds ends that.
+  if (subscribes) options.slotsRefreshInterval = SUBSCRIBER_SLOTS_REFRESH_MS;
   // TLS certificates name the configuration endpoint, not the nodes' IPs.
   if (seed.tls) options.dnsLookup = (address, callback) => callback(null, address);
   return new Cluster([{ host: seed.host, port: seed.port }], options) as unknown as Redis;
