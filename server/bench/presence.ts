@@ -110,7 +110,9 @@ async function main(): Promise<void> {
           prefix: PREFIX,
           name: `bench-presence-${n}`,
           source: true,
-          nodeArgs: PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`, `--cpu-prof-name=server-${n}.cpuprofile`] : [],
+          nodeArgs: PROF
+            ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`, `--cpu-prof-name=server-${n}.cpuprofile`]
+            : [],
           ...(SERVER_CPUS ? { cpus: SERVER_CPUS } : {}),
           env: {
             REDIS_URL: redis.url,
