@@ -28,7 +28,7 @@ import { rubricRefs } from '../ai/rubric-refs.ts';
 import { queueChecklistIfDone } from './checklist.ts';
 import { queueDocumentPassIfDone } from './consistency.ts';
 import { decidedItems, rejectedPoints } from './memory.ts';
-import { assertBudget, documentContext, newAttempt, Superseded } from './shared.ts';
+import { assertBudget, documentContext, newAttempt, Superseded, timeAfter } from './shared.ts';
 import type { Handler } from './types.ts';
 
 const THROTTLE_WAIT_MS = 15_000;
@@ -42,6 +42,8 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
   const attempt = newAttempt(job.id, job.attemptsMade);
   const guard: Guard = { kind: 'hget', key: 'jobs', field: fence, expected: attempt };
   const now = (): string => new Date().toISOString();
+  /** The last finding's creation time: each next one is later, so they list in the order found. */
+  let foundAt: string | undefined;
 
   const status = async (
     data: Omit<Extract<Parameters<typeof log.append>[0], { type: 'section.status' }>['data'], 'sectionId'>,
@@ -134,7 +136,7 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
             model: model || provider.name,
             status: 'pending',
             createdBy: PRISM_ACTOR,
-            createdAt: now(),
+            createdAt: timeAfter(foundAt),
             version: 1,
           },
           document.preferences,
@@ -146,6 +148,7 @@ export const analyzeSection: Handler<'analysis.section'> = async (job, context, 
           return;
         }
         found += 1;
+        foundAt = item.createdAt;
         const appended = await log.append(
           {
             reviewId,

@@ -43,3 +43,13 @@ export class Superseded extends Error {
     this.name = 'Superseded';
   }
 }
+
+/**
+ * An ISO time after `previous`: now, or 1 ms past `previous` while the clock has not moved on. A
+ * section's findings are listed by creation time (then id); several found within one millisecond
+ * would otherwise sort by their ids, not in the order they were found.
+ */
+export function timeAfter(previous: string | undefined, now: string = new Date().toISOString()): string {
+  if (!previous || now > previous) return now;
+  return new Date(Date.parse(previous) + 1).toISOString();
+}
