@@ -30,7 +30,16 @@ import { createRedis, deleteKeys, waitReady } from '@prism/store';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { prismSide, rawSide, type Side, Tally } from './cpu-sides.ts';
-import { cpuSeconds, loadavg, PIN, pinLoadGenerator, redisUrl, SERVER_CPUS, sleep } from './machine.ts';
+import {
+  benchPrismEnv,
+  cpuSeconds,
+  loadavg,
+  PIN,
+  pinLoadGenerator,
+  redisUrl,
+  SERVER_CPUS,
+  sleep,
+} from './machine.ts';
 import { type Started, startBaseline, startPrism, stopProcess } from './spawn.ts';
 
 const REVIEWERS = Number(process.env.BENCH_CPU_REVIEWERS ?? 400);
@@ -128,16 +137,7 @@ async function phase(
         kind === 'prism'
           ? await startPrism({
               ...common,
-              env: {
-                REDIS_URL: redis.url,
-                // Hundreds of people from this one address and one person per socket.
-                RATE_LIMIT_SESSIONS_PER_IP: '1000000',
-                RATE_LIMIT_UPLOADS_PER_IP: '1000000',
-                RATE_LIMIT_INVITES_PER_IP: '1000000',
-                NODE_ENV: 'production',
-                SESSION_SECRET: secret,
-                WEB_DIR: '/nonexistent',
-              },
+              env: benchPrismEnv(redis.url, secret),
             })
           : await startBaseline({ ...common, env: { REDIS_URL: redis.url } }),
       );

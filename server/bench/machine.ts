@@ -71,3 +71,17 @@ export async function redisUrl(): Promise<{ url: string; proc?: ChildProcess }> 
   client.disconnect();
   return { url, proc };
 }
+
+/**
+ * A benched Prism server's environment: hundreds of people from this one address, signing with
+ * one secret so a session made on one server is good on the others, in production mode.
+ */
+export const benchPrismEnv = (redisUrl: string, secret: string): Record<string, string> => ({
+  REDIS_URL: redisUrl,
+  RATE_LIMIT_SESSIONS_PER_IP: '1000000',
+  RATE_LIMIT_UPLOADS_PER_IP: '1000000',
+  RATE_LIMIT_INVITES_PER_IP: '1000000',
+  NODE_ENV: 'production',
+  SESSION_SECRET: secret,
+  WEB_DIR: '/nonexistent',
+});

@@ -25,7 +25,16 @@ import { resolve } from 'node:path';
 import { createRedis, deleteKeys, waitReady } from '@prism/store';
 import pino from 'pino';
 import { prismSide, type Room, Tally } from './cpu-sides.ts';
-import { cpuSeconds, loadavg, PIN, pinLoadGenerator, redisUrl, SERVER_CPUS, sleep } from './machine.ts';
+import {
+  benchPrismEnv,
+  cpuSeconds,
+  loadavg,
+  PIN,
+  pinLoadGenerator,
+  redisUrl,
+  SERVER_CPUS,
+  sleep,
+} from './machine.ts';
 import { type Started, startPrism, stopProcess } from './spawn.ts';
 
 const ROOMS = Number(process.env.BENCH_PRESENCE_ROOMS ?? 60);
@@ -114,15 +123,7 @@ async function main(): Promise<void> {
             ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`, `--cpu-prof-name=server-${n}.cpuprofile`]
             : [],
           ...(SERVER_CPUS ? { cpus: SERVER_CPUS } : {}),
-          env: {
-            REDIS_URL: redis.url,
-            RATE_LIMIT_SESSIONS_PER_IP: '1000000',
-            RATE_LIMIT_UPLOADS_PER_IP: '1000000',
-            RATE_LIMIT_INVITES_PER_IP: '1000000',
-            NODE_ENV: 'production',
-            SESSION_SECRET: secret,
-            WEB_DIR: '/nonexistent',
-          },
+          env: benchPrismEnv(redis.url, secret),
         }),
       );
     }

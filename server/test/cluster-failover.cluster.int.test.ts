@@ -93,6 +93,35 @@ const node = (n: ClusterNode): Redis => {
   return client;
 };
 
+/**
+ * What a fresh reviewer reads now (a join on `joinUrl`, the log since `start` on `logUrl`) is what
+ * every live client has: every seq once, in order, and no gap even to close (the servers healed
+ * whatever their subscriptions missed). Resolves with the fresh snapshot and the log.
+ */
+async function everyClientHasTheLog(
+  feeds: ReviewFeed[],
+  start: number,
+  joinUrl: string,
+  logUrl: string,
+  token: string,
+  reviewId: string,
+) {
+  const snapshot = await new ReviewFeed(await connect(joinUrl, token), reviewId).join();
+  const resync = new ReviewFeed(await connect(logUrl, token), reviewId);
+  resync.seq = start;
+  await resync.catchUp();
+  const log: ReviewEvent[] = resync.events;
+  await waitFor(() => feeds.every((f) => f.seq === snapshot.seq), 20_000, 'every client level with the log');
+  const expected = Array.from({ length: snapshot.seq - start }, (_, i) => start + 1 + i);
+  for (const feed of feeds) {
+    expect(feed.seqs()).toEqual(expected);
+    expect(feed.duplicatesSeen).toBe(0);
+    expect(feed.gapsSeen).toBe(0);
+    expect(feed.events).toEqual(log);
+  }
+  return { snapshot, log };
+}
+
 const provider = () => standInProvider(standIn, { models: [MODEL], inactivityTimeoutMs: 10_000 });
 
 describe('Redis Cluster failover', () => {
@@ -177,27 +206,7 @@ describe('Redis Cluster failover', () => {
     });
     await feedback.stop();
 
-    // What a fresh reviewer reads now is what every live one has, with every seq once.
-    const fresh = new ReviewFeed(await connect(b.url, owner.token), review.id);
-    const snapshot = await fresh.join();
-    const log: ReviewEvent[] = [];
-    const resync = new ReviewFeed(await connect(a.url, owner.token), review.id);
-    resync.seq = start;
-    await resync.catchUp();
-    log.push(...resync.events);
-    await waitFor(
-      () => feeds.every((f) => f.seq === snapshot.seq),
-      20_000,
-      'every client level with the log',
-    );
-    const expected = Array.from({ length: snapshot.seq - start }, (_, i) => start + 1 + i);
-    for (const feed of feeds) {
-      expect(feed.seqs()).toEqual(expected);
-      expect(feed.duplicatesSeen).toBe(0);
-      // The servers healed whatever their subscriptions missed: no client saw a gap to close.
-      expect(feed.gapsSeen).toBe(0);
-      expect(feed.events).toEqual(log);
-    }
+    const { snapshot, log } = await everyClientHasTheLog(feeds, start, b.url, a.url, owner.token, review.id);
     // The stream went on across the failover: AI findings and people's items after it too.
     expect(snapshot.seq - seqAtFailover).toBeGreaterThan(20);
     const added = log.filter((e) => e.type === 'feedback.added');
@@ -260,25 +269,9 @@ describe('Redis Cluster failover', () => {
     await waitFor(() => feedback.atLeast(before + 30), 30_000, 'feedback after the migration');
     await feedback.stop();
 
-    const fresh = new ReviewFeed(await connect(a.url, owner.token), review.id);
-    const snapshot = await fresh.join();
-    const resync = new ReviewFeed(await connect(b.url, owner.token), review.id);
-    resync.seq = start;
-    await resync.catchUp();
-    await waitFor(
-      () => feeds.every((f) => f.seq === snapshot.seq),
-      20_000,
-      'every client level with the log',
-    );
-    const expected = Array.from({ length: snapshot.seq - start }, (_, i) => start + 1 + i);
-    for (const feed of feeds) {
-      expect(feed.seqs()).toEqual(expected);
-      expect(feed.duplicatesSeen).toBe(0);
-      expect(feed.gapsSeen).toBe(0);
-      expect(feed.events).toEqual(resync.events);
-    }
+    const { snapshot, log } = await everyClientHasTheLog(feeds, start, a.url, b.url, owner.token, review.id);
     expect(snapshot.seq - seqAtMove).toBeGreaterThanOrEqual(30);
-    const added = resync.events.filter((e) => e.type === 'feedback.added');
+    const added = log.filter((e) => e.type === 'feedback.added');
     expect(added).toHaveLength(feedback.written);
     // The review's keys live on the target now.
     expect(await to.call('CLUSTER', 'COUNTKEYSINSLOT', slot)).toBeGreaterThan(5);

@@ -30,6 +30,28 @@ import {
 import { RulesProvider } from '../../worker/src/ai/rules.ts';
 import { PRESENCE_ANSWER_MS } from '../src/realtime/presence.ts';
 
+/**
+ * A bare Socket.IO server on the servers' adapter channel (the sharded adapter on a Redis
+ * Cluster, as they use), knowing nothing of Prism. `close()` stops it and its Redis clients.
+ */
+function adapterPeer(prefix: string): { server: Server; close(): Promise<void> } {
+  const pub = testRedis();
+  const sub = testRedis('adapter-sub');
+  const server = new Server(createServer(), {
+    adapter: REDIS_CLUSTER
+      ? createShardedAdapter(pub, sub, { channelPrefix: `${prefix}socket.io` })
+      : createAdapter(pub, sub, { key: `${prefix}socket.io` }),
+  });
+  return {
+    server,
+    async close() {
+      await server.close();
+      pub.disconnect();
+      sub.disconnect();
+    },
+  };
+}
+
 describe('presence and analyze on upload', () => {
   it('shows a person on another instance, their section and typing; and analyze=true starts analysis', async () => {
     const prefix = uniquePrefix('presence');
@@ -119,14 +141,7 @@ describe('presence and analyze on upload', () => {
     cleanupKeys(prefix);
     const a = await startServer(prefix);
     // A Socket.IO server on the same adapter channel that knows nothing of presence:collect.
-    // (On a Redis Cluster the servers use the sharded adapter, and so does this one.)
-    const pub = testRedis();
-    const sub = testRedis('adapter-sub');
-    const silent = new Server(createServer(), {
-      adapter: REDIS_CLUSTER
-        ? createShardedAdapter(pub, sub, { channelPrefix: `${prefix}socket.io` })
-        : createAdapter(pub, sub, { key: `${prefix}socket.io` }),
-    });
+    const silent = adapterPeer(prefix);
     try {
       const owner = await session(a.url, 'Olga');
       const review = await createReview(a.url, owner.token);
@@ -153,8 +168,6 @@ describe('presence and analyze on upload', () => {
       );
     } finally {
       await silent.close();
-      pub.disconnect();
-      sub.disconnect();
     }
   });
 
@@ -207,19 +220,13 @@ describe('presence and analyze on upload', () => {
     const { review, seen, raviSeen } = await olgaAndRavi(a.url, a.url);
     expect(raviSeen()?.online).toBe(false);
     // A server that crashes says nothing: this one shows Ravi in the room, then falls silent.
-    const pub = testRedis();
-    const sub = testRedis('adapter-sub');
-    const ghost = new Server(createServer(), {
-      adapter: REDIS_CLUSTER
-        ? createShardedAdapter(pub, sub, { channelPrefix: `${prefix}socket.io` })
-        : createAdapter(pub, sub, { key: `${prefix}socket.io` }),
-    });
+    const ghost = adapterPeer(prefix);
     try {
       const roster = seen
         .at(-1)!
         .map((m) => ({ user: m.user, role: m.role, joinedAt: new Date().toISOString() }));
       // Socket.IO's typing of serverSideEmit wants the events declared; this server declares none.
-      (ghost as unknown as { serverSideEmit(...args: unknown[]): void }).serverSideEmit(
+      (ghost.server as unknown as { serverSideEmit(...args: unknown[]): void }).serverSideEmit(
         'presence:here',
         review.id,
         {
@@ -236,8 +243,6 @@ describe('presence and analyze on upload', () => {
       expect(Date.now() - silentSince).toBeGreaterThanOrEqual(500);
     } finally {
       await ghost.close();
-      pub.disconnect();
-      sub.disconnect();
     }
   });
 });
