@@ -55,6 +55,17 @@ class AskAgain extends Error {
 const askAgain = (guards: readonly Guard[], failed: number): AskAgain =>
   new AskAgain(guards[failed - 1]?.kind === 'role');
 
+const ROLES_THAT_CAN = new Map<Action, readonly Role[]>();
+/** The roles whose holders may do `action` (the access matrix of core), worked out once per action. */
+function rolesThatCan(action: Action): readonly Role[] {
+  let roles = ROLES_THAT_CAN.get(action);
+  if (!roles) {
+    roles = ROLES.filter((role) => can(role, action));
+    ROLES_THAT_CAN.set(action, roles);
+  }
+  return roles;
+}
+
 /** People whose commands in a review go the long way (`${reviewId} ${userId}`), bounded. */
 const LONG_WAY_LIMIT = 10_000;
 
@@ -165,7 +176,7 @@ export class ReviewService {
     if (!meta) return undefined;
     const revision = meta.revision ?? 1;
     const guards: Guard[] = [
-      { kind: 'role', key: 'members', field: userId, roles: ROLES.filter((role) => can(role, action)) },
+      { kind: 'role', key: 'members', field: userId, roles: rolesThatCan(action) },
       // The key is absent until the first revision (store/src/revisions.ts).
       { kind: 'get', key: 'revision', expected: revision === 1 ? '' : String(revision) },
     ];
@@ -239,9 +250,11 @@ export class ReviewService {
     user: User,
     action: Action,
     command: (access: Guard[], meta: ReviewMeta | undefined) => Promise<T>,
+    canBeQuick = true,
   ): Promise<T> {
     const who = `${reviewId} ${user.id}`;
-    const quick = this.longWay.has(who) ? undefined : this.quickAccess(reviewId, user.id, action);
+    const quick =
+      !canBeQuick || this.longWay.has(who) ? undefined : this.quickAccess(reviewId, user.id, action);
     if (quick) {
       try {
         return await command(quick.guards, quick.meta);
@@ -302,36 +315,41 @@ export class ReviewService {
   async addFeedback(user: User, payload: AddFeedbackPayload): Promise<FeedbackItem> {
     // Feedback attached to a finding or quoting the text reads the review first: the long way.
     const plain = !payload.linkedTo && !payload.quote;
-    return this.quickly(payload.reviewId, user, 'feedback:write', async (access, meta) => {
-      const quick = access.length > 0;
-      if (quick && !plain) throw new AskAgain();
-      if (!meta?.sections.some((section) => section.id === payload.sectionId)) {
-        if (quick) throw new AskAgain();
-        throw new PrismError('not_found', 'This review has no such section.');
-      }
-      if (payload.linkedTo && !(await this.store.item(payload.reviewId, payload.linkedTo))) {
-        throw new PrismError(
-          'not_found',
-          'The finding this feedback is attached to does not exist in this review.',
+    return this.quickly(
+      payload.reviewId,
+      user,
+      'feedback:write',
+      async (access, meta) => {
+        const quick = access.length > 0;
+        if (!meta?.sections.some((section) => section.id === payload.sectionId)) {
+          if (quick) throw new AskAgain();
+          throw new PrismError('not_found', 'This review has no such section.');
+        }
+        if (payload.linkedTo && !(await this.store.item(payload.reviewId, payload.linkedTo))) {
+          throw new PrismError(
+            'not_found',
+            'The finding this feedback is attached to does not exist in this review.',
+          );
+        }
+        if (payload.quote) await this.assertQuote(payload.reviewId, payload.sectionId, payload.quote);
+        const item = newUserItem(payload, user, newId('f'), this.now());
+        const guards: Guard[] = [{ kind: 'hget', key: 'feedback', field: item.id, expected: '' }, ...access];
+        const appended = await this.log.append(
+          {
+            reviewId: payload.reviewId,
+            type: 'feedback.added',
+            at: item.createdAt,
+            actor: user,
+            data: { item },
+          },
+          { guards, writes: [{ op: 'hset', key: 'feedback', field: item.id, value: JSON.stringify(item) }] },
         );
-      }
-      if (payload.quote) await this.assertQuote(payload.reviewId, payload.sectionId, payload.quote);
-      const item = newUserItem(payload, user, newId('f'), this.now());
-      const guards: Guard[] = [{ kind: 'hget', key: 'feedback', field: item.id, expected: '' }, ...access];
-      const appended = await this.log.append(
-        {
-          reviewId: payload.reviewId,
-          type: 'feedback.added',
-          at: item.createdAt,
-          actor: user,
-          data: { item },
-        },
-        { guards, writes: [{ op: 'hset', key: 'feedback', field: item.id, value: JSON.stringify(item) }] },
-      );
-      if (appended.ok) return item;
-      if (quick) throw askAgain(guards, appended.guard);
-      throw new PrismError('conflict', 'Could not add the feedback; try again.');
-    });
+        if (appended.ok) return item;
+        if (quick) throw askAgain(guards, appended.guard);
+        throw new PrismError('conflict', 'Could not add the feedback; try again.');
+      },
+      plain,
+    );
   }
 
   async editFeedback(user: User, payload: EditFeedbackPayload): Promise<FeedbackItem> {
