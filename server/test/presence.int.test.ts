@@ -16,6 +16,7 @@ import {
   cleanupKeys,
   connect,
   createReview,
+  invite,
   makeDocx,
   REDIS_CLUSTER,
   ReviewFeed,
@@ -175,17 +176,8 @@ describe('presence and analyze on upload', () => {
   async function olgaAndRavi(a: string, b: string) {
     const owner = await session(a, 'Olga');
     const review = await createReview(a, owner.token);
-    const invite = (await (
-      await api(a, owner.token, `/api/reviews/${review.id}/invites`, {
-        method: 'POST',
-        body: JSON.stringify({ role: 'reviewer' }),
-      })
-    ).json()) as { token: string };
     const ravi = await session(b, 'Ravi');
-    await api(b, ravi.token, '/api/invites/accept', {
-      method: 'POST',
-      body: JSON.stringify({ token: invite.token }),
-    });
+    await invite(a, owner, ravi, review.id, 'reviewer', b);
     const olga = await connect(a, owner.token);
     const seen: PresenceMember[][] = [];
     olga.on('presence', (payload) => {
