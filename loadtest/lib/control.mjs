@@ -13,6 +13,9 @@
  *   POST /checks {reviewId, reviewer, base, head, kept, log, tail, gaps, dups}   one reviewer's
  *                          final sequence check, appended as a line to CHECKS_FILE (the raw data
  *                          the merge of several load generators checks again)
+ *   POST /rooms {rooms: [room]}   rooms made in k6's setup(), kept in the order posted (several
+ *                          posts append): setup's data is copied into every VU, rooms are not
+ *   GET  /rooms/<n>        the n-th room posted (0-based), 404 when there is none
  *
  *   node loadtest/lib/control.mjs        prints its URL on stdout; CLUSTER_DIR for /kill;
  *                                        METRICS_URLS (space-separated) for /lag-mark
@@ -28,6 +31,7 @@ const metricsUrls = (process.env.METRICS_URLS || '').split(' ').filter(Boolean);
 const events = new Map(); // `${reviewId} ${seq}` -> {first, last, count}
 const kills = [];
 const lagMarks = [];
+const rooms = [];
 
 function body(req) {
   return new Promise((resolve, reject) => {
@@ -72,6 +76,17 @@ const server = createServer(async (req, res) => {
       const check = await body(req);
       if (checksFile) appendFileSync(checksFile, `${JSON.stringify(check)}\n`);
       return send(res, 200, { ok: true });
+    }
+    if (req.method === 'POST' && url.pathname === '/rooms') {
+      const posted = (await body(req)).rooms;
+      if (!Array.isArray(posted)) return send(res, 400, { error: 'rooms: an array' });
+      rooms.push(...posted);
+      return send(res, 200, { rooms: rooms.length });
+    }
+    const room = /^\/rooms\/(\d+)$/.exec(url.pathname);
+    if (req.method === 'GET' && room) {
+      const found = rooms[Number(room[1])];
+      return found ? send(res, 200, found) : send(res, 404, { error: `no room ${room[1]} (${rooms.length} made)` });
     }
     if (req.method === 'GET' && url.pathname === '/spreads') {
       const min = Number(url.searchParams.get('min') || 2);

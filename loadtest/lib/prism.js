@@ -178,7 +178,12 @@ const httpParams = (name, token, json) => ({
   timeout: '30s',
 });
 
-/** POST /api/session for many names at once; returns [{token, user}]. */
+/**
+ * POST /api/session for many names at once; returns [{token, user}], one person each. Each request
+ * has an empty cookie jar of its own: with the VU's jar, the first session's cookie would go with
+ * the next ones, and the server keeps the id of a caller who already has a session (a rename), so
+ * every name would be the same person.
+ */
 export function sessions(names) {
   const out = [];
   for (let i = 0; i < names.length; i += 25) {
@@ -188,7 +193,7 @@ export function sessions(names) {
         'POST',
         `${TARGET}/api/session`,
         JSON.stringify({ name }),
-        httpParams('POST /api/session', undefined, true),
+        Object.assign(httpParams('POST /api/session', undefined, true), { jar: new http.CookieJar() }),
       ]),
     );
     for (const res of responses) out.push(must(res, 'POST /api/session'));
@@ -270,19 +275,75 @@ export function acceptInvite(room, name) {
 
 /** Many reviewers of one room at once (several per VU): sessions, then accepts, batched. */
 export function acceptInvites(room, names) {
-  const people = sessions(names);
-  const responses = http.batch(
-    people.map((p) => [
-      'POST',
-      `${TARGET}/api/invites/accept`,
-      JSON.stringify({ token: room.invite }),
-      httpParams('POST /api/invites/accept', p.token, true),
-    ]),
-  );
-  return responses.map((res, i) => {
-    const accepted = must(res, 'POST /api/invites/accept');
-    return { token: people[i].token, user: people[i].user, role: accepted.role };
-  });
+  return acceptAll(names.map((name) => ({ room, name })));
+}
+
+/** Sessions for [{room, name}], then each accepts its room's invite, 25 at a time. */
+function acceptAll(joiners) {
+  const people = sessions(joiners.map((j) => j.name));
+  const out = [];
+  for (let i = 0; i < people.length; i += 25) {
+    const responses = http.batch(
+      people.slice(i, i + 25).map((p, k) => [
+        'POST',
+        `${TARGET}/api/invites/accept`,
+        JSON.stringify({ token: joiners[i + k].room.invite }),
+        httpParams('POST /api/invites/accept', p.token, true),
+      ]),
+    );
+    responses.forEach((res, k) => {
+      const accepted = must(res, 'POST /api/invites/accept');
+      const p = people[i + k];
+      out.push({ token: p.token, user: p.user, role: accepted.role });
+    });
+  }
+  return out;
+}
+
+/**
+ * Rooms of `size` people made before a scenario starts (its setup()): `count` reviews as
+ * createRooms makes them, each with `size - 1` colleagues who accepted its invite, ten rooms at a
+ * time. Each room gets `people` (the owner first). Names are `${prefix} <room>.<i>`.
+ */
+export function makeRooms(count, doc, prefix, size) {
+  const rooms = [];
+  for (let i = 0; i < count; i += 10) {
+    const chunk = createRooms(Math.min(10, count - i), doc, `${prefix} owner`).map((room, j) =>
+      Object.assign(room, { index: i + j }),
+    );
+    const joiners = [];
+    for (const room of chunk) {
+      for (let k = 1; k < size; k += 1) joiners.push({ room, name: `${prefix} ${room.index + 1}.${k}` });
+    }
+    const accepted = acceptAll(joiners);
+    chunk.forEach((room, j) => {
+      room.people = [room.owner].concat(accepted.slice(j * (size - 1), (j + 1) * (size - 1)));
+    });
+    rooms.push(...chunk);
+  }
+  return rooms;
+}
+
+/**
+ * Rooms made in setup() handed to the VUs through the control process: setup's return value is
+ * copied into every VU, which at hundreds of rooms of ten sessions each is more memory than the
+ * rooms' sockets. `shareRooms` posts them (setup), `sharedRoom(n)` reads the n-th (a VU).
+ */
+export function shareRooms(rooms) {
+  if (!CONTROL) throw new Error('rooms made before the climb need the control process (CONTROL_URL)');
+  for (let i = 0; i < rooms.length; i += 50) {
+    const res = http.post(`${CONTROL}/rooms`, JSON.stringify({ rooms: rooms.slice(i, i + 50) }), {
+      headers: JSON_HEADERS,
+      tags: { name: 'control' },
+    });
+    if (res.status !== 200) throw new Error(`control /rooms: HTTP ${res.status} ${res.body}`);
+  }
+}
+
+export function sharedRoom(index) {
+  const res = http.get(`${CONTROL}/rooms/${index}`, { tags: { name: 'control' } });
+  if (res.status !== 200) throw new Error(`control /rooms/${index}: HTTP ${res.status} ${res.body}`);
+  return res.json();
 }
 
 // ---------------------------------------------------------------------------------------------
