@@ -86,7 +86,9 @@ const server = createServer(async (req, res) => {
     const room = /^\/rooms\/(\d+)$/.exec(url.pathname);
     if (req.method === 'GET' && room) {
       const found = rooms[Number(room[1])];
-      return found ? send(res, 200, found) : send(res, 404, { error: `no room ${room[1]} (${rooms.length} made)` });
+      return found
+        ? send(res, 200, found)
+        : send(res, 404, { error: `no room ${room[1]} (${rooms.length} made)` });
     }
     if (req.method === 'GET' && url.pathname === '/spreads') {
       const min = Number(url.searchParams.get('min') || 2);

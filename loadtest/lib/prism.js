@@ -284,12 +284,14 @@ function acceptAll(joiners) {
   const out = [];
   for (let i = 0; i < people.length; i += 25) {
     const responses = http.batch(
-      people.slice(i, i + 25).map((p, k) => [
-        'POST',
-        `${TARGET}/api/invites/accept`,
-        JSON.stringify({ token: joiners[i + k].room.invite }),
-        httpParams('POST /api/invites/accept', p.token, true),
-      ]),
+      people
+        .slice(i, i + 25)
+        .map((p, k) => [
+          'POST',
+          `${TARGET}/api/invites/accept`,
+          JSON.stringify({ token: joiners[i + k].room.invite }),
+          httpParams('POST /api/invites/accept', p.token, true),
+        ]),
     );
     responses.forEach((res, k) => {
       const accepted = must(res, 'POST /api/invites/accept');

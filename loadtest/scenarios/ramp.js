@@ -22,8 +22,8 @@ import {
   makeRooms,
   markServerLag,
   rand,
-  shareRooms,
   sharedRoom,
+  shareRooms,
   sinceStart,
   touchCounters,
 } from '../lib/prism.js';
@@ -95,7 +95,7 @@ export function setup() {
   if (!ROOMS_BEFORE) return { rooms: 0 };
   const count = exec.instance.vusInitialized;
   const started = Date.now();
-  shareRooms(makeRooms(count, doc, "Ramp", ROOM_SIZE));
+  shareRooms(makeRooms(count, doc, 'Ramp', ROOM_SIZE));
   console.log(`ramp: ${count} rooms of ${ROOM_SIZE} made in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { rooms: count };
 }
