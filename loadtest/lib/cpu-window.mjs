@@ -13,7 +13,7 @@ const groupOf = (name) => GROUPS.find(([, re]) => re.test(name))?.[0] ?? name;
 
 /**
  * Averages of the samples taken in (fromMs, toMs]: {samples, machineAvgPct, machineMaxPct,
- * cores: {name: cores used on average}, busiest: {name, pct} (the single process with the highest
+ * coreAvgPct: [per core], cores: {name: cores used on average}, busiest: {name, pct} (the single process with the highest
  * average)}, with servers and workers also summed as `servers` and `workers`; null when no sample
  * falls in the window (or the samples carry no time).
  */
@@ -26,7 +26,11 @@ export function cpuBetween(cpu, fromMs, toMs) {
   let machineN = 0;
   let machineMax = 0;
   const single = {};
+  const coreSums = [];
   for (const point of points) {
+    (point.coreBusyPct ?? []).forEach((pct, i) => {
+      if (typeof pct === 'number') coreSums[i] = (coreSums[i] ?? 0) + pct;
+    });
     if (typeof point.machineBusyPct === 'number') {
       machineSum += point.machineBusyPct;
       machineN += 1;
@@ -46,6 +50,8 @@ export function cpuBetween(cpu, fromMs, toMs) {
     samples: points.length,
     machineAvgPct: machineN ? machineSum / machineN : null,
     machineMaxPct: machineN ? machineMax : null,
+    // Each core's average busy share (empty for samples from before cores were sampled).
+    coreAvgPct: coreSums.map((sum) => sum / points.length),
     cores,
     busiest,
   };
@@ -53,8 +59,9 @@ export function cpuBetween(cpu, fromMs, toMs) {
 
 /**
  * What limited a window, in words: the machine's cores when they were nearly all busy on average
- * (>= 85 %) or pinned at some point (>= 98 %), a single process near a full core (>= 90 %; Node
- * and Redis use one), else nothing.
+ * (>= 85 %) or pinned at some point (>= 98 %), one core busy on average (>= 85 %: with the
+ * load generator and the servers pinned to a core each, that side's limit), a single process near
+ * a full core (>= 90 %; Node and Redis use one), else nothing.
  */
 export function limitOf(window, coreCount) {
   if (!window) return '-';
@@ -64,6 +71,11 @@ export function limitOf(window, coreCount) {
   } else if (window.machineMaxPct !== null && window.machineMaxPct >= 98) {
     parts.push(`the ${coreCount} cores at moments (${Math.round(window.machineMaxPct)} % at most)`);
   }
+  // One core nearly always busy while the machine is not: a pinned side at its limit.
+  (window.coreAvgPct ?? []).forEach((pct, i) => {
+    if (pct >= 85 && !(window.machineAvgPct >= 85))
+      parts.push(`core ${i} (${Math.round(pct)} % busy on average)`);
+  });
   if (window.busiest && window.busiest.pct >= 90) {
     parts.push(`${window.busiest.name} near a full core (${Math.round(window.busiest.pct)} %)`);
   }

@@ -7,7 +7,8 @@
  * A process counts with its descendants (tsx runs its script in a child node). `--pids-dir` adds
  * every DIR/<name>.pid (the cluster's children), re-read each second. On SIGTERM/SIGINT it writes
  * FILE: {cores, intervalMs, machine: {busyAvgPct, busyMaxPct}, processes: {name: {cpuAvgPct,
- * cpuMaxPct, rssStartMB, rssMaxMB, rssEndMB}}, timeline: [{t, at, machineBusyPct, cpu: {name: pct}}]}
+ * cpuMaxPct, rssStartMB, rssMaxMB, rssEndMB}}, timeline: [{t, at, machineBusyPct, coreBusyPct: [pct per
+ * core], cpu: {name: pct}}]}
  * where 100 % is one core and each point covers the second before `at` (ms since the epoch).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -66,12 +67,21 @@ function snapshot() {
   return procs;
 }
 
+/** Idle and total jiffies of the machine and of each core (/proc/stat's `cpu` and `cpuN` lines). */
 function machineJiffies() {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const idle = line[3] + (line[4] || 0);
-  const total = line.reduce((a, b) => a + b, 0);
-  return { idle, total };
+  const count = (line) => {
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: v[3] + (v[4] || 0), total: v.reduce((a, b) => a + b, 0) };
+  };
+  const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+  const cores = lines.filter((line) => /^cpu\d+ /.test(line)).map(count);
+  return { ...count(lines[0]), cores };
 }
+
+const busyPct = (now, before) => {
+  const dt = now.total - before.total;
+  return dt > 0 ? (100 * (dt - (now.idle - before.idle))) / dt : null;
+};
 
 function targets() {
   const list = named.map(({ name, value }) => ({ name, pid: readPid(value) })).filter((t) => t.pid);
@@ -133,14 +143,18 @@ function sample() {
   if (previous) {
     const seconds = (now - previous.at) / 1000;
     const point = { t: Math.round((now - started) / 1000), at: now, cpu: {} };
-    const dt = machine.total - previous.machine.total;
-    if (dt > 0) {
-      const busy = (100 * (dt - (machine.idle - previous.machine.idle))) / dt;
+    const busy = busyPct(machine, previous.machine);
+    if (busy !== null) {
       point.machineBusyPct = Math.round(busy);
       machineSum += busy;
       machineN += 1;
       machineMax = Math.max(machineMax, busy);
     }
+    // Each core's own busy share: with LOADTEST_PIN the load side is core 0, the servers' core 1.
+    point.coreBusyPct = machine.cores.map((core, i) => {
+      const before = previous.machine.cores[i];
+      return before ? Math.round(busyPct(core, before) ?? 0) : null;
+    });
     for (const [name, u] of Object.entries(usage)) {
       const before = previous.usage[name];
       if (!before || before.pid !== u.pid) continue;

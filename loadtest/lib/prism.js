@@ -52,6 +52,9 @@ export function ttftOverhead(ttft) {
 export const metrics = {
   eventLatency: new Trend('event_latency_ms', true),
   ttft: new Trend('ttft_ms', true),
+  // How late a VU's tick ran (past its interval): the load generator's own lag, which k6's event
+  // latency includes (a frame is timed when the VU's JS gets to it).
+  tickLag: new Trend('vu_tick_lag_ms', true),
   tokenGap: new Trend('token_gap_ms', true),
   fanoutSpread: new Trend('fanout_spread_ms', true),
   seqGaps: new Counter('seq_gaps'),
@@ -958,8 +961,11 @@ export function drive({
       if (onDone) onDone();
       resolve();
     };
+    let lastTick = Date.now();
     const timer = setInterval(() => {
       const now = Date.now();
+      metrics.tickLag.add(Math.max(0, now - lastTick - (tickMs || 250)));
+      lastTick = now;
       const t = sinceStart();
       // Index loops: k6's JS engine allocates an object per step of a for...of, and this runs
       // every tick of every VU.

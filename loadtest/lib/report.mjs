@@ -240,8 +240,8 @@ if (holds.length && p.stages) {
   lines.push(
     "Servers' own lag per level (its hold), beside k6's event latency, and the CPU each process used during the hold (in cores; what limited the level):",
     '',
-    '| reviewers | events relayed | servers p95 / p99 | servers within 5 ms | k6 p95 / p99 ms | machine busy avg / max % | cores used | limit |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| reviewers | events relayed | servers p95 / p99 | servers within 5 ms | k6 p95 / p99 ms | k6 tick lag p95 ms | machine busy avg / max % | each core busy avg % | cores used | limit |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const hold of holds) {
     const lag = lagBetween(hold.reading, hold.next.reading);
@@ -249,8 +249,10 @@ if (holds.length && p.stages) {
     const k6 = p.stages.levels.find((l) => l.level === level) || {};
     const used = cpuBetween(cpu, hold.at, hold.next.at);
     lines.push(
-      `| ${level} | ${lag.count} | ${bound(lag, 0.95)} / ${bound(lag, 0.99)} | ${within(lag, 5)} % | ${f1(k6.p95)} / ${f1(k6.p99)} | ${
-        used ? `${f1(used.machineAvgPct, 0)} / ${f1(used.machineMaxPct, 0)}` : '-'
+      `| ${level} | ${lag.count} | ${bound(lag, 0.95)} / ${bound(lag, 0.99)} | ${within(lag, 5)} % | ${f1(k6.p95)} / ${f1(k6.p99)} | ${f1(
+        k6.tickLagP95,
+      )} | ${used ? `${f1(used.machineAvgPct, 0)} / ${f1(used.machineMaxPct, 0)}` : '-'} | ${
+        used?.coreAvgPct?.length ? used.coreAvgPct.map((pct) => f1(pct, 0)).join(' / ') : '-'
       } | ${coresText(used)} | ${limitOf(used, cpu?.cores ?? '-')} |`,
     );
   }

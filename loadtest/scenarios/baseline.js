@@ -213,7 +213,11 @@ function run(listeners, publisher, rate, from, to, until, tick) {
       }, wait);
     };
     schedule();
+    let lastTick = Date.now();
     const timer = setInterval(() => {
+      const now = Date.now();
+      metrics.tickLag.add(Math.max(0, now - lastTick - 1000)); // as Prism's drive(): k6's own lag
+      lastTick = now;
       const t = sinceStart();
       // Index loops, as Prism's drive(): for...of allocates per step in k6.
       for (let i = 0; i < listeners.length; i += 1) listeners[i].sio.expireAcks();

@@ -65,6 +65,33 @@ describe('limitOf', () => {
     expect(limitOf(spiky, 2)).toBe('the 2 cores at moments (99 % at most)');
   });
 
+  it('names a core busy on average while the machine is not (a pinned side at its limit)', () => {
+    const pinned = (cores: number[][]) => ({
+      cores: 2,
+      timeline: cores.map((coreBusyPct, i) => ({
+        t: i + 1,
+        at: T0 + (i + 1) * 1000,
+        machineBusyPct: (coreBusyPct[0]! + coreBusyPct[1]!) / 2,
+        coreBusyPct,
+        cpu: { k6: coreBusyPct[0]! - 10, 'server-1': coreBusyPct[1]! - 10 },
+      })),
+    });
+    const w = cpuBetween(
+      pinned([
+        [92, 60],
+        [96, 70],
+      ]),
+      T0,
+      T0 + 2000,
+    );
+    expect(w?.coreAvgPct).toEqual([94, 65]);
+    expect(limitOf(w, 2)).toBe('core 0 (94 % busy on average)');
+    // Both busy: the machine's cores say it, not each core again.
+    expect(limitOf(cpuBetween(pinned([[95, 90]]), T0, T0 + 1000), 2)).toBe(
+      'the 2 cores (93 % busy on average)',
+    );
+  });
+
   it('names a single process near a full core, and says when nothing was saturated', () => {
     expect(limitOf(one(70, { redis: 95, k6: 40 }), 2)).toBe('redis near a full core (95 %)');
     expect(limitOf(one(95, { k6: 120 }), 2)).toBe(
