@@ -62,6 +62,8 @@ export const metrics = {
   reconnects: new Counter('reconnects'),
   errors: new Counter('errors'),
   deliveries: new Counter('deliveries'),
+  // Frames of events the reviewers do not follow (`presence`): read by k6, not deliveries.
+  otherFrames: new Counter('other_frames'),
   eventBytes: new Trend('event_bytes'),
   ack: new Trend('ack_ms', true),
   joined: new Counter('reviewers_joined'),
@@ -487,6 +489,15 @@ export class Reviewer {
   takeDeliveries() {
     const n = this.uncounted;
     this.uncounted = 0;
+    return n;
+  }
+
+  /** Events no handler follows (`presence`) this socket read since the last call. */
+  takeIgnored() {
+    const sio = this.sio;
+    if (!sio) return 0;
+    const n = sio.ignored - (sio.ignoredTaken || 0);
+    sio.ignoredTaken = sio.ignored;
     return n;
   }
 
@@ -949,8 +960,13 @@ export function drive({
     let fetching = false;
     const countDeliveries = () => {
       let n = 0;
-      for (let i = 0; i < reviewers.length; i += 1) n += reviewers[i].takeDeliveries();
+      let other = 0;
+      for (let i = 0; i < reviewers.length; i += 1) {
+        n += reviewers[i].takeDeliveries();
+        other += reviewers[i].takeIgnored();
+      }
       if (n > 0) metrics.deliveries.add(n);
+      if (other > 0) metrics.otherFrames.add(other);
     };
     const finish = () => {
       if (finished) return;

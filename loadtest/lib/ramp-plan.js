@@ -81,6 +81,7 @@ export function stageThresholds() {
     t[`event_latency_ms{stage:L${level}}`] = gate ? [`p(95)<=${P95_MS}`, `p(99)<=${P99_MS}`] : ['p(95)>=0'];
     t[`errors{stage:L${level}}`] = gate ? ['count==0'] : ['count>=0'];
     t[`deliveries{stage:L${level}}`] = ['count>=0'];
+    t[`other_frames{stage:L${level}}`] = ['count>=0'];
     t[`held{stage:L${level}}`] = ['count>=0'];
     t[`fanout_spread_ms{stage:L${level}}`] = ['p(95)>=0'];
     t[`vu_tick_lag_ms{stage:L${level}}`] = ['p(95)>=0'];
@@ -97,6 +98,7 @@ export function stageFigures(data) {
     const spread = v(`fanout_spread_ms{stage:L${level}}`);
     const tickLag = v(`vu_tick_lag_ms{stage:L${level}}`);
     const deliveries = v(`deliveries{stage:L${level}}`).count || 0;
+    const otherFrames = v(`other_frames{stage:L${level}}`).count || 0;
     const errors = v(`errors{stage:L${level}}`).count || 0;
     const held = v(`held{stage:L${level}}`).count || 0;
     // A level the run never held (it stopped before) has empty sub-metrics: no figures.
@@ -109,6 +111,8 @@ export function stageFigures(data) {
       reached,
       held,
       deliveriesPerSecond: reached ? deliveries / HOLD_S : null,
+      // Presence frames (Prism) the sockets read beside the deliveries.
+      otherFramesPerSecond: reached ? otherFrames / HOLD_S : null,
       p50: or(lat.med),
       p95: or(lat['p(95)']),
       p99: or(lat['p(99)']),
@@ -138,15 +142,15 @@ export function stageMarkdown(stage) {
   const f = (x, d) => (x === null || x === undefined ? '-' : Number(x).toFixed(d === undefined ? 1 : d));
   const rows = stage.levels.map(
     (l) =>
-      `| ${l.level} | ${l.held} | ${f(l.deliveriesPerSecond, 0)} | ${f(l.p50)} | ${f(l.p95)} | ${f(l.p99)} | ${f(
+      `| ${l.level} | ${l.held} | ${f(l.deliveriesPerSecond, 0)} | ${f(l.otherFramesPerSecond, 0)} | ${f(l.p50)} | ${f(l.p95)} | ${f(l.p99)} | ${f(
         l.spreadP95,
       )} | ${f(l.tickLagP95)} | ${f(l.ttftOverheadMs.p50, 0)} / ${f(l.ttftOverheadMs.p95, 0)} | ${l.errors} | ${l.reached ? (l.ok ? 'yes' : 'no') : 'not reached'} |`,
   );
   return [
     `Levels (held ${HOLD_S} s each after a ${UP_S} s climb; target p95 <= ${P95_MS} ms, p99 <= ${P99_MS} ms, 0 errors):`,
     '',
-    '| reviewers | held | deliveries/s | p50 ms | p95 ms | p99 ms | spread p95 ms | k6 tick lag p95 ms | TTFT overhead p50 / p95 ms (rooms opened at this level) | errors | meets target |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| reviewers | held | deliveries/s | other frames/s | p50 ms | p95 ms | p99 ms | spread p95 ms | k6 tick lag p95 ms | TTFT overhead p50 / p95 ms (rooms opened at this level) | errors | meets target |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     `Ceiling: ${stage.ceiling ? `${stage.ceiling} reviewers (${f(stage.ceilingDeliveriesPerSecond, 0)} deliveries/s)` : 'below the first level'}`,

@@ -122,6 +122,16 @@ describe('presence and analyze on upload', () => {
       online: true,
     });
 
+    // The same section clicked again tells the room nothing: no frame to anyone. An absence has
+    // no event to wait for; four coalescing windows (150 ms each) of quiet stand for it.
+    const framesBefore = seen.length + raviView.length;
+    expect(
+      (await call(raviSocket, 'presence:update', { reviewId: review.id, sectionId: second, typing: true }))
+        .ok,
+    ).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(seen.length + raviView.length).toBe(framesBefore);
+
     raviSocket.disconnect();
     await waitFor(() => raviSeen()?.online === false, 5000, 'Ravi gone');
 

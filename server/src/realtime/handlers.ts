@@ -152,11 +152,13 @@ export function registerHandlers(socket: PrismSocket, deps: HandlerDeps): void {
     // (workspace removal, deletion): moving around in it needs no look-up.
     if (!socket.rooms.has(reviewRoom(reviewId))) await service.authorize(reviewId, user, 'review:read');
     const current = socket.data.presence[reviewId] ?? { sectionId: null, typing: false };
-    socket.data.presence[reviewId] = {
+    const next = {
       sectionId: sectionId === undefined ? current.sectionId : sectionId,
       typing: typing ?? current.typing,
     };
-    presence.changed(reviewId);
+    socket.data.presence[reviewId] = next;
+    // Where the person already was (a section clicked again): nothing to tell the room.
+    if (next.sectionId !== current.sectionId || next.typing !== current.typing) presence.changed(reviewId);
     return { result: {} };
   });
 
