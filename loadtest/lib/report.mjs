@@ -141,7 +141,7 @@ if (baseline) {
       )}; baseline ${ceiling(b.stages)}; ratio of deliveries/s at the ceilings ${ratio(
         p.stages.ceilingDeliveriesPerSecond,
         b.stages.ceilingDeliveriesPerSecond,
-      )} (target >= 0.8x).`,
+      )} (target >= 1.0x).`,
       '',
     );
   } else {
