@@ -1,13 +1,15 @@
 /**
- * ramp: climbs levels of reviewers (lib/ramp-plan.js: 500 to 6,000 by default, < 5 min) to find
- * the ceiling: the highest level whose hold still meets p95 <= 50 ms, p99 <= 150 ms and 0 errors.
+ * ramp: climbs levels of reviewers (lib/ramp-plan.js: 500 to 6,000 by default, < 5 min after
+ * making the rooms) to find the ceiling: the highest level whose hold still meets p95 <= 50 ms,
+ * p99 <= 150 ms and 0 errors.
  * One VU holds one room of 10 sockets. Every room is made before the climb (setup(): the owner
  * uploads the document, 9 colleagues accept its invite with sessions of their own; the rooms reach
  * the VUs through the control process), so a level's hold measures what its rooms do, not their
  * making; RAMP_ROOMS=during has each VU make its room as it starts instead. Each room at human
  * pace: the owner analyses a section, one reviewer asks the assistant, and everyone adds
- * feedback, decides AI items or moves around about every ACT_EVERY_S seconds. Thresholds gate the levels up to RAMP_TARGET (5,000), the issue's
- * target; higher levels only report. Fan-out spread is exact here (one VU sees the whole room).
+ * feedback, decides AI items or moves around about every ACT_EVERY_S seconds. Thresholds gate the
+ * levels up to RAMP_TARGET (5,000, the target); higher levels only report. Fan-out spread is exact
+ * here (one VU sees the whole room).
  *
  *   npm run loadtest -- ramp     (RAMP_LEVELS, RAMP_UP_S, RAMP_HOLD_S, ACT_EVERY_S, RAMP_ROOMS)
  */
