@@ -4,14 +4,13 @@
  * the climb and handed to the VUs by the control process, and each room holds ten different
  * people (each session request with a cookie jar of its own).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupKeys, REDIS_URL, ROOT, startServer, startWorker, uniquePrefix } from '../../test/helpers.ts';
-import { RulesProvider } from '../../worker/src/ai/rules.ts';
+import { cleanupKeys, REDIS_URL, uniquePrefix } from '../../test/helpers.ts';
+import { runLoadtest, startTarget } from './run-loadtest.ts';
 
 const prefix = uniquePrefix('lt-ramp');
 const dir = mkdtempSync(join(tmpdir(), 'prism-ramp-'));
@@ -22,30 +21,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function runRamp(target: string, results: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const knobs = ['RAMP_LEVELS=20', 'RAMP_UP_S=3', 'RAMP_HOLD_S=8', 'RAMP_WIND_DOWN_S=8', 'ACT_EVERY_S=2'];
-    const child = spawn('bash', ['scripts/loadtest.sh', 'ramp', ...knobs.flatMap((k) => ['-e', k])], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TARGET_URL: target,
-        LOADTEST_RESULTS: results,
-        BASELINE: '0',
-        PRISM_SKIP_INSTALL: '1',
-        STANDIN_TTFT_MS: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
+function runRamp(target: string, results: string) {
+  const knobs = ['RAMP_LEVELS=20', 'RAMP_UP_S=3', 'RAMP_HOLD_S=8', 'RAMP_WIND_DOWN_S=8', 'ACT_EVERY_S=2'];
+  return runLoadtest(['ramp', ...knobs.flatMap((k) => ['-e', k])], {
+    TARGET_URL: target,
+    LOADTEST_RESULTS: results,
+    BASELINE: '0',
+    STANDIN_TTFT_MS: '0',
   });
 }
 
@@ -63,13 +45,7 @@ async function membersOfEveryReview(): Promise<string[][]> {
 
 describe('the ramp', () => {
   it('makes its rooms before the climb, ten different people each, and holds them', async () => {
-    const env = {
-      RATE_LIMIT_SESSIONS_PER_IP: '1000000',
-      RATE_LIMIT_UPLOADS_PER_IP: '1000000',
-      RATE_LIMIT_INVITES_PER_IP: '1000000',
-    };
-    const server = await startServer(prefix, { env, objectsDir: join(dir, 'objects') });
-    await startWorker(prefix, new RulesProvider());
+    const server = await startTarget(prefix, dir);
 
     const results = join(dir, 'results');
     const run = await runRamp(server.url, results);

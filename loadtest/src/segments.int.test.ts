@@ -3,14 +3,14 @@
  * at the same time against one Prism (this test's server and worker), each into its own results
  * directory; the merge adds their counts up and finds no gap or duplicate across them.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupKeys, ROOT, startServer, startWorker, uniquePrefix } from '../../test/helpers.ts';
-import { RulesProvider } from '../../worker/src/ai/rules.ts';
+import { cleanupKeys, ROOT, uniquePrefix } from '../../test/helpers.ts';
 import { markdown, merge, readSegment } from './merge.ts';
+import { runLoadtest, startTarget } from './run-loadtest.ts';
 
 const REVIEWERS = 20; // two rooms of ten, one per generator
 const prefix = uniquePrefix('lt-segments');
@@ -21,61 +21,19 @@ afterAll(() => {
 });
 
 /** Runs one segment with scripts/loadtest.sh; resolves with its exit code and output. */
-function runSegment(
-  target: string,
-  segment: string,
-  results: string,
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'bash',
-      [
-        'scripts/loadtest.sh',
-        'smoke',
-        '--segment',
-        segment,
-        '-e',
-        `REVIEWERS=${REVIEWERS}`,
-        '-e',
-        'DURATION_S=20',
-        '-e',
-        'SMOKE_P95_MS=5000',
-      ],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          TARGET_URL: target,
-          LOADTEST_RESULTS: results,
-          PRISM_SKIP_INSTALL: '1',
-          // The rules provider answers at once: no model time to take off the TTFT.
-          STANDIN_TTFT_MS: '0',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
+function runSegment(target: string, segment: string, results: string) {
+  const knobs = [`REVIEWERS=${REVIEWERS}`, 'DURATION_S=20', 'SMOKE_P95_MS=5000'];
+  return runLoadtest(['smoke', '--segment', segment, ...knobs.flatMap((k) => ['-e', k])], {
+    TARGET_URL: target,
+    LOADTEST_RESULTS: results,
+    // The rules provider answers at once: no model time to take off the TTFT.
+    STANDIN_TTFT_MS: '0',
   });
 }
 
 describe('load generators split one scenario', () => {
   it('two segments of smoke at once, merged: counts are the sum, no gap or duplicate across them', async () => {
-    const env = {
-      // All reviewers come from this machine (as in scripts/loadtest.sh's cluster).
-      RATE_LIMIT_SESSIONS_PER_IP: '1000000',
-      RATE_LIMIT_UPLOADS_PER_IP: '1000000',
-      RATE_LIMIT_INVITES_PER_IP: '1000000',
-    };
-    const server = await startServer(prefix, { env, objectsDir: join(dir, 'objects') });
-    await startWorker(prefix, new RulesProvider());
+    const server = await startTarget(prefix, dir);
 
     const dirs = [join(dir, 'segment-1'), join(dir, 'segment-2')];
     const runs = await Promise.all([
