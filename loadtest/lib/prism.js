@@ -496,11 +496,7 @@ export class Reviewer {
 
   /** Events no handler follows (`presence`) this socket read since the last call. */
   takeIgnored() {
-    const sio = this.sio;
-    if (!sio) return 0;
-    const n = sio.ignored - (sio.ignoredTaken || 0);
-    sio.ignoredTaken = sio.ignored;
-    return n;
+    return this.sio ? this.sio.takeIgnored() : 0;
   }
 
   get connected() {

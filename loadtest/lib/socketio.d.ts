@@ -74,6 +74,8 @@ export declare class SocketIoClient {
   pings: number;
   lastPingAt: number;
   lastFrameBytes: number;
+  /** Events without a handler, skipped undecoded. */
+  ignored: number;
   errors: string[];
   pending: Map<number, { cb: AckCallback; sentAt: number }>;
   onConnect(fn: Handler): this;
@@ -85,5 +87,7 @@ export declare class SocketIoClient {
   emit(event: string, data?: unknown, cb?: AckCallback): boolean;
   ack(id: number, args?: unknown[]): boolean;
   expireAcks(now?: number): number;
+  /** How many events without a handler were skipped since the last call. */
+  takeIgnored(): number;
   close(): void;
 }

@@ -205,6 +205,7 @@ export class SocketIoClient {
     this.lastFrameBytes = 0;
     this.pings = 0;
     this.ignored = 0; // events with no handler, skipped undecoded
+    this.ignoredTaken = 0;
     this.errors = [];
     this._onConnect = [];
     this._onConnectError = [];
@@ -392,6 +393,13 @@ export class SocketIoClient {
       this._call(entry.cb, 'timeout');
     }
     return late.length;
+  }
+
+  /** How many events without a handler were skipped since the last call. */
+  takeIgnored() {
+    const n = this.ignored - this.ignoredTaken;
+    this.ignoredTaken = this.ignored;
+    return n;
   }
 
   close() {

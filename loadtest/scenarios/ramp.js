@@ -16,9 +16,7 @@
 import exec from 'k6/execution';
 import { Counter } from 'k6/metrics';
 import {
-  acceptInvites,
   connectRoom,
-  createRooms,
   drive,
   error,
   makeRooms,
@@ -102,16 +100,9 @@ export function setup() {
   return { rooms: count };
 }
 
-/** This VU's room and its people (the owner first). */
-function openRoom(vu) {
-  if (ROOMS_BEFORE) {
-    const room = sharedRoom(exec.vu.idInInstance - 1);
-    return { room, people: room.people };
-  }
-  const [room] = createRooms(1, doc, `Ramp owner ${vu}`);
-  const names = Array.from({ length: ROOM_SIZE - 1 }, (_, i) => `Ramp ${vu}.${i + 1}`);
-  return { room, people: [room.owner].concat(acceptInvites(room, names)) };
-}
+/** This VU's room, with its people (the owner first). */
+const openRoom = (vu) =>
+  ROOMS_BEFORE ? sharedRoom(exec.vu.idInInstance - 1) : makeRooms(1, doc, `Ramp ${vu}`, ROOM_SIZE)[0];
 
 export default async function () {
   touchCounters();
@@ -120,15 +111,14 @@ export default async function () {
   const vu = exec.vu.idInTest;
   if (vu === 1) markStages();
   let room;
-  let people;
   try {
-    ({ room, people } = openRoom(vu));
+    room = openRoom(vu);
   } catch (e) {
     error('room_setup', String(e));
     return;
   }
   // The room fills over about a second.
-  const { reviewers, spread } = await connectRoom(room, people, `Ramp ${vu}`, [50, 250]);
+  const { reviewers, spread } = await connectRoom(room, room.people, `Ramp ${vu}`, [50, 250]);
 
   const startedAt = Date.now();
   const stopAt = TOTAL_S * 1000;

@@ -7,16 +7,14 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { scanKeys, waitReady } from '@prism/store';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupKeys, REDIS_URL, uniquePrefix } from '../../test/helpers.ts';
+import { cleanupKeys, testRedis, uniquePrefix } from '../../test/helpers.ts';
 import { runLoadtest, startTarget } from './run-loadtest.ts';
 
 const prefix = uniquePrefix('lt-ramp');
 const dir = mkdtempSync(join(tmpdir(), 'prism-ramp-'));
-const redis = new Redis(REDIS_URL);
-afterAll(async () => {
-  await redis.quit();
+afterAll(() => {
   cleanupKeys(prefix);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -27,19 +25,14 @@ function runRamp(target: string, results: string) {
     TARGET_URL: target,
     LOADTEST_RESULTS: results,
     BASELINE: '0',
-    STANDIN_TTFT_MS: '0',
   });
 }
 
 /** Every review this test's server holds: its members' user ids. */
 async function membersOfEveryReview(): Promise<string[][]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}review:{*}:members`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== '0');
+  const redis = testRedis();
+  await waitReady(redis);
+  const keys = await scanKeys(redis, `${prefix}review:{*}:members`);
   return Promise.all(keys.map((key) => redis.hkeys(key)));
 }
 

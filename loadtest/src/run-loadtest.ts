@@ -31,7 +31,8 @@ export function runLoadtest(
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['scripts/loadtest.sh', ...args], {
       cwd: ROOT,
-      env: { ...process.env, PRISM_SKIP_INSTALL: '1', ...env },
+      // startTarget's rules provider answers at once: no model time to take off the TTFT.
+      env: { ...process.env, PRISM_SKIP_INSTALL: '1', STANDIN_TTFT_MS: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

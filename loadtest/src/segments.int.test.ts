@@ -26,8 +26,6 @@ function runSegment(target: string, segment: string, results: string) {
   return runLoadtest(['smoke', '--segment', segment, ...knobs.flatMap((k) => ['-e', k])], {
     TARGET_URL: target,
     LOADTEST_RESULTS: results,
-    // The rules provider answers at once: no model time to take off the TTFT.
-    STANDIN_TTFT_MS: '0',
   });
 }
 

@@ -256,6 +256,8 @@ describe('SocketIoClient (protocol state)', () => {
     ws.deliver('421["presence",{}]'); // asks for an ack: decoded (and answered by nobody)
     ws.deliver('42["review:event",{"seq":2}]');
     expect(client.ignored).toBe(1);
+    expect(client.takeIgnored()).toBe(1);
+    expect(client.takeIgnored()).toBe(0);
     expect(client.errors).toEqual(['invalid payload']);
     expect(events).toEqual([{ seq: 2 }]);
   });
